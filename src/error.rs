@@ -1,0 +1,655 @@
+//! The crate's one error type.
+//!
+//! Every failure says *what was attempted* ([`Op`]), *on which object* (a
+//! namespace, a link, a path), and *what the kernel said*: the raw errno,
+//! which stays matchable even when `nix` has no name for it, and the kernel's
+//! extended-ack text when netlink sent one.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use nix::errno::Errno;
+
+/// `Result` with [`Error`] as the error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the caller asked for when an error happened.
+///
+/// The names describe the user's intent ("create namespace"), not the
+/// system call that failed; the errno says which kernel rule refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// Open a network namespace file (by name, path or pid).
+    OpenNetns,
+    /// Create an anonymous network namespace.
+    CreateNetns,
+    /// Create a named (persistent) network namespace, like `ip netns add`.
+    CreateNamedNetns,
+    /// Attach a process's namespace to a name, like `ip netns attach`.
+    AttachNetns,
+    /// Delete a named namespace, like `ip netns del`.
+    DeleteNetns,
+    /// Remove a stale (unmounted) entry from the namespace directory.
+    RemoveStaleNetns,
+    /// List named namespaces, like `ip netns list`.
+    ListNetns,
+    /// Find the names of a namespace, like `ip netns identify`.
+    IdentifyNetns,
+    /// Prepare the namespace run directory (`/run/netns`).
+    PrepareNetnsDir,
+    /// Move the calling thread into a namespace.
+    EnterNetns,
+    /// Run a closure on a thread inside a namespace.
+    RunInNetns,
+    /// Start a thread that lives inside a namespace.
+    SpawnInNetns,
+    /// Prepare a command to run inside a namespace (`ip netns exec`).
+    PrepareCommand,
+    /// Open a netlink socket.
+    OpenNetlink,
+    /// Send a netlink request.
+    SendNetlink,
+    /// Receive a netlink reply.
+    ReceiveNetlink,
+    /// A raw request sent through the escape hatch.
+    RawRequest,
+    /// List links (`ip link show`).
+    ListLinks,
+    /// Get one link (`ip link show DEV`).
+    GetLink,
+    /// Create a link (`ip link add`).
+    CreateLink,
+    /// Create a veth pair (`ip link add A type veth peer name B`).
+    CreateVeth,
+    /// Create a bridge (`ip link add BR type bridge`).
+    CreateBridge,
+    /// Delete a link (`ip link del`).
+    DeleteLink,
+    /// Change a link's attributes (`ip link set`).
+    SetLink,
+    /// Move a link to another namespace (`ip link set DEV netns NS`).
+    MoveLink,
+    /// Attach a link to a bridge or detach it (`ip link set DEV master BR`).
+    SetMaster,
+    /// Change bridge-port flags (`bridge link set`).
+    SetBridgePort,
+    /// Query a link's netns-local (netns-immutable) flag.
+    QueryNetnsLocal,
+    /// An ethtool ioctl (`ethtool -k`, `-i`, `-S`).
+    Ethtool,
+    /// Add an address (`ip addr add`).
+    AddAddress,
+    /// Delete an address (`ip addr del`).
+    DeleteAddress,
+    /// List addresses (`ip addr show`).
+    ListAddresses,
+    /// Add or replace a route (`ip route add/replace`).
+    AddRoute,
+    /// Delete a route (`ip route del`).
+    DeleteRoute,
+    /// List routes (`ip route show`).
+    ListRoutes,
+    /// Read a sysctl of a namespace.
+    ReadSysctl,
+    /// Write a sysctl of a namespace.
+    WriteSysctl,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Op::*;
+        let s = match self {
+            OpenNetns => "open namespace",
+            CreateNetns => "create namespace",
+            CreateNamedNetns => "create namespace",
+            AttachNetns => "attach namespace",
+            DeleteNetns => "delete namespace",
+            RemoveStaleNetns => "remove stale namespace entry",
+            ListNetns => "list namespaces",
+            IdentifyNetns => "identify namespace",
+            PrepareNetnsDir => "prepare namespace directory",
+            EnterNetns => "enter namespace",
+            RunInNetns => "run in namespace",
+            SpawnInNetns => "spawn thread in namespace",
+            PrepareCommand => "prepare command in namespace",
+            OpenNetlink => "open netlink socket",
+            SendNetlink => "send netlink request",
+            ReceiveNetlink => "receive netlink reply",
+            RawRequest => "raw netlink request",
+            ListLinks => "list links",
+            GetLink => "get link",
+            CreateLink => "create link",
+            CreateVeth => "create veth pair",
+            CreateBridge => "create bridge",
+            DeleteLink => "delete link",
+            SetLink => "set link",
+            MoveLink => "move link",
+            SetMaster => "set master of link",
+            SetBridgePort => "set bridge port",
+            QueryNetnsLocal => "query netns-local flag of link",
+            Ethtool => "ethtool",
+            AddAddress => "add address",
+            DeleteAddress => "delete address",
+            ListAddresses => "list addresses",
+            AddRoute => "add route",
+            DeleteRoute => "delete route",
+            ListRoutes => "list routes",
+            ReadSysctl => "read sysctl",
+            WriteSysctl => "write sysctl",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Which kind of name failed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameKind {
+    /// A network interface name ([`IfName`](crate::IfName)).
+    Interface,
+    /// A named network namespace ([`NsName`](crate::NsName)).
+    Namespace,
+    /// A sysctl key ([`sysctl`](crate::sysctl)).
+    Sysctl,
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameKind::Interface => "interface name",
+            NameKind::Namespace => "namespace name",
+            NameKind::Sysctl => "sysctl key",
+        })
+    }
+}
+
+/// Why a name was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than the kernel accepts (bytes, not characters).
+    TooLong {
+        /// Length of the input in bytes.
+        len: usize,
+        /// Maximum length in bytes.
+        max: usize,
+    },
+    /// `.` and `..` are reserved.
+    Reserved,
+    /// A character the kernel (or iproute2) refuses, at a byte offset.
+    BadChar {
+        /// The offending character.
+        ch: char,
+        /// Its byte offset in the input.
+        pos: usize,
+    },
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("it is empty"),
+            NameError::TooLong { len, max } => {
+                write!(f, "it is {len} bytes long, the limit is {max}")
+            }
+            NameError::Reserved => f.write_str("\".\" and \"..\" are reserved"),
+            NameError::BadChar { ch, pos } => {
+                write!(f, "character {ch:?} at byte {pos} is not allowed")
+            }
+        }
+    }
+}
+
+/// Why a file was not accepted as a network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotNetnsReason {
+    /// The file is not on nsfs: a regular file, or a stale `/run/netns` entry
+    /// whose bind mount is gone.
+    NotNsfs,
+    /// The file is a namespace, but not a network namespace.
+    WrongType {
+        /// The `CLONE_NEW*` type the kernel reported (`NS_GET_NSTYPE`).
+        nstype: i32,
+    },
+}
+
+impl fmt::Display for NotNetnsReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotNetnsReason::NotNsfs => f.write_str(
+                "the file is not a namespace (not on nsfs; a stale or never-mounted entry?)",
+            ),
+            NotNetnsReason::WrongType { nstype } => {
+                write!(f, "it is a {} namespace, not a network namespace", nstype_name(*nstype))
+            }
+        }
+    }
+}
+
+fn nstype_name(t: i32) -> &'static str {
+    use nix::libc;
+    match t {
+        libc::CLONE_NEWNS => "mount",
+        libc::CLONE_NEWUTS => "UTS",
+        libc::CLONE_NEWIPC => "IPC",
+        libc::CLONE_NEWUSER => "user",
+        libc::CLONE_NEWPID => "PID",
+        libc::CLONE_NEWNET => "network",
+        libc::CLONE_NEWCGROUP => "cgroup",
+        0x80 => "time",
+        _ => "unknown",
+    }
+}
+
+/// Where a netns-local (netns-immutable) answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetnsLocalSource {
+    /// The link attribute `IFLA_NETNS_IMMUTABLE` (Linux 6.15 and later).
+    Attribute,
+    /// The ethtool feature `netns-local` (SIOCETHTOOL; Linux before ~6.12).
+    Ethtool,
+    /// Neither was available; the kernel refused the move itself.
+    KernelRefusal,
+}
+
+impl fmt::Display for NetnsLocalSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetnsLocalSource::Attribute => "link attribute IFLA_NETNS_IMMUTABLE is set",
+            NetnsLocalSource::Ethtool => "ethtool feature netns-local is on",
+            NetnsLocalSource::KernelRefusal => "the kernel refused to move it",
+        })
+    }
+}
+
+/// A netlink exchange that did not follow the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A datagram was longer than the receive buffer (should never happen:
+    /// the buffer is sized with `MSG_PEEK|MSG_TRUNC`).
+    Truncated {
+        /// The datagram's real size.
+        len: usize,
+    },
+    /// A message header is malformed (bad length) or cut short.
+    Malformed(String),
+    /// A reply carried a sequence number from the future.
+    UnexpectedSequence {
+        /// The sequence number we waited for.
+        expected: u32,
+        /// The one we got.
+        got: u32,
+    },
+    /// A message type that has no place in this exchange.
+    UnexpectedMessage(u16),
+    /// A request expected exactly one reply and got another count.
+    ReplyCount(usize),
+    /// The kernel answered with `NLMSG_OVERRUN`.
+    Overrun,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::Truncated { len } => write!(f, "datagram of {len} bytes was truncated"),
+            ProtocolError::Malformed(s) => write!(f, "malformed message: {s}"),
+            ProtocolError::UnexpectedSequence { expected, got } => {
+                write!(f, "reply has sequence number {got}, expected {expected}")
+            }
+            ProtocolError::UnexpectedMessage(t) => write!(f, "unexpected message type {t}"),
+            ProtocolError::ReplyCount(n) => write!(f, "expected one reply, got {n}"),
+            ProtocolError::Overrun => f.write_str("the kernel reported an overrun"),
+        }
+    }
+}
+
+/// The error type of every fallible nslink operation.
+///
+/// Match on the variants for the cases you handle specially, or use the
+/// predicates ([`is_not_found`](Error::is_not_found),
+/// [`is_already_exists`](Error::is_already_exists), …), which also look at the
+/// errno of [`Error::Os`].
+///
+/// ```
+/// use nslink::{Error, IfName};
+///
+/// let err = IfName::new("a-name-that-is-far-too-long").unwrap_err();
+/// assert!(err.is_invalid_name());
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid interface name \"a-name-that-is-far-too-long\": it is 27 bytes long, the limit is 15"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A name was rejected before any system call was made.
+    #[error("invalid {kind} {input:?}: {reason}")]
+    InvalidName {
+        /// Which kind of name.
+        kind: NameKind,
+        /// The input as given.
+        input: String,
+        /// The rule it broke.
+        reason: NameError,
+    },
+
+    /// A system call or a netlink request failed; `errno` is the raw value.
+    #[error("{op} {object}: {}", describe_os(*.errno, .extack.as_deref()))]
+    Os {
+        /// What was attempted.
+        op: Op,
+        /// The object, e.g. `link "veth0"` or `namespace "test1"`.
+        object: String,
+        /// The raw errno (positive).
+        errno: i32,
+        /// The kernel's extended-ack message, if it sent one.
+        extack: Option<String>,
+    },
+
+    /// The object does not exist (a name we looked up ourselves).
+    #[error("{op} {object}: not found")]
+    NotFound {
+        /// What was attempted.
+        op: Op,
+        /// What was looked for.
+        object: String,
+    },
+
+    /// A file was expected to be a network namespace and is not.
+    #[error("{op} {path:?}: not a network namespace: {reason}")]
+    NotANetns {
+        /// What was attempted.
+        op: Op,
+        /// The file.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: NotNetnsReason,
+    },
+
+    /// A namespace directory entry exists but no namespace is mounted on it
+    /// (left over by a crash or an unmount in another mount namespace).
+    #[error(
+        "{op} {name:?}: {path:?} is a stale entry with no namespace mounted on it; \
+         remove it with NetnsDir::remove_stale or `rm`"
+    )]
+    StaleEntry {
+        /// What was attempted.
+        op: Op,
+        /// The namespace name.
+        name: String,
+        /// The entry's path.
+        path: PathBuf,
+    },
+
+    /// The device cannot change namespace (netns-local / netns-immutable).
+    #[error("{op} {link:?} to {target}: device is netns-local ({source_}){}", extack_suffix(.extack.as_deref()))]
+    NetnsImmutable {
+        /// What was attempted.
+        op: Op,
+        /// The device name.
+        link: String,
+        /// The namespace it was to go to.
+        target: String,
+        /// How nslink knew.
+        source_: NetnsLocalSource,
+        /// The kernel's message, when the kernel itself refused.
+        extack: Option<String>,
+    },
+
+    /// A dump kept being interrupted by concurrent changes
+    /// (`NLM_F_DUMP_INTR`); no partial result is returned.
+    #[error("{op}: the dump was interrupted by concurrent changes {attempts} times in a row")]
+    DumpInterrupted {
+        /// What was attempted.
+        op: Op,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
+    /// No reply arrived in time (the socket stays usable).
+    #[error("{op}: no reply from the kernel within {timeout:?}")]
+    Timeout {
+        /// What was attempted.
+        op: Op,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+
+    /// The kernel's reply broke the netlink protocol.
+    #[error("{op}: netlink protocol error: {kind}")]
+    Protocol {
+        /// What was attempted.
+        op: Op,
+        /// What went wrong.
+        kind: ProtocolError,
+    },
+
+    /// A reply could not be decoded (never silently dropped).
+    #[error("{op}: cannot decode the kernel's reply: {detail}")]
+    Decode {
+        /// What was attempted.
+        op: Op,
+        /// The decoder's message.
+        detail: String,
+    },
+
+    /// A value could not be used (an out-of-range argument, a malformed
+    /// sysctl value, a veth whose two ends were asked to be the same, …).
+    #[error("{op} {object}: {detail}")]
+    InvalidArgument {
+        /// What was attempted.
+        op: Op,
+        /// The object.
+        object: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+fn describe_os(errno: i32, extack: Option<&str>) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    // io::Error appends " (os error N)"; keep the text, add the symbolic name.
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    let name = Errno::from_raw(errno);
+    let mut s = if name == Errno::UnknownErrno {
+        format!("{text} (errno {errno})")
+    } else {
+        format!("{text} ({name:?})")
+    };
+    s.push_str(&extack_suffix(extack));
+    s
+}
+
+fn extack_suffix(extack: Option<&str>) -> String {
+    match extack {
+        Some(m) if !m.is_empty() => format!(": kernel says: {m}"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// Builds an [`Error::Os`] from an errno.
+    pub(crate) fn os(op: Op, object: impl Into<String>, errno: Errno) -> Error {
+        Error::Os { op, object: object.into(), errno: errno as i32, extack: None }
+    }
+
+    /// Builds an [`Error::Os`] from an `io::Error` (falls back to EIO).
+    pub(crate) fn io(op: Op, object: impl Into<String>, e: &io::Error) -> Error {
+        Error::Os {
+            op,
+            object: object.into(),
+            errno: e.raw_os_error().unwrap_or(nix::libc::EIO),
+            extack: None,
+        }
+    }
+
+    /// The raw errno, for errors that came from a system call or netlink.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Os { errno, .. } => Some(*errno),
+            Error::NetnsImmutable { source_: NetnsLocalSource::KernelRefusal, .. } => {
+                Some(nix::libc::EINVAL)
+            }
+            _ => None,
+        }
+    }
+
+    /// The errno as `nix`'s [`Errno`] (`UnknownErrno` for values nix does not
+    /// know; [`raw_os_error`](Error::raw_os_error) keeps the number).
+    pub fn errno(&self) -> Option<Errno> {
+        self.raw_os_error().map(Errno::from_raw)
+    }
+
+    /// The kernel's extended-ack message, if there was one.
+    pub fn extack(&self) -> Option<&str> {
+        match self {
+            Error::Os { extack, .. } | Error::NetnsImmutable { extack, .. } => extack.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The operation that failed, where the error has one.
+    pub fn op(&self) -> Option<Op> {
+        match self {
+            Error::InvalidName { .. } => None,
+            Error::Os { op, .. }
+            | Error::NotFound { op, .. }
+            | Error::NotANetns { op, .. }
+            | Error::StaleEntry { op, .. }
+            | Error::NetnsImmutable { op, .. }
+            | Error::DumpInterrupted { op, .. }
+            | Error::Timeout { op, .. }
+            | Error::Protocol { op, .. }
+            | Error::Decode { op, .. }
+            | Error::InvalidArgument { op, .. } => Some(*op),
+        }
+    }
+
+    /// The object does not exist: [`Error::NotFound`], or `ENOENT`/`ENODEV`
+    /// (and `ESRCH` for a process) from the kernel.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+            || matches!(self.errno(), Some(Errno::ENOENT | Errno::ENODEV | Errno::ESRCH))
+    }
+
+    /// The object already exists (`EEXIST`).
+    pub fn is_already_exists(&self) -> bool {
+        self.errno() == Some(Errno::EEXIST)
+    }
+
+    /// The name was rejected before any system call ([`Error::InvalidName`]).
+    pub fn is_invalid_name(&self) -> bool {
+        matches!(self, Error::InvalidName { .. })
+    }
+
+    /// The file is not a network namespace ([`Error::NotANetns`]).
+    pub fn is_not_a_netns(&self) -> bool {
+        matches!(self, Error::NotANetns { .. })
+    }
+
+    /// The caller lacks a privilege (`EPERM` or `EACCES`).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self.errno(), Some(Errno::EPERM | Errno::EACCES))
+    }
+
+    /// The device cannot change namespace ([`Error::NetnsImmutable`]).
+    pub fn is_netns_immutable(&self) -> bool {
+        matches!(self, Error::NetnsImmutable { .. })
+    }
+
+    /// The object is busy (`EBUSY`), e.g. a namespace still mounted elsewhere.
+    pub fn is_busy(&self) -> bool {
+        self.errno() == Some(Errno::EBUSY)
+    }
+
+    /// The entry is stale ([`Error::StaleEntry`]).
+    pub fn is_stale_entry(&self) -> bool {
+        matches!(self, Error::StaleEntry { .. })
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code).kind(),
+            None => match &e {
+                Error::NotFound { .. } => io::ErrorKind::NotFound,
+                Error::Timeout { .. } => io::ErrorKind::TimedOut,
+                Error::InvalidName { .. } | Error::InvalidArgument { .. } => {
+                    io::ErrorKind::InvalidInput
+                }
+                _ => io::ErrorKind::Other,
+            },
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_display_has_op_object_text_name_and_extack() {
+        let e = Error::Os {
+            op: Op::CreateVeth,
+            object: "link \"v0\"".into(),
+            errno: 17,
+            extack: Some("peer exists".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "create veth pair link \"v0\": File exists (EEXIST): kernel says: peer exists"
+        );
+        assert!(e.is_already_exists());
+        assert_eq!(e.errno(), Some(Errno::EEXIST));
+        assert_eq!(e.extack(), Some("peer exists"));
+    }
+
+    #[test]
+    fn unknown_errno_keeps_its_number() {
+        let e = Error::Os { op: Op::GetLink, object: "x".into(), errno: 4000, extack: None };
+        assert_eq!(e.raw_os_error(), Some(4000));
+        assert!(e.to_string().contains("errno 4000"), "{e}");
+    }
+
+    #[test]
+    fn predicates() {
+        let nf = Error::os(Op::GetLink, "link", Errno::ENODEV);
+        assert!(nf.is_not_found());
+        let perm = Error::os(Op::CreateNetns, "ns", Errno::EPERM);
+        assert!(perm.is_permission_denied());
+        let busy = Error::os(Op::DeleteNetns, "ns", Errno::EBUSY);
+        assert!(busy.is_busy());
+        let io: io::Error = busy.into();
+        assert_eq!(io.raw_os_error(), None);
+        assert_eq!(io.kind(), io::ErrorKind::ResourceBusy);
+    }
+
+    #[test]
+    fn netns_immutable_message_reads_like_a_sentence() {
+        let e = Error::NetnsImmutable {
+            op: Op::MoveLink,
+            link: "lo".into(),
+            target: "namespace \"test1\"".into(),
+            source_: NetnsLocalSource::Ethtool,
+            extack: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "move link \"lo\" to namespace \"test1\": device is netns-local (ethtool feature netns-local is on)"
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! [`NetnsDir`]: the directory of named namespaces (`/run/netns`), kept in
+//! the layout `ip netns` uses so that both tools see the same namespaces.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg, OFlag, open, openat};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::stat::Mode;
+use nix::sys::statfs::{NSFS_MAGIC, statfs};
+use nix::unistd::{UnlinkatFlags, unlinkat};
+
+use super::{NetNs, NsId, in_new_netns_thread, open_ns_at, open_thread_netns, path_id};
+use crate::error::{Error, Op, Result};
+use crate::name::{IntoNsName, NsName};
+
+/// The default directory, the one `ip netns` uses.
+pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
+
+/// A directory of named network namespaces, laid out like `ip netns`:
+/// each name is a file on which a namespace is bind-mounted, and the
+/// directory is a shared mount point so that unmounting in one mount
+/// namespace unmounts everywhere.
+///
+/// [`NetnsDir::default()`] is `/run/netns`; [`NetnsDir::new`] picks another
+/// directory (for tests, or rootless use under `$XDG_RUNTIME_DIR`).
+///
+/// ```no_run
+/// use nslink::NetnsDir;
+///
+/// let dir = NetnsDir::default();
+/// let ns = dir.create("test1")?;              // ip netns add test1
+/// assert!(dir.list()?.iter().any(|n| n == "test1"));
+/// assert_eq!(dir.identify(&ns)?, ["test1"]);  // ip netns identify
+/// drop(ns);
+/// dir.delete("test1")?;                       // ip netns del test1
+/// # Ok::<(), nslink::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetnsDir {
+    path: PathBuf,
+}
+
+impl Default for NetnsDir {
+    fn default() -> NetnsDir {
+        NetnsDir { path: PathBuf::from(DEFAULT_NETNS_DIR) }
+    }
+}
+
+/// How long `delete` keeps retrying an unlink that answers `EBUSY` (the
+/// mount may still be going away in another mount namespace).
+const BUSY_RETRIES: u32 = 5;
+const BUSY_PAUSE: Duration = Duration::from_millis(2);
+
+impl NetnsDir {
+    /// A namespace directory at `path`. Nothing is touched until it is used;
+    /// [`create`](NetnsDir::create) makes the directory if it is missing.
+    pub fn new(path: impl Into<PathBuf>) -> NetnsDir {
+        NetnsDir { path: path.into() }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of entry `name`.
+    pub fn entry_path(&self, name: &NsName) -> PathBuf {
+        self.path.join(name.as_str())
+    }
+
+    /// Creates the directory if needed and makes it a shared mount point,
+    /// the way `ip netns add` does, under an exclusive `flock` so parallel
+    /// creators cannot stack mounts. Returns a descriptor of the (mounted)
+    /// directory.
+    fn prepare(&self, op: Op) -> Result<OwnedFd> {
+        let object = || format!("{:?}", self.path);
+        match std::fs::create_dir_all(&self.path) {
+            Ok(()) => {}
+            Err(e) => return Err(Error::io(op, object(), &e)),
+        }
+        let dirfd = open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::os(op, object(), e))?;
+        let lock = Flock::lock(dirfd, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::os(op, object(), e))?;
+        let mut made_mount_point = false;
+        loop {
+            match mount(
+                None::<&str>,
+                &self.path,
+                Some("none"),
+                MsFlags::MS_SHARED | MsFlags::MS_REC,
+                None::<&str>,
+            ) {
+                Ok(()) => break,
+                // Not a mount point yet: bind the directory onto itself, put it
+                // in a peer group of its own (private), then make it shared.
+                Err(Errno::EINVAL) if !made_mount_point => {
+                    mount(
+                        Some(&self.path),
+                        &self.path,
+                        Some("none"),
+                        MsFlags::MS_BIND | MsFlags::MS_REC,
+                        None::<&str>,
+                    )
+                    .map_err(|e| Error::os(op, object(), e))?;
+                    mount(
+                        None::<&str>,
+                        &self.path,
+                        Some("none"),
+                        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+                        None::<&str>,
+                    )
+                    .map_err(|e| Error::os(op, object(), e))?;
+                    made_mount_point = true;
+                }
+                Err(e) => return Err(Error::os(op, object(), e)),
+            }
+        }
+        drop(lock);
+        // Reopen: the descriptor taken before the bind mount points at the
+        // directory underneath it, where new entries would be hidden.
+        open(&self.path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::os(op, object(), e))
+    }
+
+    /// Creates the placeholder file `name` with `O_EXCL`, explaining an
+    /// existing one (a live namespace, or a stale entry).
+    fn placeholder(&self, op: Op, dirfd: &OwnedFd, name: &NsName) -> Result<PathBuf> {
+        let path = self.entry_path(name);
+        match openat(
+            dirfd.as_fd(),
+            name.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        ) {
+            Ok(fd) => {
+                drop(fd);
+                Ok(path)
+            }
+            Err(Errno::EEXIST) if !is_mounted_ns(&path) && is_regular_file(&path) => {
+                Err(Error::StaleEntry { op, name: name.to_string(), path })
+            }
+            Err(e) => Err(Error::os(op, format!("{:?}", name.as_str()), e)),
+        }
+    }
+
+    /// Creates the named namespace `name`, exactly like `ip netns add NAME`:
+    /// the directory is prepared (created, made a shared mount point under a
+    /// lock), a placeholder file is made with `O_EXCL`, a new namespace is
+    /// made on a helper thread (the caller's thread does not move) and
+    /// bind-mounted onto the placeholder. If any step fails, what was made
+    /// is removed.
+    ///
+    /// `ip netns list/exec/del` see the result when the directory is
+    /// `/run/netns`.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidName`] before anything is touched;
+    /// - [`Error::Os`] with `EEXIST` ([`Error::is_already_exists`]) when the name
+    ///   is taken; the existing namespace is untouched;
+    /// - [`Error::StaleEntry`] when the name is a leftover file with nothing
+    ///   mounted on it;
+    /// - [`Error::Os`] with `EPERM` without `CAP_SYS_ADMIN`.
+    ///
+    /// ```no_run
+    /// let dir = nslink::NetnsDir::new("/tmp/my-netns");
+    /// let ns = dir.create("lab1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns add")]
+    pub fn create(&self, name: impl IntoNsName) -> Result<NetNs> {
+        let name = name.into_nsname()?;
+        let op = Op::CreateNamedNetns;
+        let dirfd = self.prepare(op)?;
+        let path = self.placeholder(op, &dirfd, &name)?;
+        let object = format!("{:?}", name.as_str());
+        let made = in_new_netns_thread(op, object.clone(), || {
+            mount(
+                Some("/proc/thread-self/ns/net"),
+                &path,
+                Some("none"),
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| Error::os(op, object.clone(), e))?;
+            open_thread_netns().map_err(|e| Error::os(op, object.clone(), e))
+        })
+        .and_then(|fd| NetNs::from_fd(fd, &path, Some(name.clone())));
+        if made.is_err() {
+            // The mount may have succeeded before a later step failed.
+            let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
+            let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
+        }
+        made
+    }
+
+    /// Gives the namespace of process `pid` the name `name`, like
+    /// `ip netns attach NAME PID`.
+    ///
+    /// # Errors
+    /// As [`create`](NetnsDir::create); [`Error::Os`] with `ENOENT` when the
+    /// process does not exist.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetnsDir::default().attach("pid1", 1)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns attach")]
+    pub fn attach(&self, name: impl IntoNsName, pid: i32) -> Result<NetNs> {
+        let name = name.into_nsname()?;
+        let op = Op::AttachNetns;
+        // Open and check the target first, then bind from that descriptor so
+        // that a recycled pid cannot change what gets attached.
+        let source = NetNs::open_pid(pid).map_err(|e| match e {
+            Error::Os { errno, extack, .. } => {
+                Error::Os { op, object: format!("process {pid}"), errno, extack }
+            }
+            e => e,
+        })?;
+        let dirfd = self.prepare(op)?;
+        let path = self.placeholder(op, &dirfd, &name)?;
+        let src = format!("/proc/self/fd/{}", source.as_raw_fd());
+        if let Err(e) =
+            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
+        {
+            let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
+            return Err(Error::os(op, format!("{:?}", name.as_str()), e));
+        }
+        Ok(NetNs { name: Some(name), ..source })
+    }
+
+    /// Opens the namespace named `name`. A symlink in the directory is never
+    /// followed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::Os`] with `ENOENT` when there is no such
+    /// name; [`Error::NotANetns`] for a stale entry or a symlink.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetnsDir::default().open("test1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn open(&self, name: impl IntoNsName) -> Result<NetNs> {
+        let name = name.into_nsname()?;
+        let dirfd = open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::os(Op::OpenNetns, format!("{:?}", name.as_str()), e))?;
+        open_ns_at(dirfd.as_fd(), &name, self.entry_path(&name))
+    }
+
+    /// Deletes the named namespace `name`, like `ip netns del NAME`: a lazy
+    /// unmount, then the entry is unlinked. The namespace itself lives on
+    /// while anything still holds it (a process, a [`NetNs`], a socket).
+    ///
+    /// # Errors
+    /// - [`Error::InvalidName`];
+    /// - [`Error::Os`] with `ENOENT` when there is no such name;
+    /// - [`Error::StaleEntry`] when nothing is mounted on the entry (it is left
+    ///   as is; [`remove_stale`](NetnsDir::remove_stale) removes it);
+    /// - [`Error::Os`] with `EBUSY` ([`Error::is_busy`]) when the entry stays
+    ///   mounted elsewhere; a mounted entry is never unlinked.
+    ///
+    /// ```no_run
+    /// nslink::NetnsDir::default().delete("test1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns del")]
+    pub fn delete(&self, name: impl IntoNsName) -> Result<()> {
+        let name = name.into_nsname()?;
+        let op = Op::DeleteNetns;
+        let path = self.entry_path(&name);
+        let object = || format!("{:?}", name.as_str());
+        match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
+            Ok(()) => {}
+            Err(Errno::EINVAL) => {
+                // Not a mount point: either a stale file or something else.
+                return match std::fs::symlink_metadata(&path) {
+                    Ok(_) => Err(Error::StaleEntry { op, name: name.to_string(), path }),
+                    Err(e) => Err(Error::io(op, object(), &e)),
+                };
+            }
+            Err(e) => return Err(Error::os(op, object(), e)),
+        }
+        let mut tries = 0;
+        loop {
+            match nix::unistd::unlink(&path) {
+                Ok(()) => return Ok(()),
+                Err(Errno::EBUSY) if tries < BUSY_RETRIES => {
+                    tries += 1;
+                    std::thread::sleep(BUSY_PAUSE * tries);
+                }
+                Err(e) => return Err(Error::os(op, object(), e)),
+            }
+        }
+    }
+
+    /// Removes a stale entry: a file in the directory with no namespace
+    /// mounted on it (left by a crash). A live namespace is never removed.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EBUSY` when a namespace is mounted on the entry;
+    /// `ENOENT` when there is no entry.
+    pub fn remove_stale(&self, name: impl IntoNsName) -> Result<()> {
+        let name = name.into_nsname()?;
+        let op = Op::RemoveStaleNetns;
+        let path = self.entry_path(&name);
+        let object = || format!("{:?}", name.as_str());
+        if is_mounted_ns(&path) {
+            return Err(Error::os(op, object(), Errno::EBUSY));
+        }
+        nix::unistd::unlink(&path).map_err(|e| Error::os(op, object(), e))
+    }
+
+    /// The names in the directory, sorted, like `ip netns list`. A missing
+    /// directory is an empty list.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when the directory cannot be read.
+    pub fn list(&self) -> Result<Vec<NsName>> {
+        let op = Op::ListNetns;
+        let rd = match std::fs::read_dir(&self.path) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(op, format!("{:?}", self.path), &e)),
+        };
+        let mut names = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io(op, format!("{:?}", self.path), &e))?;
+            if let Some(name) = entry.file_name().to_str().and_then(|s| NsName::new(s).ok()) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The names under which `ns` is mounted here, like
+    /// `ip netns identify`. Usually zero or one; `ip netns attach` can give a
+    /// namespace several names.
+    ///
+    /// # Errors
+    /// As [`list`](NetnsDir::list).
+    pub fn identify(&self, ns: &NetNs) -> Result<Vec<NsName>> {
+        self.identify_id(ns.id())
+    }
+
+    /// The names of the namespace of process `pid`, like
+    /// `ip netns identify PID`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENOENT` when the process does not exist.
+    pub fn identify_pid(&self, pid: i32) -> Result<Vec<NsName>> {
+        let ns = NetNs::open_pid(pid).map_err(|e| match e {
+            Error::Os { errno, extack, .. } => {
+                Error::Os { op: Op::IdentifyNetns, object: format!("process {pid}"), errno, extack }
+            }
+            e => e,
+        })?;
+        self.identify(&ns)
+    }
+
+    fn identify_id(&self, id: NsId) -> Result<Vec<NsName>> {
+        let mut names = self.list()?;
+        names.retain(|n| path_id(&self.entry_path(n)) == Some(id));
+        Ok(names)
+    }
+}
+
+fn is_mounted_ns(path: &Path) -> bool {
+    matches!(statfs(path), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
+}
+
+fn is_regular_file(path: &Path) -> bool {
+    matches!(std::fs::symlink_metadata(path), Ok(m) if m.file_type().is_file())
+}

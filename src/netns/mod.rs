@@ -1,0 +1,481 @@
+//! Network namespaces as file descriptors: open, create, run code inside,
+//! enter with a guard, spawn threads, run commands.
+//!
+//! A [`NetNs`] owns a `CLOEXEC` descriptor of a namespace file
+//! (`/proc/<pid>/task/<tid>/ns/net`, or a bind mount of it under
+//! `/run/netns`). Dropping it closes the descriptor; it never deletes a
+//! namespace. Named namespaces live in a [`NetnsDir`].
+//!
+//! # Threads
+//! `setns(2)` changes the namespace of the *calling thread* only. nslink
+//! therefore never changes the caller's thread behind its back:
+//! [`NetNs::run`] and [`NetNs::spawn`] use a new thread, and only
+//! [`NetNs::enter`] moves the caller's thread, under a guard that moves it
+//! back.
+
+mod dir;
+mod exec;
+mod guard;
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open, openat};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::stat::Mode;
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
+
+pub use dir::NetnsDir;
+pub use guard::NsGuard;
+
+use crate::error::{Error, NotNetnsReason, Op, Result};
+use crate::name::{IntoNsName, NsName};
+
+/// The identity of a namespace: the `(st_dev, st_ino)` pair of its nsfs
+/// inode, as shown by `ls -Li /proc/self/ns/net` or `net:[INODE]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NsId {
+    /// Device of the nsfs file system.
+    pub dev: u64,
+    /// Inode number (the number in `net:[…]`).
+    pub ino: u64,
+}
+
+impl fmt::Display for NsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "net:[{}]", self.ino)
+    }
+}
+
+/// A handle to a network namespace: an owned `CLOEXEC` file descriptor.
+///
+/// Two handles are equal when they refer to the same namespace (same
+/// [`NsId`]), however they were opened.
+///
+/// ```no_run
+/// use nslink::NetNs;
+///
+/// let ns = NetNs::new()?;                       // anonymous, lives while `ns` does
+/// let here = NetNs::current()?;
+/// assert_ne!(ns, here);
+/// let inside = ns.run(|| NetNs::current())??;   // runs on a helper thread inside `ns`
+/// assert_eq!(inside, ns);
+/// assert_eq!(NetNs::current()?, here);          // the caller never moved
+/// # Ok::<(), nslink::Error>(())
+/// ```
+pub struct NetNs {
+    fd: OwnedFd,
+    id: NsId,
+    name: Option<NsName>,
+}
+
+impl NetNs {
+    /// Verifies an open file is a network namespace and wraps it.
+    fn from_fd(fd: OwnedFd, path: &Path, name: Option<NsName>) -> Result<NetNs> {
+        let op = Op::OpenNetns;
+        let sfs = fstatfs(&fd).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
+        if sfs.filesystem_type() != NSFS_MAGIC {
+            return Err(Error::NotANetns {
+                op,
+                path: path.to_owned(),
+                reason: NotNetnsReason::NotNsfs,
+            });
+        }
+        match crate::sys::ns_get_nstype(fd.as_fd()) {
+            Ok(t) if t == nix::libc::CLONE_NEWNET => {}
+            Ok(t) => {
+                return Err(Error::NotANetns {
+                    op,
+                    path: path.to_owned(),
+                    reason: NotNetnsReason::WrongType { nstype: t },
+                });
+            }
+            // Kernels before 4.11 have no NS_GET_NSTYPE; nsfs is all we can check.
+            Err(Errno::ENOTTY) => {}
+            Err(e) => return Err(Error::os(op, format!("{path:?}"), e)),
+        }
+        let id = fd_id(fd.as_fd()).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
+        Ok(NetNs { fd, id, name })
+    }
+
+    /// Opens the namespace file at `path` (a `/proc/PID/ns/net` file or a bind
+    /// mount of one) and checks that it is a *network* namespace.
+    ///
+    /// # Errors
+    /// - [`Error::NotANetns`] for a regular file (e.g. a stale `/run/netns`
+    ///   entry) or another kind of namespace (e.g. `/proc/self/ns/uts`);
+    /// - [`Error::Os`] with `ENOENT` (see [`Error::is_not_found`]) or `EACCES`.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::open_path("/proc/1/ns/net")?;
+    /// println!("{ns:?}");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "GetFromPath")]
+    pub fn open_path(path: impl AsRef<Path>) -> Result<NetNs> {
+        let path = path.as_ref();
+        let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::os(Op::OpenNetns, format!("{path:?}"), e))?;
+        NetNs::from_fd(fd, path, None)
+    }
+
+    /// Opens the named namespace `name` in the default directory
+    /// (`/run/netns`), like `ip netns exec NAME` finds it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::Os`] with `ENOENT` when there is no such
+    /// name; [`Error::NotANetns`] when the entry is stale.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::open("test1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "GetFromName")]
+    pub fn open(name: impl IntoNsName) -> Result<NetNs> {
+        NetnsDir::default().open(name)
+    }
+
+    /// Opens the namespace of process `pid` (`/proc/PID/ns/net`).
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENOENT` when there is no such process.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::open_pid(1)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "GetFromPid")]
+    pub fn open_pid(pid: i32) -> Result<NetNs> {
+        NetNs::open_path(format!("/proc/{pid}/ns/net"))
+    }
+
+    /// The namespace of the *calling thread* (`/proc/thread-self/ns/net`, not
+    /// `/proc/self`, which is the main thread's).
+    ///
+    /// # Errors
+    /// [`Error::Os`] if `/proc` is not mounted.
+    ///
+    /// ```no_run
+    /// let here = nslink::NetNs::current()?;
+    /// println!("this thread is in {}", here.id());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "GetFromThread")]
+    pub fn current() -> Result<NetNs> {
+        NetNs::open_path("/proc/thread-self/ns/net")
+    }
+
+    /// Creates a new anonymous namespace. It lives as long as a descriptor
+    /// (this handle, a clone, a socket opened in it) or a process keeps it.
+    ///
+    /// The namespace is made on a short-lived helper thread
+    /// (`unshare(CLONE_NEWNET)`); the calling thread does not move.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EPERM` without `CAP_SYS_ADMIN`.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::new()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "unshare")]
+    pub fn new() -> Result<NetNs> {
+        let fd = in_new_netns_thread(Op::CreateNetns, "(anonymous)".into(), || {
+            open_thread_netns().map_err(|e| Error::os(Op::CreateNetns, "(anonymous)", e))
+        })?;
+        NetNs::from_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
+    }
+
+    /// Creates the named namespace `name` in the default directory
+    /// (`/run/netns`), exactly like `ip netns add NAME`. See
+    /// [`NetnsDir::create`].
+    ///
+    /// # Errors
+    /// As [`NetnsDir::create`].
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::create("test1")?;
+    /// # nslink::NetNs::delete("test1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns add")]
+    pub fn create(name: impl IntoNsName) -> Result<NetNs> {
+        NetnsDir::default().create(name)
+    }
+
+    /// Deletes the named namespace `name` from the default directory, like
+    /// `ip netns del NAME`. See [`NetnsDir::delete`].
+    ///
+    /// # Errors
+    /// As [`NetnsDir::delete`].
+    ///
+    /// ```no_run
+    /// nslink::NetNs::delete("test1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns del")]
+    pub fn delete(name: impl IntoNsName) -> Result<()> {
+        NetnsDir::default().delete(name)
+    }
+
+    /// Names in the default directory, like `ip netns list`. See
+    /// [`NetnsDir::list`].
+    ///
+    /// # Errors
+    /// As [`NetnsDir::list`].
+    ///
+    /// ```no_run
+    /// for name in nslink::NetNs::list()? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip netns list")]
+    pub fn list() -> Result<Vec<NsName>> {
+        NetnsDir::default().list()
+    }
+
+    /// The identity of this namespace.
+    pub fn id(&self) -> NsId {
+        self.id
+    }
+
+    /// The name this handle was opened or created by, if any.
+    pub fn name(&self) -> Option<&NsName> {
+        self.name.as_ref()
+    }
+
+    /// Duplicates the handle (`F_DUPFD_CLOEXEC`).
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EMFILE` when out of descriptors.
+    pub fn try_clone(&self) -> Result<NetNs> {
+        let fd = self.fd.try_clone().map_err(|e| Error::io(Op::OpenNetns, self.describe(), &e))?;
+        Ok(NetNs { fd, id: self.id, name: self.name.clone() })
+    }
+
+    /// A short description for error messages: `"test1"` or
+    /// `net:[4026532000]`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{:?}", n.as_str()),
+            None => self.id.to_string(),
+        }
+    }
+
+    /// Runs `f` on a new thread inside this namespace and returns what it
+    /// returns. The calling thread never changes namespace, whatever `f` does
+    /// (even `unshare` or `setns`): the helper thread exits afterwards, so
+    /// there is nothing to restore. `f` may borrow from the caller.
+    ///
+    /// A panic in `f` is re-raised in the caller. Threads that `f` starts
+    /// inherit the namespace.
+    ///
+    /// # Errors
+    /// [`Error::Os`] (op [`Op::RunInNetns`]) if the thread cannot be started or
+    /// cannot enter the namespace; `f`'s own result is returned inside `Ok`.
+    ///
+    /// ```no_run
+    /// use nslink::NetNs;
+    ///
+    /// let ns = NetNs::new()?;
+    /// let mut seen = Vec::new();
+    /// ns.run(|| seen.push(NetNs::current().map(|n| n.id())))?;
+    /// assert_eq!(seen[0].as_ref().ok(), Some(&ns.id()));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "Do")]
+    pub fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let fd = self.fd.as_fd();
+        thread::scope(|s| {
+            let handle = thread::Builder::new()
+                .spawn_scoped(s, move || {
+                    setns(fd, CloneFlags::CLONE_NEWNET)
+                        .map_err(|e| Error::os(Op::RunInNetns, self.describe(), e))?;
+                    Ok(f())
+                })
+                .map_err(|e| Error::io(Op::RunInNetns, self.describe(), &e))?;
+            match handle.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// Starts a thread that lives in this namespace and runs `f`.
+    ///
+    /// The thread enters the namespace before `f` runs; if it cannot, no `f`
+    /// runs and the error is returned here.
+    ///
+    /// # Errors
+    /// [`Error::Os`] (op [`Op::SpawnInNetns`]).
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::new()?;
+    /// let handle = ns.spawn(|| nslink::NetNs::current().map(|n| n.id()))?;
+    /// assert_eq!(handle.join().unwrap()?, ns.id());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn spawn<T, F>(&self, f: F) -> Result<NsJoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let ns = self.try_clone()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
+        let inner = thread::Builder::new()
+            .spawn(move || {
+                let entered = setns(&ns.fd, CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| Error::os(Op::SpawnInNetns, ns.describe(), e));
+                let ok = entered.is_ok();
+                let _ = tx.send(entered);
+                drop(ns);
+                if ok { Some(f()) } else { None }
+            })
+            .map_err(|e| Error::io(Op::SpawnInNetns, self.describe(), &e))?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(NsJoinHandle { inner }),
+            Ok(Err(e)) => {
+                let _ = inner.join();
+                Err(e)
+            }
+            Err(_) => Err(Error::os(Op::SpawnInNetns, self.describe(), Errno::ECHILD)),
+        }
+    }
+}
+
+/// A thread started by [`NetNs::spawn`], living inside a namespace.
+pub struct NsJoinHandle<T> {
+    inner: thread::JoinHandle<Option<T>>,
+}
+
+impl<T> NsJoinHandle<T> {
+    /// Waits for the thread and returns its result, like
+    /// [`std::thread::JoinHandle::join`].
+    ///
+    /// # Errors
+    /// The panic payload if the thread panicked.
+    pub fn join(self) -> thread::Result<T> {
+        match self.inner.join()? {
+            Some(v) => Ok(v),
+            // Unreachable: a handle is only returned once the thread entered
+            // the namespace, and then it always runs `f`.
+            None => Err(Box::new("nslink: thread did not run its closure")),
+        }
+    }
+
+    /// The underlying thread.
+    pub fn thread(&self) -> &thread::Thread {
+        self.inner.thread()
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl fmt::Debug for NetNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("NetNs");
+        d.field("dev", &self.id.dev).field("ino", &self.id.ino);
+        if let Some(n) = &self.name {
+            d.field("name", n);
+        }
+        d.field("fd", &self.fd.as_raw_fd()).finish()
+    }
+}
+
+impl PartialEq for NetNs {
+    fn eq(&self, other: &NetNs) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for NetNs {}
+impl Hash for NetNs {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state)
+    }
+}
+
+impl AsFd for NetNs {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+impl AsRawFd for NetNs {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+impl From<NetNs> for OwnedFd {
+    fn from(ns: NetNs) -> OwnedFd {
+        ns.fd
+    }
+}
+
+/// `(st_dev, st_ino)` of an open file.
+pub(crate) fn fd_id(fd: BorrowedFd<'_>) -> std::result::Result<NsId, Errno> {
+    let st = nix::sys::stat::fstat(fd)?;
+    Ok(NsId { dev: st.st_dev, ino: st.st_ino })
+}
+
+/// Opens the calling thread's namespace file.
+pub(crate) fn open_thread_netns() -> std::result::Result<OwnedFd, Errno> {
+    open("/proc/thread-self/ns/net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// Runs `f` on a helper thread that first moves into a brand-new network
+/// namespace. The thread exits afterwards, so nothing needs restoring.
+pub(crate) fn in_new_netns_thread<T: Send>(
+    op: Op,
+    object: String,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    thread::scope(|s| {
+        let handle = thread::Builder::new()
+            .spawn_scoped(s, || {
+                unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, object.clone(), e))?;
+                f()
+            })
+            .map_err(|e| Error::io(op, object.clone(), &e))?;
+        match handle.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Opens `name` relative to a directory fd without following symlinks.
+pub(crate) fn open_ns_at(dirfd: BorrowedFd<'_>, name: &NsName, path: PathBuf) -> Result<NetNs> {
+    let fd = openat(
+        dirfd,
+        name.as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        // A symlink planted in the directory: refuse it, never follow it.
+        Errno::ELOOP => Error::NotANetns {
+            op: Op::OpenNetns,
+            path: path.clone(),
+            reason: NotNetnsReason::NotNsfs,
+        },
+        e => Error::os(Op::OpenNetns, format!("{:?}", name.as_str()), e),
+    })?;
+    NetNs::from_fd(fd, &path, Some(name.clone()))
+}
+
+/// Metadata-based identity of a path, without following a final symlink.
+pub(crate) fn path_id(path: &Path) -> Option<NsId> {
+    std::fs::symlink_metadata(path).ok().map(|m| NsId { dev: m.dev(), ino: m.ino() })
+}
