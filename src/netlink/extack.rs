@@ -221,7 +221,11 @@ mod tests {
             // OFFS with a short value
             [6u16.to_ne_bytes(), 2u16.to_ne_bytes(), [1, 2]].concat(),
             // message without NUL, not UTF-8
-            [7u16.to_ne_bytes(), 1u16.to_ne_bytes()].concat().into_iter().chain([0xff, 0xfe, 0x41]).collect(),
+            [7u16.to_ne_bytes(), 1u16.to_ne_bytes()]
+                .concat()
+                .into_iter()
+                .chain([0xff, 0xfe, 0x41])
+                .collect(),
         ];
         for extra in cases {
             for flags in [NLM_F_ACK_TLVS, NLM_F_ACK_TLVS | NLM_F_CAPPED] {

@@ -25,7 +25,8 @@
 pub mod extack;
 pub(crate) mod transport;
 
-use std::sync::{Mutex, MutexGuard};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -126,6 +127,9 @@ pub(crate) struct Conn<T: Transport> {
 pub struct RouteSocket {
     conn: Mutex<Conn<SysTransport>>,
     netns: NetNs,
+    /// An `AF_INET` datagram socket inside `netns` for ethtool ioctls, made
+    /// on first use.
+    ethtool: OnceLock<OwnedFd>,
 }
 
 impl std::fmt::Debug for RouteSocket {
@@ -174,12 +178,25 @@ impl RouteSocket {
         let port = t.port();
         let conn = Conn::new(t, port);
         conn.t.set_timeout(conn.timeout).map_err(|e| Error::os(Op::OpenNetlink, "socket", e))?;
-        Ok(RouteSocket { conn: Mutex::new(conn), netns })
+        Ok(RouteSocket { conn: Mutex::new(conn), netns, ethtool: OnceLock::new() })
     }
 
     /// The namespace this socket works on.
     pub fn netns(&self) -> &NetNs {
         &self.netns
+    }
+
+    /// The ethtool ioctl socket of this namespace (created inside it on a
+    /// helper thread the first time).
+    pub(crate) fn ethtool_socket(&self) -> Result<BorrowedFd<'_>> {
+        if self.ethtool.get().is_none() {
+            let fd = self.netns.run(crate::ethtool::control_socket)??;
+            let _ = self.ethtool.set(fd);
+        }
+        match self.ethtool.get() {
+            Some(fd) => Ok(fd.as_fd()),
+            None => Err(Error::os(Op::Ethtool, "control socket", Errno::EBADF)),
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Conn<SysTransport>> {
@@ -239,7 +256,11 @@ impl RouteSocket {
     /// println!("{} links", replies.len());
     /// # Ok::<(), nslink::Error>(())
     /// ```
-    pub fn request_raw(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>> {
+    pub fn request_raw(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
         let op = Op::RawRequest;
         if flags & NLM_F_DUMP == NLM_F_DUMP {
             self.lock().dump(op, &msg, flags)
@@ -266,7 +287,12 @@ impl RouteSocket {
 
     /// One acknowledged request whose refusal is returned raw, for callers
     /// that map particular errnos.
-    pub(crate) fn request_reply(&self, op: Op, msg: RouteNetlinkMessage, flags: u16) -> Result<Reply> {
+    pub(crate) fn request_reply(
+        &self,
+        op: Op,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Reply> {
         let mut replies = self.lock().batch(op, &[(msg, flags)])?;
         replies.pop().ok_or(Error::Protocol { op, kind: ProtocolError::ReplyCount(0) })
     }
@@ -282,7 +308,11 @@ impl RouteSocket {
     }
 
     /// A dump request.
-    pub(crate) fn dump(&self, op: Op, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
+    pub(crate) fn dump(
+        &self,
+        op: Op,
+        msg: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
         self.lock().dump(op, &msg, NLM_F_DUMP)
     }
 }
@@ -403,7 +433,11 @@ impl<T: Transport> Conn<T> {
 
     /// Sends acknowledged requests in one datagram and collects one reply
     /// per request, in order.
-    pub(crate) fn batch(&mut self, op: Op, msgs: &[(RouteNetlinkMessage, u16)]) -> Result<Vec<Reply>> {
+    pub(crate) fn batch(
+        &mut self,
+        op: Op,
+        msgs: &[(RouteNetlinkMessage, u16)],
+    ) -> Result<Vec<Reply>> {
         let refs: Vec<(&RouteNetlinkMessage, u16)> =
             msgs.iter().map(|(m, f)| (m, f | NLM_F_ACK)).collect();
         let first = self.send(op, &refs)?;
@@ -431,7 +465,10 @@ impl<T: Transport> Conn<T> {
                         if idx >= n || done[idx] {
                             outcome = Err(Error::Protocol {
                                 op,
-                                kind: ProtocolError::UnexpectedSequence { expected: first, got: seq },
+                                kind: ProtocolError::UnexpectedSequence {
+                                    expected: first,
+                                    got: seq,
+                                },
                             });
                             break;
                         }
@@ -442,11 +479,14 @@ impl<T: Transport> Conn<T> {
                                 break;
                             }
                             NLMSG_ERROR => {
-                                let Some((code, ack)) = extack::parse_error(m.header.flags, m.payload)
+                                let Some((code, ack)) =
+                                    extack::parse_error(m.header.flags, m.payload)
                                 else {
                                     outcome = Err(Error::Protocol {
                                         op,
-                                        kind: ProtocolError::Malformed("short error message".into()),
+                                        kind: ProtocolError::Malformed(
+                                            "short error message".into(),
+                                        ),
                                     });
                                     break;
                                 };

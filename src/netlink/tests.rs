@@ -147,9 +147,8 @@ fn names(list: &[RouteNetlinkMessage]) -> Vec<String> {
 
 #[test]
 fn ack_returns_data_and_counts_nothing_stale() {
-    let mut c = conn(vec![Step::Reply(Box::new(|s| {
-        [link_msg(s, 0, 1, "lo"), ack(s, 0, &[])].concat()
-    }))]);
+    let mut c =
+        conn(vec![Step::Reply(Box::new(|s| [link_msg(s, 0, 1, "lo"), ack(s, 0, &[])].concat()))]);
     let r = c.batch(Op::GetLink, &[(get(), 0)]).unwrap();
     assert_eq!(names(r[0].as_ref().unwrap()), ["lo"]);
     assert_eq!(c.stale, 0);
@@ -173,10 +172,8 @@ fn stale_reply_is_skipped_and_the_socket_stays_usable() {
 
 #[test]
 fn foreign_sender_is_ignored() {
-    let mut c = conn(vec![
-        Step::Foreign(ack(1, -1, &[])),
-        Step::Reply(Box::new(|s| ack(s, 0, &[]))),
-    ]);
+    let mut c =
+        conn(vec![Step::Foreign(ack(1, -1, &[])), Step::Reply(Box::new(|s| ack(s, 0, &[])))]);
     assert!(c.batch(Op::SetLink, &[(get(), 0)]).unwrap()[0].is_ok());
     assert_eq!(c.stale, 1);
 }
@@ -252,7 +249,7 @@ fn truncated_datagram_is_an_error() {
 #[test]
 fn malformed_headers_are_errors_not_panics() {
     for bad in [
-        vec![1, 2, 3],                                  // shorter than a header
+        vec![1, 2, 3],                                    // shorter than a header
         msg(RTM_NEWLINK, 0, 1, PORT, &[])[..12].to_vec(), // cut header
         {
             let mut m = msg(RTM_NEWLINK, 0, 1, PORT, &[0; 8]);
@@ -285,7 +282,9 @@ fn dump_collects_multiple_datagrams() {
 fn interrupted_dump_is_retried_then_succeeds() {
     let mut c = conn(vec![
         Step::Reply(Box::new(|s| [link_msg(s, NLM_F_DUMP_INTR, 1, "lo"), done(s)].concat())),
-        Step::Reply(Box::new(|s| [link_msg(s, 0, 1, "lo"), link_msg(s, 0, 2, "x"), done(s)].concat())),
+        Step::Reply(Box::new(|s| {
+            [link_msg(s, 0, 1, "lo"), link_msg(s, 0, 2, "x"), done(s)].concat()
+        })),
     ]);
     let list = c.dump(Op::ListLinks, &get(), 0).unwrap();
     assert_eq!(names(&list), ["lo", "x"]);

@@ -1,0 +1,124 @@
+//! [`LinkKind`]: what a device is.
+
+use std::fmt;
+
+use netlink_packet_core::Nla;
+use netlink_packet_route::link::InfoTun;
+
+/// The kind of a device: `IFLA_INFO_KIND` when the driver reports one (as
+/// `ip -d link` shows after the flags), otherwise derived from the link
+/// layer type (`lo` is [`LinkKind::Loopback`], a plain NIC is
+/// [`LinkKind::Ethernet`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LinkKind {
+    /// The loopback device.
+    Loopback,
+    /// A device without a kind whose link type is Ethernet (a physical NIC,
+    /// or a virtio one).
+    Ethernet,
+    /// One end of a veth pair.
+    Veth,
+    /// A bridge.
+    Bridge,
+    /// A VXLAN tunnel.
+    Vxlan,
+    /// A macvlan device.
+    Macvlan,
+    /// A macvtap device.
+    Macvtap,
+    /// A tun device (layer 3).
+    Tun,
+    /// A tap device (layer 2).
+    Tap,
+    /// A dummy device.
+    Dummy,
+    /// An 802.1Q VLAN device.
+    Vlan,
+    /// A bond.
+    Bond,
+    /// An ipvlan device.
+    Ipvlan,
+    /// An intermediate functional block (`ifb`).
+    Ifb,
+    /// A WireGuard device.
+    Wireguard,
+    /// Any other kind, by its `IFLA_INFO_KIND` string.
+    Other(String),
+    /// No kind and a link layer nslink does not name (the `ARPHRD_*` value).
+    Unknown(u16),
+}
+
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+const IFLA_TUN_TYPE: u16 = 3;
+const IFF_TAP: u8 = 2;
+
+/// Whether the tun driver's data says "tap".
+pub(super) fn tun_is_tap(data: &[InfoTun]) -> bool {
+    data.iter().any(|nla| {
+        if nla.kind() != IFLA_TUN_TYPE || nla.value_len() != 1 {
+            return false;
+        }
+        let mut v = [0u8; 1];
+        nla.emit_value(&mut v);
+        v[0] == IFF_TAP
+    })
+}
+
+impl LinkKind {
+    pub(super) fn from_parts(kind: Option<&str>, link_type: u16, tap: bool) -> LinkKind {
+        match kind {
+            Some("veth") => LinkKind::Veth,
+            Some("bridge") => LinkKind::Bridge,
+            Some("vxlan") => LinkKind::Vxlan,
+            Some("macvlan") => LinkKind::Macvlan,
+            Some("macvtap") => LinkKind::Macvtap,
+            Some("tun") if tap => LinkKind::Tap,
+            Some("tun") => LinkKind::Tun,
+            Some("dummy") => LinkKind::Dummy,
+            Some("vlan") => LinkKind::Vlan,
+            Some("bond") => LinkKind::Bond,
+            Some("ipvlan") => LinkKind::Ipvlan,
+            Some("ifb") => LinkKind::Ifb,
+            Some("wireguard") => LinkKind::Wireguard,
+            Some(other) => LinkKind::Other(other.to_owned()),
+            None if link_type == ARPHRD_LOOPBACK => LinkKind::Loopback,
+            None if link_type == ARPHRD_ETHER => LinkKind::Ethernet,
+            None => LinkKind::Unknown(link_type),
+        }
+    }
+
+    /// The `IFLA_INFO_KIND` string (`"veth"`, `"bridge"`, …), or `None` for
+    /// kinds the kernel does not name (loopback, plain Ethernet).
+    pub fn info_kind(&self) -> Option<&str> {
+        Some(match self {
+            LinkKind::Loopback | LinkKind::Ethernet | LinkKind::Unknown(_) => return None,
+            LinkKind::Veth => "veth",
+            LinkKind::Bridge => "bridge",
+            LinkKind::Vxlan => "vxlan",
+            LinkKind::Macvlan => "macvlan",
+            LinkKind::Macvtap => "macvtap",
+            LinkKind::Tun | LinkKind::Tap => "tun",
+            LinkKind::Dummy => "dummy",
+            LinkKind::Vlan => "vlan",
+            LinkKind::Bond => "bond",
+            LinkKind::Ipvlan => "ipvlan",
+            LinkKind::Ifb => "ifb",
+            LinkKind::Wireguard => "wireguard",
+            LinkKind::Other(s) => s,
+        })
+    }
+}
+
+impl fmt::Display for LinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkKind::Loopback => f.write_str("loopback"),
+            LinkKind::Ethernet => f.write_str("ethernet"),
+            LinkKind::Tap => f.write_str("tap"),
+            LinkKind::Unknown(t) => write!(f, "link type {t}"),
+            other => f.write_str(other.info_kind().unwrap_or("?")),
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! Network devices: the typed [`Link`] view, lookups, changes, deletion and
+//! moving a device to another namespace (with the netns-local check).
+//!
+//! Every operation is a method of [`RouteSocket`] and acts on the socket's
+//! namespace. A device is named by anything that converts into a [`LinkId`]:
+//! an index (`u32`), a name (`&str`, [`IfName`]) or a [`Link`].
+
+mod kind;
+mod mac;
+mod moving;
+
+use std::fmt;
+
+use bitflags::bitflags;
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{
+    InfoData, LinkAttribute, LinkExtentMask, LinkFlags as RawFlags, LinkInfo, LinkMessage, State,
+};
+use nix::errno::Errno;
+
+pub use kind::LinkKind;
+pub use mac::MacAddr;
+pub use moving::NetnsLocal;
+
+use crate::error::{Error, Op, Result};
+use crate::name::{IfName, IntoIfName};
+use crate::netlink::RouteSocket;
+
+bitflags! {
+    /// Device flags (`IFF_*`, the `ifi_flags` of a link message), as shown
+    /// between `<…>` by `ip link`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct LinkFlags: u32 {
+        /// `IFF_UP`: administratively up (`ip link set DEV up`).
+        const UP = 1 << 0;
+        /// `IFF_BROADCAST`.
+        const BROADCAST = 1 << 1;
+        /// `IFF_LOOPBACK`.
+        const LOOPBACK = 1 << 3;
+        /// `IFF_POINTOPOINT`.
+        const POINTOPOINT = 1 << 4;
+        /// `IFF_RUNNING`: operationally up (RFC 2863 "up").
+        const RUNNING = 1 << 6;
+        /// `IFF_NOARP`.
+        const NOARP = 1 << 7;
+        /// `IFF_PROMISC`.
+        const PROMISC = 1 << 8;
+        /// `IFF_ALLMULTI`.
+        const ALLMULTI = 1 << 9;
+        /// `IFF_MASTER`.
+        const MASTER = 1 << 10;
+        /// `IFF_SLAVE`.
+        const SLAVE = 1 << 11;
+        /// `IFF_MULTICAST`.
+        const MULTICAST = 1 << 12;
+        /// `IFF_LOWER_UP`: the carrier is on.
+        const LOWER_UP = 1 << 16;
+        /// `IFF_DORMANT`.
+        const DORMANT = 1 << 17;
+        /// `IFF_ECHO`.
+        const ECHO = 1 << 18;
+        const _ = !0;
+    }
+}
+
+/// Operational state (`IFLA_OPERSTATE`, RFC 2863), as `ip link` shows after
+/// `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperState {
+    /// `UNKNOWN` (e.g. `lo`, tun devices).
+    Unknown,
+    /// `NOTPRESENT`.
+    NotPresent,
+    /// `DOWN`.
+    Down,
+    /// `LOWERLAYERDOWN` (e.g. a veth whose peer is down).
+    LowerLayerDown,
+    /// `TESTING`.
+    Testing,
+    /// `DORMANT`.
+    Dormant,
+    /// `UP`.
+    Up,
+}
+
+impl OperState {
+    /// The word `ip link` prints.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OperState::Unknown => "UNKNOWN",
+            OperState::NotPresent => "NOTPRESENT",
+            OperState::Down => "DOWN",
+            OperState::LowerLayerDown => "LOWERLAYERDOWN",
+            OperState::Testing => "TESTING",
+            OperState::Dormant => "DORMANT",
+            OperState::Up => "UP",
+        }
+    }
+}
+
+impl fmt::Display for OperState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A device as the kernel reported it (`RTM_NEWLINK`): a snapshot, not a
+/// live object. Ask the socket again to see changes.
+///
+/// ```no_run
+/// let nl = nslink::RouteSocket::open()?;
+/// let lo = nl.link("lo")?.expect("every namespace has lo");
+/// assert_eq!(lo.kind(), &nslink::LinkKind::Loopback);
+/// println!("{} mtu {} state {}", lo.name(), lo.mtu(), lo.operstate());
+/// # Ok::<(), nslink::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Link {
+    index: u32,
+    name: IfName,
+    kind: LinkKind,
+    flags: LinkFlags,
+    operstate: OperState,
+    mtu: u32,
+    mac: Option<MacAddr>,
+    master: Option<u32>,
+    alias: Option<String>,
+    parent: Option<u32>,
+    link_netnsid: Option<i32>,
+    netns_immutable: Option<bool>,
+    raw: LinkMessage,
+}
+
+impl Link {
+    /// Builds the typed view of a link message.
+    pub(crate) fn from_message(raw: LinkMessage) -> Link {
+        let mut name = String::new();
+        let mut kind_name: Option<String> = None;
+        let mut tun_is_tap = false;
+        let mut operstate = OperState::Unknown;
+        let (mut mtu, mut mac, mut master, mut alias, mut parent, mut nsid, mut immutable) =
+            (0, None, None, None, None, None, None);
+        for attr in &raw.attributes {
+            match attr {
+                LinkAttribute::IfName(n) => name = n.clone(),
+                LinkAttribute::Mtu(m) => mtu = *m,
+                LinkAttribute::Address(a) => mac = MacAddr::from_bytes(a),
+                LinkAttribute::Controller(m) if *m != 0 => master = Some(*m),
+                LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
+                LinkAttribute::Link(l) if *l != 0 => parent = Some(*l),
+                LinkAttribute::LinkNetNsId(id) => nsid = Some(*id),
+                LinkAttribute::NetnsImmutable(b) => immutable = Some(*b),
+                LinkAttribute::OperState(s) => operstate = oper_state(s),
+                LinkAttribute::LinkInfo(infos) => {
+                    for info in infos {
+                        match info {
+                            LinkInfo::Kind(k) => kind_name = Some(k.to_string()),
+                            LinkInfo::Data(InfoData::Tun(t)) => tun_is_tap = kind::tun_is_tap(t),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let flags = LinkFlags::from_bits_retain(raw.header.flags.bits());
+        let kind = LinkKind::from_parts(
+            kind_name.as_deref(),
+            u16::from(raw.header.link_layer_type),
+            tun_is_tap,
+        );
+        Link {
+            index: raw.header.index,
+            name: IfName::from_kernel(name),
+            kind,
+            flags,
+            operstate,
+            mtu,
+            mac,
+            master,
+            alias,
+            parent,
+            link_netnsid: nsid,
+            netns_immutable: immutable,
+            raw,
+        }
+    }
+
+    /// The interface index (`ifindex`).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+    /// The interface name.
+    pub fn name(&self) -> &IfName {
+        &self.name
+    }
+    /// What kind of device it is.
+    pub fn kind(&self) -> &LinkKind {
+        &self.kind
+    }
+    /// The device flags (`UP`, `LOWER_UP`, `RUNNING`, …).
+    pub fn flags(&self) -> LinkFlags {
+        self.flags
+    }
+    /// Whether the device is administratively up (`IFF_UP`).
+    pub fn is_up(&self) -> bool {
+        self.flags.contains(LinkFlags::UP)
+    }
+    /// The operational state.
+    pub fn operstate(&self) -> OperState {
+        self.operstate
+    }
+    /// The MTU.
+    pub fn mtu(&self) -> u32 {
+        self.mtu
+    }
+    /// The hardware address, for devices with a 6-byte one.
+    pub fn mac(&self) -> Option<MacAddr> {
+        self.mac
+    }
+    /// The index of the master device (a bridge), if enslaved.
+    pub fn master(&self) -> Option<u32> {
+        self.master
+    }
+    /// The alias (`ip link set DEV alias TEXT`).
+    pub fn alias(&self) -> Option<&str> {
+        self.alias.as_deref()
+    }
+    /// `IFLA_LINK`: for a veth, the peer's index (in the namespace given by
+    /// [`link_netnsid`](Link::link_netnsid) when that is set); for a
+    /// macvlan, its parent.
+    pub fn parent_index(&self) -> Option<u32> {
+        self.parent
+    }
+    /// `IFLA_LINK_NETNSID`: the id, *as seen from this link's namespace*, of
+    /// the namespace where [`parent_index`](Link::parent_index) lives.
+    pub fn link_netnsid(&self) -> Option<i32> {
+        self.link_netnsid
+    }
+    /// `IFLA_NETNS_IMMUTABLE` when the kernel sends it (Linux 6.15+): whether
+    /// the device may change namespace. See [`RouteSocket::netns_local`] for
+    /// an answer on every kernel.
+    pub fn netns_immutable_attr(&self) -> Option<bool> {
+        self.netns_immutable
+    }
+    /// The raw message, for attributes this view does not cover.
+    pub fn raw(&self) -> &LinkMessage {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("flags", &self.flags)
+            .field("operstate", &self.operstate)
+            .field("mtu", &self.mtu)
+            .field("mac", &self.mac)
+            .field("master", &self.master)
+            .finish_non_exhaustive()
+    }
+}
+
+fn oper_state(s: &State) -> OperState {
+    match s {
+        State::Unknown => OperState::Unknown,
+        State::NotPresent => OperState::NotPresent,
+        State::Down => OperState::Down,
+        State::LowerLayerDown => OperState::LowerLayerDown,
+        State::Testing => OperState::Testing,
+        State::Dormant => OperState::Dormant,
+        State::Up => OperState::Up,
+        _ => OperState::Unknown,
+    }
+}
+
+/// How a device is named in a request: by index or by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LinkId {
+    /// By interface index.
+    Index(u32),
+    /// By interface name.
+    Name(IfName),
+}
+
+impl LinkId {
+    /// Puts the identification into a request message.
+    pub(crate) fn apply(&self, msg: &mut LinkMessage) {
+        match self {
+            LinkId::Index(i) => msg.header.index = *i,
+            LinkId::Name(n) => msg.attributes.push(LinkAttribute::IfName(n.to_string())),
+        }
+    }
+
+    /// `"veth0"` or `#7`, for error messages.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            LinkId::Index(i) => format!("#{i}"),
+            LinkId::Name(n) => format!("{:?}", n.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkId::Index(i) => write!(f, "#{i}"),
+            LinkId::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Anything that names a device: `u32` index, `&str`/`String`/[`IfName`]
+/// name, a [`Link`] (its index) or a [`LinkId`].
+pub trait IntoLinkId {
+    /// Converts, validating names.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for an invalid name.
+    fn into_link_id(self) -> Result<LinkId>;
+}
+impl IntoLinkId for LinkId {
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(self)
+    }
+}
+impl IntoLinkId for &LinkId {
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(self.clone())
+    }
+}
+impl IntoLinkId for u32 {
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(LinkId::Index(self))
+    }
+}
+impl IntoLinkId for &Link {
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(LinkId::Index(self.index))
+    }
+}
+macro_rules! name_link_id {
+    ($($t:ty),*) => {$(
+        impl IntoLinkId for $t {
+            fn into_link_id(self) -> Result<LinkId> {
+                Ok(LinkId::Name(self.into_ifname()?))
+            }
+        }
+    )*};
+}
+name_link_id!(&str, String, &String, IfName, &IfName);
+
+/// A `RTM_NEWLINK`/`RTM_SETLINK` message for the device `id`.
+pub(crate) fn message_for(id: &LinkId) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    id.apply(&mut msg);
+    msg
+}
+
+/// Flags for creating a device: fail if it exists.
+pub(crate) const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+
+impl RouteSocket {
+    /// All devices of the namespace, like `ip link show` (one dump; an
+    /// interrupted dump is repeated, never returned partial).
+    ///
+    /// # Errors
+    /// [`Error::DumpInterrupted`] under heavy churn; the exchange errors.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// for l in nl.links()? {
+    ///     println!("{}: {} {:?}", l.index(), l.name(), l.flags());
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link show")]
+    #[doc(alias = "RTM_GETLINK")]
+    pub fn links(&self) -> Result<Vec<Link>> {
+        let mut req = LinkMessage::default();
+        req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        let replies = self.dump(Op::ListLinks, RouteNetlinkMessage::GetLink(req))?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(Link::from_message(l)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// One device by index or name, like `ip link show DEV`; `Ok(None)` when
+    /// there is no such device.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; the exchange errors.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// if let Some(l) = nl.link("eth0")? {
+    ///     println!("eth0 is #{}", l.index());
+    /// }
+    /// assert!(nl.link(999_999)?.is_none());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn link(&self, id: impl IntoLinkId) -> Result<Option<Link>> {
+        let id = id.into_link_id()?;
+        let mut req = message_for(&id);
+        req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        match self.request_reply(Op::GetLink, RouteNetlinkMessage::GetLink(req), 0)? {
+            Ok(replies) => Ok(replies.into_iter().find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(Link::from_message(l)),
+                _ => None,
+            })),
+            Err(e) if e.errno() == Some(Errno::ENODEV as i32) => Ok(None),
+            Err(e) => Err(e.into_error(Op::GetLink, id.describe())),
+        }
+    }
+
+    /// Like [`link`](RouteSocket::link), but a missing device is an error.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such device.
+    pub fn require_link(&self, id: impl IntoLinkId) -> Result<Link> {
+        let id = id.into_link_id()?;
+        self.link(&id)?.ok_or_else(|| Error::NotFound { op: Op::GetLink, object: id.describe() })
+    }
+
+    /// Sends one `RTM_SETLINK` built by `edit` for device `id`.
+    pub(crate) fn set_link(
+        &self,
+        op: Op,
+        id: LinkId,
+        edit: impl FnOnce(&mut LinkMessage),
+    ) -> Result<()> {
+        let mut msg = message_for(&id);
+        edit(&mut msg);
+        self.request(op, || id.describe(), RouteNetlinkMessage::SetLink(msg), 0).map(drop)
+    }
+
+    /// Brings a device up, like `ip link set DEV up`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENODEV` ([`Error::is_not_found`]) for a missing
+    /// device, and the kernel's reason otherwise.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_up("lo")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set up")]
+    pub fn set_up(&self, id: impl IntoLinkId) -> Result<()> {
+        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
+            m.header.flags = RawFlags::Up;
+            m.header.change_mask = RawFlags::Up;
+        })
+    }
+
+    /// Takes a device down, like `ip link set DEV down`.
+    ///
+    /// # Errors
+    /// As [`set_up`](RouteSocket::set_up).
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.set_down("veth0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set down")]
+    pub fn set_down(&self, id: impl IntoLinkId) -> Result<()> {
+        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
+            m.header.flags = RawFlags::empty();
+            m.header.change_mask = RawFlags::Up;
+        })
+    }
+
+    /// Sets the MTU, like `ip link set DEV mtu N`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EINVAL` and the kernel's text for an MTU out of
+    /// the device's range.
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.set_mtu("veth0", 1400)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set mtu")]
+    pub fn set_mtu(&self, id: impl IntoLinkId, mtu: u32) -> Result<()> {
+        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
+            m.attributes.push(LinkAttribute::Mtu(mtu))
+        })
+    }
+
+    /// Sets the hardware address, like `ip link set DEV address MAC`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EADDRNOTAVAIL` for a multicast address, and the
+    /// kernel's reason otherwise.
+    ///
+    /// ```no_run
+    /// let mac: nslink::MacAddr = "02:00:00:00:00:01".parse()?;
+    /// nslink::RouteSocket::open()?.set_mac("veth0", mac)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set address")]
+    pub fn set_mac(&self, id: impl IntoLinkId, mac: MacAddr) -> Result<()> {
+        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
+            m.attributes.push(LinkAttribute::Address(mac.0.to_vec()))
+        })
+    }
+
+    /// Renames a device, like `ip link set DEV name NEW`. The kernel refuses
+    /// to rename a device that is up (`EBUSY`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST`
+    /// when `new_name` is taken, `EBUSY` when the device is up.
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.rename("veth0", "eth1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set name")]
+    pub fn rename(&self, id: impl IntoLinkId, new_name: impl IntoIfName) -> Result<()> {
+        let new_name = new_name.into_ifname()?;
+        let id = id.into_link_id()?;
+        let index = self.resolve_index(Op::SetLink, &id)?;
+        self.set_link(Op::SetLink, LinkId::Index(index), |m| {
+            m.attributes.push(LinkAttribute::IfName(new_name.to_string()))
+        })
+        .map_err(|e| rename_context(e, &id, &new_name))
+    }
+
+    /// Sets the alias, like `ip link set DEV alias TEXT` (empty clears it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an alias over 255 bytes; the kernel's
+    /// reason otherwise.
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.set_alias("veth0", "pod a")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set alias")]
+    pub fn set_alias(&self, id: impl IntoLinkId, alias: &str) -> Result<()> {
+        let id = id.into_link_id()?;
+        if alias.len() > 255 || alias.contains('\0') {
+            return Err(Error::InvalidArgument {
+                op: Op::SetLink,
+                object: id.describe(),
+                detail: "an alias is at most 255 bytes, without NUL".into(),
+            });
+        }
+        self.set_link(Op::SetLink, id, |m| m.attributes.push(LinkAttribute::IfAlias(alias.into())))
+    }
+
+    /// Deletes a device, like `ip link del DEV` (deleting one end of a veth
+    /// deletes both).
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENODEV` for a missing device, `EOPNOTSUPP` for a
+    /// device that cannot be deleted (`lo`).
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.delete_link("veth0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link del")]
+    #[doc(alias = "RTM_DELLINK")]
+    pub fn delete_link(&self, id: impl IntoLinkId) -> Result<()> {
+        let id = id.into_link_id()?;
+        let msg = message_for(&id);
+        self.request(Op::DeleteLink, || id.describe(), RouteNetlinkMessage::DelLink(msg), 0)
+            .map(drop)
+    }
+
+    /// The index of `id`, asking the kernel only for names.
+    pub(crate) fn resolve_index(&self, op: Op, id: &LinkId) -> Result<u32> {
+        match id {
+            LinkId::Index(i) => Ok(*i),
+            LinkId::Name(_) => match self.link(id)? {
+                Some(l) => Ok(l.index()),
+                None => Err(Error::os(op, id.describe(), Errno::ENODEV)),
+            },
+        }
+    }
+}
+
+fn rename_context(e: Error, id: &LinkId, new_name: &IfName) -> Error {
+    match e {
+        Error::Os { op, errno, extack, .. } => Error::Os {
+            op,
+            object: format!("{} to {:?}", id.describe(), new_name.as_str()),
+            errno,
+            extack,
+        },
+        e => e,
+    }
+}

@@ -1,0 +1,207 @@
+//! Moving devices between namespaces, and the netns-local question.
+
+use std::fmt;
+use std::os::fd::AsRawFd;
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use nix::errno::Errno;
+
+use super::{IntoLinkId, Link, LinkId};
+use crate::error::{Error, NetnsLocalSource, Op, Result};
+use crate::name::{IfName, IntoIfName};
+use crate::netlink::{ReplyError, RouteSocket};
+use crate::netns::NetNs;
+
+/// Whether a device is netns-local (may not change namespace), and who said
+/// so: the article's `ethtool -k DEV | grep netns-local`, on every kernel.
+///
+/// ```no_run
+/// let nl = nslink::RouteSocket::open()?;
+/// let answer = nl.netns_local("lo")?;
+/// println!("lo: {answer}");   // "on (link attribute IFLA_NETNS_IMMUTABLE is set)" on 6.15+
+/// # Ok::<(), nslink::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NetnsLocal {
+    /// `Some(true)`: the device cannot move; `Some(false)`: it can; `None`:
+    /// this kernel does not say (Linux ~6.12 to 6.14, where the ethtool
+    /// feature is gone and the link attribute not there yet).
+    pub local: Option<bool>,
+    /// Which source answered: [`NetnsLocalSource::Attribute`] or
+    /// [`NetnsLocalSource::Ethtool`]; `None` when unknown.
+    pub source: Option<NetnsLocalSource>,
+}
+
+impl fmt::Display for NetnsLocal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = match self.local {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "unknown",
+        };
+        match self.source {
+            Some(NetnsLocalSource::Attribute) => write!(f, "{word} (IFLA_NETNS_IMMUTABLE)"),
+            Some(NetnsLocalSource::Ethtool) => write!(f, "{word} (ethtool netns-local)"),
+            Some(NetnsLocalSource::KernelRefusal) => write!(f, "{word} (kernel refusal)"),
+            None => write!(
+                f,
+                "{word} (this kernel reports neither IFLA_NETNS_IMMUTABLE nor the ethtool feature)"
+            ),
+        }
+    }
+}
+
+impl RouteSocket {
+    /// Whether device `id` is netns-local: `IFLA_NETNS_IMMUTABLE` when the
+    /// kernel sends it (6.15+), else the ethtool feature `netns-local`
+    /// (SIOCETHTOOL, asked from a socket inside this socket's namespace;
+    /// kernels before ~6.12), else unknown.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a missing device; [`Error::Os`] (op
+    /// [`Op::Ethtool`]) if the ioctl fails for another reason.
+    #[doc(alias = "netns-local")]
+    #[doc(alias = "IFLA_NETNS_IMMUTABLE")]
+    pub fn netns_local(&self, id: impl IntoLinkId) -> Result<NetnsLocal> {
+        let link = self.require_link(id)?;
+        self.netns_local_of(&link)
+    }
+
+    /// The netns-local answer for a link just fetched. The ethtool ioctl
+    /// names the device, so a rename racing with it is detected by checking
+    /// the name again by index, and the question asked once more.
+    pub(crate) fn netns_local_of(&self, link: &Link) -> Result<NetnsLocal> {
+        if let Some(b) = link.netns_immutable_attr() {
+            return Ok(NetnsLocal { local: Some(b), source: Some(NetnsLocalSource::Attribute) });
+        }
+        let mut name = link.name().clone();
+        for _ in 0..3 {
+            let sock = self.ethtool_socket()?;
+            let answer = crate::ethtool::netns_local(sock, &name);
+            // Still the same device under that name?
+            let now = self.link(link.index())?.ok_or_else(|| Error::NotFound {
+                op: Op::QueryNetnsLocal,
+                object: LinkId::Index(link.index()).describe(),
+            })?;
+            if now.name() != &name {
+                name = now.name().clone();
+                continue;
+            }
+            return match answer {
+                Ok(Some(b)) => {
+                    Ok(NetnsLocal { local: Some(b), source: Some(NetnsLocalSource::Ethtool) })
+                }
+                Ok(None) => Ok(NetnsLocal { local: None, source: None }),
+                Err(e) => Err(e),
+            };
+        }
+        Err(Error::os(Op::QueryNetnsLocal, format!("{:?}", name.as_str()), Errno::EAGAIN))
+    }
+
+    /// Moves device `id` into namespace `target`, like
+    /// `ip link set DEV netns NS`. The device keeps its name (and index, when
+    /// free there) and disappears from this namespace.
+    ///
+    /// A netns-local device (`lo`, bridges, vxlan on older kernels, …) is
+    /// refused *before* anything is sent when the kernel tells
+    /// ([`netns_local`](RouteSocket::netns_local)); when it does not, the
+    /// kernel's own refusal is reported the same way.
+    ///
+    /// # Errors
+    /// - [`Error::NetnsImmutable`] for a netns-local device;
+    /// - [`Error::Os`] with `ENODEV` for a missing device, `EEXIST` when the
+    ///   name is taken in `target`.
+    ///
+    /// In every failure the device stays where it was, with its name and
+    /// index.
+    ///
+    /// ```no_run
+    /// use nslink::{NetNs, RouteSocket};
+    ///
+    /// let nl = RouteSocket::open()?;
+    /// let pod = NetNs::open("test1")?;
+    /// nl.move_link("veth1", &pod)?;
+    /// let err = nl.move_link("lo", &pod).unwrap_err();
+    /// assert!(err.is_netns_immutable());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set netns")]
+    #[doc(alias = "IFLA_NET_NS_FD")]
+    #[doc(alias = "move_to")]
+    pub fn move_link(&self, id: impl IntoLinkId, target: &NetNs) -> Result<()> {
+        self.move_impl(id.into_link_id()?, target, None)
+    }
+
+    /// Moves device `id` into `target` and renames it there in the same
+    /// request, like `ip link set DEV netns NS name NEW`.
+    ///
+    /// # Errors
+    /// As [`move_link`](RouteSocket::move_link); [`Error::InvalidName`] before
+    /// sending.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pod = nslink::NetNs::open("test1")?;
+    /// nl.move_link_as("veth1", &pod, "eth0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn move_link_as(
+        &self,
+        id: impl IntoLinkId,
+        target: &NetNs,
+        new_name: impl IntoIfName,
+    ) -> Result<()> {
+        let new_name = new_name.into_ifname()?;
+        self.move_impl(id.into_link_id()?, target, Some(new_name))
+    }
+
+    fn move_impl(&self, id: LinkId, target: &NetNs, new_name: Option<IfName>) -> Result<()> {
+        let op = Op::MoveLink;
+        let target_desc = format!("namespace {}", target.describe());
+        let link = self.link(&id)?.ok_or_else(|| {
+            Error::os(op, format!("{} to {target_desc}", id.describe()), Errno::ENODEV)
+        })?;
+        let local = self.netns_local_of(&link)?;
+        if local.local == Some(true) {
+            return Err(Error::NetnsImmutable {
+                op,
+                link: link.name().to_string(),
+                target: target_desc,
+                source_: local.source.unwrap_or(NetnsLocalSource::Attribute),
+                extack: None,
+            });
+        }
+        let mut msg = LinkMessage::default();
+        msg.header.index = link.index();
+        msg.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
+        if let Some(n) = &new_name {
+            msg.attributes.push(LinkAttribute::IfName(n.to_string()));
+        }
+        match self.request_reply(op, RouteNetlinkMessage::SetLink(msg), 0)? {
+            Ok(_) => Ok(()),
+            Err(ReplyError::Kernel(r))
+                if r.errno == Errno::EINVAL as i32
+                    && (local.local.is_none()
+                        || r.ack.message.as_deref().is_some_and(|m| m.contains("immutable"))) =>
+            {
+                Err(Error::NetnsImmutable {
+                    op,
+                    link: link.name().to_string(),
+                    target: target_desc,
+                    source_: NetnsLocalSource::KernelRefusal,
+                    extack: r.ack.message,
+                })
+            }
+            Err(e) => {
+                let object = match &new_name {
+                    Some(n) => {
+                        format!("{:?} to {target_desc} as {:?}", link.name().as_str(), n.as_str())
+                    }
+                    None => format!("{:?} to {target_desc}", link.name().as_str()),
+                };
+                Err(e.into_error(op, object))
+            }
+        }
+    }
+}
