@@ -423,7 +423,7 @@ fn retry_on_growth<T>(
 ) -> Result<T> {
     for _ in 0..ATTEMPTS {
         match f() {
-            Err(Errno::EFAULT) => continue,
+            Err(Errno::EFAULT) => {}
             other => return other.map_err(|e| link_error(name, e)),
         }
     }
@@ -503,7 +503,7 @@ fn get_strings(
     let mut buf = GuardedBuf::new(GSTRINGS_HEADER + count * ETH_GSTRING_LEN)?;
     buf.put_u32(0, ETHTOOL_GSTRINGS);
     buf.put_u32(4, set);
-    buf.put_u32(8, count as u32);
+    buf.put_u32(8, u32::try_from(count).map_err(|_| Errno::EOVERFLOW)?);
     // SAFETY: `buf` is a live mapping, readable and writable for its length,
     // holding a `struct ethtool_gstrings` header with room for `count`
     // strings. The kernel writes as many as the device has now; more than
@@ -522,7 +522,7 @@ fn get_strings(
 fn get_stats(fd: BorrowedFd<'_>, name: &IfName, count: usize) -> Result<Vec<u64>, Errno> {
     let mut buf = GuardedBuf::new(GSTATS_HEADER + count * 8)?;
     buf.put_u32(0, ETHTOOL_GSTATS);
-    buf.put_u32(4, count as u32);
+    buf.put_u32(4, u32::try_from(count).map_err(|_| Errno::EOVERFLOW)?);
     // SAFETY: as in `get_strings`: a live, writable `struct ethtool_stats`
     // with room for `count` u64 values, followed by a guard page that turns
     // a longer reply into EFAULT.
@@ -556,7 +556,7 @@ fn get_feature_blocks(
     // A Vec<u32> gives the u32 alignment the structure needs.
     let mut buf = vec![0u32; 2 + 4 * blocks];
     buf[0] = ETHTOOL_GFEATURES;
-    buf[1] = blocks as u32;
+    buf[1] = u32::try_from(blocks).map_err(|_| Errno::EOVERFLOW)?;
     // SAFETY: `buf` is a live, exclusively borrowed, u32-aligned buffer of
     // 8 + 16 * blocks bytes. The kernel reads `size` (= blocks) and writes the
     // 8-byte header plus min(size, its own block count) blocks, so never more
@@ -597,10 +597,8 @@ struct GuardedBuf {
 impl GuardedBuf {
     fn new(len: usize) -> Result<GuardedBuf, Errno> {
         // SAFETY: sysconf only reads a system constant.
-        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-            p if p > 0 => p as usize,
-            _ => 4096,
-        };
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page = usize::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096);
         let rounded = len.checked_next_multiple_of(8).ok_or(Errno::ENOMEM)?;
         let data_len = rounded.div_ceil(page).max(1).checked_mul(page).ok_or(Errno::ENOMEM)?;
         let map_len = data_len.checked_add(page).ok_or(Errno::ENOMEM)?;

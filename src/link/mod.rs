@@ -5,9 +5,11 @@
 //! namespace. A device is named by anything that converts into a [`LinkId`]:
 //! an index (`u32`), a name (`&str`, [`IfName`]) or a [`Link`].
 
+mod bridge;
 mod kind;
 mod mac;
 mod moving;
+mod veth;
 
 use std::fmt;
 
@@ -19,9 +21,11 @@ use netlink_packet_route::link::{
 };
 use nix::errno::Errno;
 
+pub use bridge::{Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions};
 pub use kind::LinkKind;
 pub use mac::MacAddr;
 pub use moving::NetnsLocal;
+pub use veth::{VethBuilder, VethEnd, VethPair};
 
 use crate::error::{Error, Op, Result};
 use crate::name::{IfName, IntoIfName};

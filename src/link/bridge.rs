@@ -1,0 +1,377 @@
+//! [`Bridge`]: create bridges, attach and detach ports, port flags.
+
+use std::time::Duration;
+
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{
+    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind,
+    LinkAttribute, LinkFlags as RawFlags, LinkInfo, LinkMessage,
+};
+
+use super::{CREATE, IntoLinkId, Link, LinkKind, MacAddr, message_for};
+use crate::error::{Error, Op, Result};
+use crate::name::{IfName, IntoIfName};
+use crate::netlink::RouteSocket;
+
+/// A bridge device (a software switch): the node side of a pod network, like
+/// Docker's `docker0` or CNI's `cni0`.
+///
+/// ```no_run
+/// use nslink::{Bridge, RouteSocket};
+///
+/// let nl = RouteSocket::open()?;
+/// let br = Bridge::builder("cni0")
+///     .stp(false)
+///     .mac("02:42:0a:f4:01:01".parse()?)   // fixed: the MAC won't change as ports join
+///     .up()
+///     .create(&nl)?;
+/// br.attach(&nl, "veth-pod1")?;
+/// assert_eq!(br.ports(&nl)?.len(), 1);
+/// # Ok::<(), nslink::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    index: u32,
+    name: IfName,
+}
+
+/// Options of a new bridge; finish with [`create`](BridgeBuilder::create).
+#[derive(Debug)]
+pub struct BridgeBuilder {
+    name: Result<IfName>,
+    stp: Option<bool>,
+    forward_delay: Option<Duration>,
+    ageing_time: Option<Duration>,
+    vlan_filtering: Option<bool>,
+    mac: Option<MacAddr>,
+    mtu: Option<u32>,
+    up: bool,
+}
+
+/// The kernel's bridge timers are in hundredths of a second.
+fn centis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis() / 10).unwrap_or(u32::MAX)
+}
+
+impl Bridge {
+    /// Starts describing a bridge named `name`, like
+    /// `ip link add NAME type bridge`.
+    #[doc(alias = "ip link add type bridge")]
+    pub fn builder(name: impl IntoIfName) -> BridgeBuilder {
+        BridgeBuilder {
+            name: name.into_ifname(),
+            stp: None,
+            forward_delay: None,
+            ageing_time: None,
+            vlan_filtering: None,
+            mac: None,
+            mtu: None,
+            up: false,
+        }
+    }
+
+    /// Looks up an existing bridge.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is no such device;
+    /// [`Error::InvalidArgument`] if it is not a bridge.
+    pub fn open(nl: &RouteSocket, id: impl IntoLinkId) -> Result<Bridge> {
+        let link = nl.require_link(id)?;
+        if link.kind() != &LinkKind::Bridge {
+            return Err(Error::InvalidArgument {
+                op: Op::GetLink,
+                object: format!("{:?}", link.name().as_str()),
+                detail: format!("is a {} device, not a bridge", link.kind()),
+            });
+        }
+        Ok(Bridge { index: link.index(), name: link.name().clone() })
+    }
+
+    /// The bridge's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+    /// The bridge's name.
+    pub fn name(&self) -> &IfName {
+        &self.name
+    }
+
+    /// Attaches `port` to this bridge, like `ip link set PORT master BR`.
+    ///
+    /// # Errors
+    /// As [`RouteSocket::set_master`].
+    pub fn attach(&self, nl: &RouteSocket, port: impl IntoLinkId) -> Result<()> {
+        nl.set_master(port, self.index)
+    }
+
+    /// Detaches `port` from this bridge, like `ip link set PORT nomaster`.
+    ///
+    /// # Errors
+    /// As [`RouteSocket::set_nomaster`].
+    pub fn detach(&self, nl: &RouteSocket, port: impl IntoLinkId) -> Result<()> {
+        nl.set_nomaster(port)
+    }
+
+    /// The ports of this bridge, like `bridge link show master BR`.
+    ///
+    /// # Errors
+    /// The exchange errors.
+    pub fn ports(&self, nl: &RouteSocket) -> Result<Vec<Link>> {
+        nl.bridge_ports(self.index)
+    }
+}
+
+impl BridgeBuilder {
+    /// Spanning tree on or off (`stp_state`; off by default in the kernel).
+    pub fn stp(mut self, on: bool) -> Self {
+        self.stp = Some(on);
+        self
+    }
+    /// STP forward delay (`forward_delay`).
+    pub fn forward_delay(mut self, d: Duration) -> Self {
+        self.forward_delay = Some(d);
+        self
+    }
+    /// How long learned addresses stay in the forwarding table
+    /// (`ageing_time`).
+    pub fn ageing_time(mut self, d: Duration) -> Self {
+        self.ageing_time = Some(d);
+        self
+    }
+    /// VLAN filtering (`vlan_filtering`).
+    pub fn vlan_filtering(mut self, on: bool) -> Self {
+        self.vlan_filtering = Some(on);
+        self
+    }
+    /// A fixed hardware address. Without one, a bridge takes the lowest
+    /// address of its ports and changes it as ports come and go, which can
+    /// stall ARP on the other side.
+    pub fn mac(mut self, mac: MacAddr) -> Self {
+        self.mac = Some(mac);
+        self
+    }
+    /// MTU.
+    pub fn mtu(mut self, mtu: u32) -> Self {
+        self.mtu = Some(mtu);
+        self
+    }
+    /// Brings the bridge up at creation.
+    pub fn up(mut self) -> Self {
+        self.up = true;
+        self
+    }
+
+    /// Creates the bridge in the socket's namespace.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST` when
+    /// the name is taken; the kernel's reason (with its message) for an
+    /// option it refuses.
+    pub fn create(self, nl: &RouteSocket) -> Result<Bridge> {
+        let name = self.name?;
+        let mut data = Vec::new();
+        if let Some(on) = self.stp {
+            data.push(InfoBridge::StpState(if on {
+                BridgeStpState::KernelStp
+            } else {
+                BridgeStpState::Disabled
+            }));
+        }
+        if let Some(d) = self.forward_delay {
+            data.push(InfoBridge::ForwardDelay(centis(d)));
+        }
+        if let Some(d) = self.ageing_time {
+            data.push(InfoBridge::AgeingTime(centis(d)));
+        }
+        if let Some(on) = self.vlan_filtering {
+            data.push(InfoBridge::VlanFiltering(on));
+        }
+        let mut m = LinkMessage::default();
+        if self.up {
+            m.header.flags = RawFlags::Up;
+            m.header.change_mask = RawFlags::Up;
+        }
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        if let Some(mac) = self.mac {
+            m.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        }
+        if let Some(mtu) = self.mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        let mut info = vec![LinkInfo::Kind(InfoKind::Bridge)];
+        if !data.is_empty() {
+            info.push(LinkInfo::Data(InfoData::Bridge(data)));
+        }
+        m.attributes.push(LinkAttribute::LinkInfo(info));
+        nl.request(
+            Op::CreateBridge,
+            || format!("{:?}", name.as_str()),
+            RouteNetlinkMessage::NewLink(m),
+            CREATE,
+        )?;
+        let link = nl.require_link(&name)?;
+        Ok(Bridge { index: link.index(), name })
+    }
+}
+
+/// Flags of one bridge port, as `bridge link set dev PORT …` sets them.
+/// `None` leaves a flag as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BridgePortOptions {
+    /// `hairpin`: send frames back out of the port they came in on.
+    pub hairpin: Option<bool>,
+    /// `learning`: learn source addresses seen on this port.
+    pub learning: Option<bool>,
+    /// `flood`: flood unknown unicast to this port.
+    pub unicast_flood: Option<bool>,
+    /// `isolated`: isolated ports only talk to non-isolated ones.
+    pub isolated: Option<bool>,
+    /// `cost`: STP path cost.
+    pub cost: Option<u32>,
+}
+
+/// The bridge-port state of an enslaved link, read from the link message
+/// (`IFLA_INFO_SLAVE_DATA`), as `ip -d link` shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BridgePortInfo {
+    /// Hairpin mode.
+    pub hairpin: Option<bool>,
+    /// Learning.
+    pub learning: Option<bool>,
+    /// Unicast flooding.
+    pub unicast_flood: Option<bool>,
+    /// Isolation.
+    pub isolated: Option<bool>,
+    /// STP cost.
+    pub cost: Option<u32>,
+}
+
+impl Link {
+    /// Bridge-port details when this link is a bridge port (dumped links
+    /// carry them).
+    pub fn bridge_port(&self) -> Option<BridgePortInfo> {
+        let infos = self.raw().attributes.iter().find_map(|a| match a {
+            LinkAttribute::LinkInfo(i) => Some(i),
+            _ => None,
+        })?;
+        let is_bridge_port =
+            infos.iter().any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bridge)));
+        if !is_bridge_port {
+            return None;
+        }
+        let mut out = BridgePortInfo::default();
+        for i in infos {
+            if let LinkInfo::PortData(InfoPortData::BridgePort(attrs)) = i {
+                for a in attrs {
+                    match a {
+                        InfoBridgePort::HairpinMode(b) => out.hairpin = Some(*b),
+                        InfoBridgePort::Learning(b) => out.learning = Some(*b),
+                        InfoBridgePort::UnicastFlood(b) => out.unicast_flood = Some(*b),
+                        InfoBridgePort::Isolated(b) => out.isolated = Some(*b),
+                        InfoBridgePort::Cost(c) => out.cost = Some(*c),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+impl RouteSocket {
+    /// Attaches `port` to the bridge `master`, like
+    /// `ip link set PORT master BR`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENODEV` when the port (or the bridge, if given by
+    /// name) does not exist *in this namespace*: a port in another namespace
+    /// cannot join; the kernel's reason otherwise.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_master("veth-pod1", "cni0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip link set master")]
+    pub fn set_master(&self, port: impl IntoLinkId, master: impl IntoLinkId) -> Result<()> {
+        let port = port.into_link_id()?;
+        let master = master.into_link_id()?;
+        let master_index = self.resolve_index(Op::SetMaster, &master)?;
+        self.set_link(Op::SetMaster, port.clone(), |m| {
+            m.attributes.push(LinkAttribute::Controller(master_index))
+        })
+        .map_err(|e| match e {
+            Error::Os { op, errno, extack, .. } => Error::Os {
+                op,
+                object: format!("{} to {}", port.describe(), master.describe()),
+                errno,
+                extack,
+            },
+            e => e,
+        })
+    }
+
+    /// Detaches `port` from its bridge, like `ip link set PORT nomaster`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `ENODEV` for a missing port.
+    #[doc(alias = "ip link set nomaster")]
+    pub fn set_nomaster(&self, port: impl IntoLinkId) -> Result<()> {
+        self.set_link(Op::SetMaster, port.into_link_id()?, |m| {
+            m.attributes.push(LinkAttribute::Controller(0))
+        })
+    }
+
+    /// The links whose master is `bridge`, like `bridge link show`.
+    ///
+    /// # Errors
+    /// The exchange errors.
+    pub fn bridge_ports(&self, bridge: impl IntoLinkId) -> Result<Vec<Link>> {
+        let index = self.resolve_index(Op::ListLinks, &bridge.into_link_id()?)?;
+        Ok(self.links()?.into_iter().filter(|l| l.master() == Some(index)).collect())
+    }
+
+    /// Changes bridge-port flags, like
+    /// `bridge link set dev PORT hairpin on learning off`.
+    ///
+    /// # Errors
+    /// [`Error::Os`] with `EOPNOTSUPP` or `EINVAL` when `port` is not a bridge
+    /// port; `ENODEV` when it does not exist.
+    ///
+    /// ```no_run
+    /// use nslink::BridgePortOptions;
+    ///
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_bridge_port("veth-pod1", BridgePortOptions { hairpin: Some(true), ..Default::default() })?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "bridge link set")]
+    pub fn set_bridge_port(&self, port: impl IntoLinkId, opts: BridgePortOptions) -> Result<()> {
+        let port = port.into_link_id()?;
+        let mut data = Vec::new();
+        if let Some(b) = opts.hairpin {
+            data.push(InfoBridgePort::HairpinMode(b));
+        }
+        if let Some(b) = opts.learning {
+            data.push(InfoBridgePort::Learning(b));
+        }
+        if let Some(b) = opts.unicast_flood {
+            data.push(InfoBridgePort::UnicastFlood(b));
+        }
+        if let Some(b) = opts.isolated {
+            data.push(InfoBridgePort::Isolated(b));
+        }
+        if let Some(c) = opts.cost {
+            data.push(InfoBridgePort::Cost(c));
+        }
+        // Port options travel as IFLA_INFO_SLAVE_DATA in an RTM_NEWLINK on
+        // the existing device (RTM_SETLINK ignores IFLA_LINKINFO).
+        let mut m = message_for(&port);
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(data)),
+        ]));
+        self.request(Op::SetBridgePort, || port.describe(), RouteNetlinkMessage::NewLink(m), 0)
+            .map(drop)
+    }
+}
