@@ -94,7 +94,7 @@ impl IpNet {
         }
     }
 
-    fn from_u128(&self, v: u128) -> IpAddr {
+    fn same_family(&self, v: u128) -> IpAddr {
         match self.addr {
             IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(v as u32)),
             IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(v)),
@@ -104,7 +104,7 @@ impl IpNet {
     /// The network: the address with host bits cleared.
     pub fn network(&self) -> IpNet {
         let v = Self::to_u128(self.addr) & self.mask128();
-        IpNet { addr: self.from_u128(v), prefix_len: self.prefix_len }
+        IpNet { addr: self.same_family(v), prefix_len: self.prefix_len }
     }
 
     /// The IPv4 broadcast address (`None` for IPv6 and for /31 and /32).

@@ -92,6 +92,12 @@ pub enum Op {
     DeleteRoute,
     /// List routes (`ip route show`).
     ListRoutes,
+    /// List neighbours (`ip neigh show`).
+    ListNeighbours,
+    /// Add or replace a neighbour (`ip neigh replace`).
+    AddNeighbour,
+    /// Delete a neighbour (`ip neigh del`, `ip neigh flush`).
+    DeleteNeighbour,
     /// Read a sysctl of a namespace.
     ReadSysctl,
     /// Write a sysctl of a namespace.
@@ -137,6 +143,9 @@ impl fmt::Display for Op {
             AddRoute => "add route",
             DeleteRoute => "delete route",
             ListRoutes => "list routes",
+            ListNeighbours => "list neighbours",
+            AddNeighbour => "add neighbour",
+            DeleteNeighbour => "delete neighbour",
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
         };

@@ -220,12 +220,11 @@ pub fn features(sock: impl AsFd, name: &IfName) -> Result<Vec<Feature>> {
     }
     // The feature set has a fixed size for a given kernel; a retry is only
     // needed if the kernel still wrote more names than it announced.
-    let names = retry_on_growth(name, "features", || {
+    let (names, blocks) = retry_on_growth(name, "features", || {
         let names = get_strings(fd, name, ETH_SS_FEATURES, count)?;
         let blocks = get_feature_blocks(fd, name, count)?;
         Ok((names, blocks))
     })?;
-    let (names, blocks) = names;
     let bit = |words: &dyn Fn(&FeatureBlock) -> u32, i: usize| {
         blocks.get(i / 32).is_some_and(|b| words(b) & (1 << (i % 32)) != 0)
     };

@@ -8,6 +8,7 @@ pub mod error;
 pub mod ethtool;
 pub mod link;
 pub mod name;
+pub mod neigh;
 pub mod netlink;
 pub mod netns;
 pub mod route;
@@ -21,6 +22,7 @@ pub use link::{
     LinkKind, MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };
 pub use name::{IfName, IntoIfName, IntoNsName, NsName};
+pub use neigh::Neighbour;
 pub use netlink::RouteSocket;
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::Route;

@@ -231,11 +231,17 @@ impl RouteSocket {
                 detail: format!("gateway {gw} is not of the destination's family"),
             });
         }
-        let mut h = RouteHeader::default();
-        h.address_family = if r.dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
-        h.destination_prefix_length = r.dst.prefix_len();
-        // Tables above 255 travel in RTA_TABLE with rtm_table unspecified.
-        h.table = u8::try_from(r.table).unwrap_or(0);
+        let mut h = RouteHeader {
+            address_family: if r.dst.is_ipv4() {
+                AddressFamily::Inet
+            } else {
+                AddressFamily::Inet6
+            },
+            destination_prefix_length: r.dst.prefix_len(),
+            // Tables above 255 travel in RTA_TABLE with rtm_table unspecified.
+            table: u8::try_from(r.table).unwrap_or(0),
+            ..Default::default()
+        };
         if mode == Mode::Delete {
             h.scope = RouteScope::NoWhere;
         } else {

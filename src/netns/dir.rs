@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag, open, openat};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
-use nix::sys::statfs::{NSFS_MAGIC, statfs};
+use nix::sys::statfs::NSFS_MAGIC;
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use super::{NetNs, NsId, in_new_netns_thread, open_ns_at, open_thread_netns, path_id};
@@ -144,7 +144,7 @@ impl NetnsDir {
                 drop(fd);
                 Ok(path)
             }
-            Err(Errno::EEXIST) if !is_mounted_ns(&path) && is_regular_file(&path) => {
+            Err(Errno::EEXIST) if is_regular_file(&path) && !becomes_mounted(&path) => {
                 Err(Error::StaleEntry { op, name: name.to_string(), path })
             }
             Err(e) => Err(Error::os(op, format!("{:?}", name.as_str()), e)),
@@ -179,6 +179,10 @@ impl NetnsDir {
         let name = name.into_nsname()?;
         let op = Op::CreateNamedNetns;
         let dirfd = self.prepare(op)?;
+        // Hold the directory lock until the entry is mounted, so another
+        // creator never sees a placeholder that is still being set up.
+        let dirfd = Flock::lock(dirfd, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::os(op, format!("{:?}", self.path), e))?;
         let path = self.placeholder(op, &dirfd, &name)?;
         let object = format!("{:?}", name.as_str());
         let made = in_new_netns_thread(op, object.clone(), || {
@@ -225,6 +229,10 @@ impl NetnsDir {
             e => e,
         })?;
         let dirfd = self.prepare(op)?;
+        // Hold the directory lock until the entry is mounted, so another
+        // creator never sees a placeholder that is still being set up.
+        let dirfd = Flock::lock(dirfd, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::os(op, format!("{:?}", self.path), e))?;
         let path = self.placeholder(op, &dirfd, &name)?;
         let src = format!("/proc/self/fd/{}", source.as_raw_fd());
         if let Err(e) =
@@ -377,7 +385,24 @@ impl NetnsDir {
 }
 
 fn is_mounted_ns(path: &Path) -> bool {
-    matches!(statfs(path), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
+    let Ok(fd) = open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+    else {
+        return false;
+    };
+    matches!(nix::sys::statfs::fstatfs(&fd), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
+}
+
+/// Whether an unmounted entry gets its namespace within a short while: a
+/// concurrent `ip netns add` (which does not hold our lock while mounting)
+/// may be between creating the file and mounting on it.
+fn becomes_mounted(path: &Path) -> bool {
+    for pause_ms in [0, 1, 2, 5, 10] {
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        if is_mounted_ns(path) {
+            return true;
+        }
+    }
+    false
 }
 
 fn is_regular_file(path: &Path) -> bool {

@@ -121,7 +121,7 @@ impl ExecPlan {
     /// Runs in the child between fork and exec.
     fn enter_in_child(&self) -> io::Result<()> {
         let none = c"none";
-        // SAFETY (for every call below): plain system calls on a descriptor we
+        // SAFETY: (for every call below) plain system calls on a descriptor we
         // own and on NUL-terminated strings that live in `self` (or are
         // literals) for the duration of the call; null pointers are allowed
         // for the unused mount arguments.

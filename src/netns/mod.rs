@@ -119,8 +119,9 @@ impl NetNs {
     #[doc(alias = "GetFromPath")]
     pub fn open_path(path: impl AsRef<Path>) -> Result<NetNs> {
         let path = path.as_ref();
-        let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        let fd = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::os(Op::OpenNetns, format!("{path:?}"), e))?;
+        let fd = reopen_if_nsfs(fd, path)?;
         NetNs::from_fd(fd, path, None)
     }
 
@@ -460,7 +461,7 @@ pub(crate) fn open_ns_at(dirfd: BorrowedFd<'_>, name: &NsName, path: PathBuf) ->
     let fd = openat(
         dirfd,
         name.as_str(),
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
         Mode::empty(),
     )
     .map_err(|e| match e {
@@ -472,7 +473,28 @@ pub(crate) fn open_ns_at(dirfd: BorrowedFd<'_>, name: &NsName, path: PathBuf) ->
         },
         e => Error::os(Op::OpenNetns, format!("{:?}", name.as_str()), e),
     })?;
+    let fd = reopen_if_nsfs(fd, &path)?;
     NetNs::from_fd(fd, &path, Some(name.clone()))
+}
+
+/// Checks an `O_PATH` descriptor is on nsfs before opening the file for
+/// real, so that a FIFO or device node is never opened.
+fn reopen_if_nsfs(fd: OwnedFd, path: &Path) -> Result<OwnedFd> {
+    let op = Op::OpenNetns;
+    let sfs = fstatfs(&fd).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
+    if sfs.filesystem_type() != NSFS_MAGIC {
+        return Err(Error::NotANetns {
+            op,
+            path: path.to_owned(),
+            reason: NotNetnsReason::NotNsfs,
+        });
+    }
+    open(
+        format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::os(op, format!("{path:?}"), e))
 }
 
 /// Metadata-based identity of a path, without following a final symlink.

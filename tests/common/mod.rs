@@ -1,0 +1,305 @@
+//! Helpers shared by the privileged integration tests.
+//!
+//! Every test body runs inside [`sandbox`]: a fresh thread with its own
+//! network namespace and its own mount namespace, where `/` is recursively
+//! private and `/run` is an empty tmpfs. The host's devices and the host's
+//! `/run/netns` are therefore out of reach, and whatever a test makes
+//! (namespaces, mounts, entries) disappears when the thread exits, panics
+//! included. Child processes (`ip`, `ls`, …) started from the sandbox thread
+//! inherit both namespaces, so `ip netns` sees exactly the sandbox's names.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nslink::{NetNs, NsId};
+
+/// The message every test fails with when it is not run as root.
+pub const NEED_ROOT: &str =
+    "these tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN): run them as root";
+
+/// Fails the test loudly unless it runs as root. Never skips.
+pub fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "{NEED_ROOT}");
+}
+
+/// Runs `f` on a new thread inside a private network and mount namespace
+/// with an empty tmpfs on `/run`, and returns its result. A panic in `f` is
+/// re-raised here after the thread is gone (and with it every mount and
+/// namespace it made).
+pub fn sandbox<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    require_root();
+    thread::scope(|s| {
+        let handle = thread::Builder::new()
+            .name("nslink-sandbox".into())
+            .spawn_scoped(s, move || {
+                enter_sandbox();
+                f()
+            })
+            .expect("cannot start the sandbox thread");
+        match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Moves the calling thread (which must be a throwaway thread) into the
+/// sandbox. Panics with the reason if any step fails, before anything could
+/// reach the host.
+fn enter_sandbox() {
+    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)
+        .expect("unshare(CLONE_NEWNET | CLONE_NEWNS) for the sandbox");
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .expect("make / recursively private in the sandbox");
+    mount(
+        Some("nslink-test-run"),
+        "/run",
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=0755"),
+    )
+    .expect("mount a tmpfs on /run in the sandbox");
+    // Belt and braces: the rest of the test relies on these two facts.
+    assert!(!Path::new("/run/netns").exists(), "sandbox /run is not empty");
+    let mounts = mount_points();
+    assert!(mounts.iter().any(|m| m == "/run"), "no tmpfs on /run in the sandbox: {mounts:?}");
+}
+
+/// A name nobody else uses: `prefix-PID-N`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs a command and returns its output, whatever the exit status.
+pub fn output(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} {args:?}: {e}"))
+}
+
+/// Runs a command that must succeed and returns its stdout.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = output(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed with {}: stdout {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("command output is not UTF-8")
+}
+
+/// Checks the output of a spawned command succeeded and returns its stdout.
+pub fn stdout_ok(what: &str, out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed with {}: stdout {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("command output is not UTF-8")
+}
+
+/// `ip <args>`, which must succeed.
+pub fn ip(args: &[&str]) -> String {
+    run_ok("ip", args)
+}
+
+/// The names `ip netns list` prints (its lines look like `NAME` or
+/// `NAME (id: N)`), sorted.
+pub fn ip_netns_list() -> Vec<String> {
+    let mut names: Vec<String> = ip(&["netns", "list"])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.find(" (id: ") {
+            Some(i) => l[..i].to_owned(),
+            None => l.to_owned(),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The interface names in the JSON printed by `ip -j link show`, in order.
+/// (A tiny scanner: the crate has no JSON parser and interface names cannot
+/// contain quotes.)
+pub fn json_ifnames(json: &str) -> Vec<String> {
+    const KEY: &str = "\"ifname\":\"";
+    let mut names = Vec::new();
+    let mut rest = json;
+    while let Some(i) = rest.find(KEY) {
+        rest = &rest[i + KEY.len()..];
+        let end = rest.find('"').expect("unterminated ifname in ip -j output");
+        names.push(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    names
+}
+
+/// The entry names of a directory, sorted; empty if it does not exist.
+pub fn dir_entries(path: impl AsRef<Path>) -> Vec<String> {
+    let mut names: Vec<String> = match fs::read_dir(path.as_ref()) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("cannot list {:?}: {e}", path.as_ref()),
+    };
+    names.sort();
+    names
+}
+
+/// One line of `/proc/thread-self/mountinfo`, reduced to what tests look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountLine {
+    /// The mount point (octal escapes left as they are).
+    pub point: String,
+    /// The file system type.
+    pub fstype: String,
+}
+
+/// The mounts of the calling thread's mount namespace. It must be
+/// `thread-self`: the sandbox thread's mount namespace is not the process's.
+pub fn mounts() -> Vec<MountLine> {
+    let text = fs::read_to_string("/proc/thread-self/mountinfo").expect("read mountinfo");
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let sep = fields.iter().position(|f| *f == "-").expect("mountinfo separator");
+            MountLine { point: fields[4].to_owned(), fstype: fields[sep + 1].to_owned() }
+        })
+        .collect()
+}
+
+/// Mount points of the calling thread's mount namespace.
+pub fn mount_points() -> Vec<String> {
+    mounts().into_iter().map(|m| m.point).collect()
+}
+
+/// How many mounts have exactly `point` as their mount point.
+pub fn mount_count(point: &str) -> usize {
+    mounts().iter().filter(|m| m.point == point).count()
+}
+
+/// Mount points of every nsfs mount (named namespaces), sorted.
+pub fn nsfs_mounts() -> Vec<String> {
+    let mut v: Vec<String> =
+        mounts().into_iter().filter(|m| m.fstype == "nsfs").map(|m| m.point).collect();
+    v.sort();
+    v
+}
+
+/// Everything a test may leave behind, for before/after comparisons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Entries of `/run/netns`.
+    pub netns_entries: Vec<String>,
+    /// Entries of `/run`.
+    pub run_entries: Vec<String>,
+    /// Entries of `/etc`.
+    pub etc_entries: Vec<String>,
+    /// nsfs mount points.
+    pub nsfs: Vec<String>,
+    /// All mount points.
+    pub mounts: Vec<String>,
+    /// The calling thread's namespace.
+    pub thread_ns: NsId,
+}
+
+/// Takes a [`Snapshot`] from the calling thread.
+pub fn snapshot() -> Snapshot {
+    Snapshot {
+        netns_entries: dir_entries("/run/netns"),
+        run_entries: dir_entries("/run"),
+        etc_entries: dir_entries("/etc"),
+        nsfs: nsfs_mounts(),
+        mounts: mount_points(),
+        thread_ns: here(),
+    }
+}
+
+/// The calling thread's namespace.
+pub fn here() -> NsId {
+    NetNs::current().expect("NetNs::current").id()
+}
+
+/// Whether the descriptor has `FD_CLOEXEC`.
+pub fn is_cloexec(fd: impl AsFd) -> bool {
+    let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFD).expect("fcntl(F_GETFD)");
+    FdFlag::from_bits_truncate(flags).contains(FdFlag::FD_CLOEXEC)
+}
+
+/// The process's open descriptors, from `/proc/self/fd`.
+pub fn open_fds() -> BTreeSet<i32> {
+    fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Descriptors (other than 0, 1, 2) whose `/proc/self/fdinfo` flags lack
+/// `O_CLOEXEC`, with what they point at. Descriptors that close while we
+/// look are ignored.
+pub fn fds_without_cloexec() -> Vec<(i32, String)> {
+    const O_CLOEXEC: u32 = 0o2000000;
+    let mut bad = Vec::new();
+    for fd in open_fds() {
+        if fd <= 2 {
+            continue;
+        }
+        let Ok(info) = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else { continue };
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            .expect("flags line in fdinfo");
+        if flags & O_CLOEXEC == 0 {
+            let target = fs::read_link(format!("/proc/self/fd/{fd}"))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            bad.push((fd, target));
+        }
+    }
+    bad
+}
+
+/// The threads of this process whose network namespace is `id`.
+pub fn tasks_in(id: NsId) -> Vec<String> {
+    let want = format!("net:[{}]", id.ino);
+    fs::read_dir("/proc/self/task")
+        .expect("read /proc/self/task")
+        .filter_map(|e| {
+            let tid = e.ok()?.file_name().to_string_lossy().into_owned();
+            let link = fs::read_link(format!("/proc/self/task/{tid}/ns/net")).ok()?;
+            (link.to_string_lossy() == want).then_some(tid)
+        })
+        .collect()
+}
+
+/// Waits (up to five seconds) until no thread of this process is in `id`:
+/// a joined thread can stay visible in `/proc` for a moment after `join`.
+pub fn assert_no_task_in(id: NsId) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let tasks = tasks_in(id);
+        if tasks.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "threads {tasks:?} are still in {id}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
