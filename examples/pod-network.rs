@@ -25,19 +25,18 @@
 //! or Ctrl-C; a run always starts by removing what an earlier run left.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-use nslink::{Bridge, IpNet, NetNs, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::NetnsDir;
 
-const NODE: &str = "nslink-node";
-const POD_PREFIX: &str = "nslink-pod-";
-const BRIDGE: &str = "cni0";
-const BRIDGE_MAC: &str = "02:42:0a:f4:01:01";
-const SUBNET: [u8; 3] = [10, 244, 1];
+#[path = "common/podnet.rs"]
+mod podnet;
+
+use podnet::{BRIDGE, BoxError, Endpoint, NODE, POD_PREFIX, SUBNET, build, remove_all};
 const PORT: u16 = 7777;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -60,8 +59,6 @@ macro_rules! say_part {
 extern "C" fn on_signal(_: nix::libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
-
-type BoxError = Box<dyn std::error::Error>;
 
 fn check_interrupt() -> Result<(), BoxError> {
     if INTERRUPTED.load(Ordering::SeqCst) {
@@ -99,34 +96,6 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-/// One endpoint of the network: the node or a pod.
-struct Endpoint {
-    label: String,
-    ns: NetNs,
-    nl: RouteSocket,
-    ip: Ipv4Addr,
-}
-
-/// Removes every namespace this example may have made (and so every device
-/// in them). Returns how many were removed.
-fn remove_all(dir: &NetnsDir) -> usize {
-    let mut removed = 0;
-    for name in dir.list().unwrap_or_default() {
-        if name.as_str() == NODE || name.as_str().starts_with(POD_PREFIX) {
-            let gone = match dir.delete(&name) {
-                Ok(()) => true,
-                Err(e) if e.is_stale_entry() => dir.remove_stale(&name).is_ok(),
-                Err(e) => {
-                    eprintln!("warning: could not remove {name}: {e}");
-                    false
-                }
-            };
-            removed += usize::from(gone);
-        }
-    }
-    removed
-}
-
 /// Removes what was built when dropped, unless disarmed (`--keep`).
 struct Teardown<'a> {
     dir: &'a NetnsDir,
@@ -141,43 +110,6 @@ impl Drop for Teardown<'_> {
             say!("removed {n} namespaces (and every device in them) in {:.1?}", t.elapsed());
         }
     }
-}
-
-fn pod_ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], (i + 1) as u8)
-}
-
-/// Builds the node and `pods` pods.
-fn build(dir: &NetnsDir, pods: usize) -> Result<Vec<Endpoint>, BoxError> {
-    let gateway = Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], 1);
-    let node = dir.create(NODE)?;
-    let nl = RouteSocket::open_in(&node)?;
-    nl.set_up("lo")?;
-    let bridge = Bridge::builder(BRIDGE).stp(false).mac(BRIDGE_MAC.parse()?).up().create(&nl)?;
-    nl.add_address(bridge.index(), IpNet::new(gateway.into(), 24)?)?;
-    node.set_sysctl("net.ipv4.ip_forward", "1")?;
-    let mut endpoints = Vec::with_capacity(pods + 1);
-    let default_route = Route::default_via(gateway.into());
-    for i in 1..=pods {
-        check_interrupt()?;
-        let name = NsName::new(&format!("{POD_PREFIX}{i}"))?;
-        let pod = dir.create(&name)?;
-        let ip = pod_ip(i);
-        let pair = VethPair::builder(format!("veth{i}"), "eth0")
-            .peer_netns(&pod)
-            .master(bridge.index())
-            .up()
-            .create(&nl)?;
-        let pnl = RouteSocket::open_in(&pod)?;
-        let eth0 = pair.peer().index();
-        pnl.set_up("lo")?;
-        pnl.set_up(eth0)?;
-        pnl.add_address(eth0, IpNet::new(ip.into(), 24)?)?;
-        pnl.add_route(&default_route)?;
-        endpoints.push(Endpoint { label: format!("pod-{i}"), ns: pod, nl: pnl, ip });
-    }
-    endpoints.insert(0, Endpoint { label: "node".into(), ns: node, nl, ip: gateway });
-    Ok(endpoints)
 }
 
 /// Sockets of one endpoint, made inside its namespace.
@@ -339,7 +271,7 @@ fn run(o: &Options, dir: &NetnsDir) -> Result<bool, BoxError> {
     }
     let mut teardown = Teardown { dir, armed: true };
     let t = Instant::now();
-    let eps = build(dir, o.pods)?;
+    let eps = build(dir, o.pods, check_interrupt)?;
     let built = t.elapsed();
     say!(
         "built node {NODE} with bridge {BRIDGE} ({}.{}.{}.1/24) and {} pods in {built:.1?}",
