@@ -119,10 +119,10 @@ pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<String> {
 }
 
 impl NetNs {
-    /// Reads a setting of this namespace; see [`sysctl::read`](read).
+    /// Reads a setting of this namespace; see [`sysctl::read`](read()).
     ///
     /// # Errors
-    /// As [`sysctl::read`](read).
+    /// As [`sysctl::read`](read()).
     ///
     /// ```no_run
     /// let ns = nslink::NetNs::new()?;
@@ -133,10 +133,10 @@ impl NetNs {
         read(self, key)
     }
 
-    /// Writes a setting of this namespace; see [`sysctl::write`](write).
+    /// Writes a setting of this namespace; see [`sysctl::write`](write()).
     ///
     /// # Errors
-    /// As [`sysctl::write`](write).
+    /// As [`sysctl::write`](write()).
     ///
     /// ```no_run
     /// let ns = nslink::NetNs::new()?;

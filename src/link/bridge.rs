@@ -296,19 +296,18 @@ impl RouteSocket {
     pub fn set_master(&self, port: impl IntoLinkId, master: impl IntoLinkId) -> Result<()> {
         let port = port.into_link_id()?;
         let master = master.into_link_id()?;
-        let master_index = self.resolve_index(Op::SetMaster, &master)?;
+        let object = || format!("{} to {}", port.describe(), master.describe());
+        let with_object = |e: Error| match e {
+            Error::Os { op, errno, extack, .. } => {
+                Error::Os { op, object: object(), errno, extack }
+            }
+            e => e,
+        };
+        let master_index = self.resolve_index(Op::SetMaster, &master).map_err(with_object)?;
         self.set_link(Op::SetMaster, port.clone(), |m| {
             m.attributes.push(LinkAttribute::Controller(master_index))
         })
-        .map_err(|e| match e {
-            Error::Os { op, errno, extack, .. } => Error::Os {
-                op,
-                object: format!("{} to {}", port.describe(), master.describe()),
-                errno,
-                extack,
-            },
-            e => e,
-        })
+        .map_err(with_object)
     }
 
     /// Detaches `port` from its bridge, like `ip link set PORT nomaster`.
