@@ -14,7 +14,7 @@ mod veth;
 use std::fmt;
 
 use bitflags::bitflags;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoData, LinkAttribute, LinkExtentMask, LinkFlags as RawFlags, LinkInfo, LinkMessage, State,
@@ -366,6 +366,8 @@ pub(crate) fn message_for(id: &LinkId) -> LinkMessage {
     msg
 }
 
+const IFLA_IFALIAS: u16 = 20;
+
 /// Flags for creating a device: fail if it exists.
 pub(crate) const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
 
@@ -414,6 +416,10 @@ impl RouteSocket {
     /// ```
     pub fn link(&self, id: impl IntoLinkId) -> Result<Option<Link>> {
         let id = id.into_link_id()?;
+        if id == LinkId::Index(0) {
+            // No device has index 0 (the kernel would answer EINVAL).
+            return Ok(None);
+        }
         let mut req = message_for(&id);
         req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
         match self.request_reply(Op::GetLink, RouteNetlinkMessage::GetLink(req), 0)? {
@@ -518,8 +524,9 @@ impl RouteSocket {
         })
     }
 
-    /// Renames a device, like `ip link set DEV name NEW`. The kernel refuses
-    /// to rename a device that is up (`EBUSY`).
+    /// Renames a device, like `ip link set DEV name NEW`. Older kernels
+    /// refuse to rename a device that is up (`EBUSY`); recent ones allow it
+    /// for most devices.
     ///
     /// # Errors
     /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST`
@@ -560,7 +567,11 @@ impl RouteSocket {
                 detail: "an alias is at most 255 bytes, without NUL".into(),
             });
         }
-        self.set_link(Op::SetLink, id, |m| m.attributes.push(LinkAttribute::IfAlias(alias.into())))
+        // Sent without a trailing NUL, as iproute2 does: with one, a 255-byte
+        // alias would exceed the kernel's limit.
+        self.set_link(Op::SetLink, id, |m| {
+            m.attributes.push(LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, alias.into())))
+        })
     }
 
     /// Deletes a device, like `ip link del DEV` (deleting one end of a veth

@@ -172,6 +172,28 @@ impl RouteSocket {
                 extack: None,
             });
         }
+        // The kernel moves the device first and renames it afterwards: if the
+        // new name is taken there, the device would end up moved and the
+        // request failed. Look first, and repair a race afterwards.
+        let target_sock = match &new_name {
+            Some(n) => {
+                let t = RouteSocket::open_in(target)?;
+                if t.link(n)?.is_some() {
+                    return Err(Error::Os {
+                        op,
+                        object: format!(
+                            "{:?} to {target_desc} as {:?}: the name is taken there",
+                            link.name().as_str(),
+                            n.as_str()
+                        ),
+                        errno: Errno::EEXIST as i32,
+                        extack: None,
+                    });
+                }
+                Some(t)
+            }
+            None => None,
+        };
         let mut msg = LinkMessage::default();
         msg.header.index = link.index();
         msg.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
@@ -194,6 +216,9 @@ impl RouteSocket {
                 })
             }
             Err(e) => {
+                if let Some(t) = &target_sock {
+                    self.bring_back(t, &link);
+                }
                 let object = match &new_name {
                     Some(n) => {
                         format!("{:?} to {target_desc} as {:?}", link.name().as_str(), n.as_str())
@@ -202,6 +227,18 @@ impl RouteSocket {
                 };
                 Err(e.into_error(op, object))
             }
+        }
+    }
+
+    /// After a failed move-and-rename: if the device reached the target under
+    /// its old name, move it back here (best effort).
+    fn bring_back(&self, target: &RouteSocket, link: &Link) {
+        let still_here = matches!(self.link(link.index()), Ok(Some(l)) if l.name() == link.name());
+        if !still_here && let Ok(Some(moved)) = target.link(link.name()) {
+            let mut msg = LinkMessage::default();
+            msg.header.index = moved.index();
+            msg.attributes.push(LinkAttribute::NetNsFd(self.netns().as_raw_fd()));
+            let _ = target.request_reply(Op::MoveLink, RouteNetlinkMessage::SetLink(msg), 0);
         }
     }
 }

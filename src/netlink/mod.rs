@@ -206,11 +206,21 @@ impl RouteSocket {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sets how long to wait for each reply datagram (default 30 s).
+    /// Sets how long to wait for each reply datagram (default 30 s, at least
+    /// 1 ms).
     ///
     /// # Errors
-    /// [`Error::Os`] if the socket option cannot be set.
+    /// [`Error::InvalidArgument`] below 1 ms; [`Error::Os`] if the socket
+    /// option cannot be set.
     pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        // SO_RCVTIMEO of zero means "wait forever": refuse it.
+        if timeout < Duration::from_millis(1) {
+            return Err(Error::InvalidArgument {
+                op: Op::OpenNetlink,
+                object: "socket".into(),
+                detail: format!("timeout {timeout:?} is below 1 ms"),
+            });
+        }
         let mut c = self.lock();
         c.t.set_timeout(timeout).map_err(|e| Error::os(Op::OpenNetlink, "socket", e))?;
         c.timeout = timeout;
@@ -545,7 +555,12 @@ impl<T: Transport> Conn<T> {
         msg: &RouteNetlinkMessage,
         flags: u16,
     ) -> Result<Vec<RouteNetlinkMessage>> {
-        for _ in 0..self.dump_attempts {
+        for attempt in 0..self.dump_attempts {
+            if attempt > 1 {
+                // Changes come in bursts; let one pass before asking again
+                // (1, 2, 4, … ms; at most 127 ms over the default 8 attempts).
+                std::thread::sleep(Duration::from_millis(1 << (attempt - 2).min(6)));
+            }
             let (list, interrupted) = self.dump_once(op, msg, flags)?;
             if !interrupted {
                 return Ok(list);
