@@ -368,28 +368,28 @@ impl RouteSocket {
     pub fn flush_addresses(&self, link: impl IntoLinkId) -> Result<usize> {
         let link = link.into_link_id()?;
         let index = self.resolve_index(Op::DeleteAddress, &link)?;
-        let mut count = 0;
         // Deleting a primary IPv4 address can take its secondaries with it,
-        // so go round until the link is empty.
+        // so go round until the link is empty, and count every address seen
+        // that is gone at the end.
+        let mut seen = std::collections::BTreeSet::new();
         loop {
             let list: Vec<Address> =
                 self.addresses()?.into_iter().filter(|a| a.index == index).collect();
             if list.is_empty() {
-                return Ok(count);
+                return Ok(seen.len());
             }
             let mut progressed = false;
             for a in list {
+                seen.insert(a.net);
                 match self.delete_address(index, a.net) {
-                    Ok(()) => {
-                        count += 1;
-                        progressed = true;
-                    }
+                    Ok(()) => progressed = true,
                     Err(e) if e.errno() == Some(nix::errno::Errno::EADDRNOTAVAIL) => {}
                     Err(e) => return Err(e),
                 }
             }
             if !progressed {
-                return Ok(count);
+                let left = self.addresses()?.into_iter().filter(|a| a.index == index).count();
+                return Ok(seen.len().saturating_sub(left));
             }
         }
     }

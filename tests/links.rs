@@ -509,11 +509,7 @@ fn compare_with_ip(l: &Link, o: &Json, by_index: &BTreeMap<u32, &Link>) {
     assert_eq!(o.s("ifname"), name, "{name}: ifname");
     assert_eq!(o.n("mtu"), u64::from(l.mtu()), "{name}: mtu");
     assert_eq!(o.s("operstate"), l.operstate().as_str(), "{name}: operstate");
-    assert_eq!(
-        o.s("link_type"),
-        ip_link_type(u16::from(l.raw().header.link_layer_type)),
-        "{name}: link_type"
-    );
+    assert_eq!(o.s("link_type"), ip_link_type(l.link_type()), "{name}: link_type");
     assert_eq!(
         o.get("address").and_then(Json::str).map(str::to_owned),
         l.mac().map(|m| m.to_string()),

@@ -246,38 +246,6 @@ pub struct BridgePortInfo {
     pub cost: Option<u32>,
 }
 
-impl Link {
-    /// Bridge-port details when this link is a bridge port (dumped links
-    /// carry them).
-    pub fn bridge_port(&self) -> Option<BridgePortInfo> {
-        let infos = self.raw().attributes.iter().find_map(|a| match a {
-            LinkAttribute::LinkInfo(i) => Some(i),
-            _ => None,
-        })?;
-        let is_bridge_port =
-            infos.iter().any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bridge)));
-        if !is_bridge_port {
-            return None;
-        }
-        let mut out = BridgePortInfo::default();
-        for i in infos {
-            if let LinkInfo::PortData(InfoPortData::BridgePort(attrs)) = i {
-                for a in attrs {
-                    match a {
-                        InfoBridgePort::HairpinMode(b) => out.hairpin = Some(*b),
-                        InfoBridgePort::Learning(b) => out.learning = Some(*b),
-                        InfoBridgePort::UnicastFlood(b) => out.unicast_flood = Some(*b),
-                        InfoBridgePort::Isolated(b) => out.isolated = Some(*b),
-                        InfoBridgePort::Cost(c) => out.cost = Some(*c),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        Some(out)
-    }
-}
-
 impl RouteSocket {
     /// Attaches `port` to the bridge `master`, like
     /// `ip link set PORT master BR`.

@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use netlink_packet_core::Nla;
-use netlink_packet_route::link::InfoTun;
-
 /// The kind of a device: `IFLA_INFO_KIND` when the driver reports one (as
 /// `ip -d link` shows after the flags), otherwise derived from the link
 /// layer type (`lo` is [`LinkKind::Loopback`], a plain NIC is
@@ -51,20 +48,6 @@ pub enum LinkKind {
 
 const ARPHRD_ETHER: u16 = 1;
 const ARPHRD_LOOPBACK: u16 = 772;
-const IFLA_TUN_TYPE: u16 = 3;
-const IFF_TAP: u8 = 2;
-
-/// Whether the tun driver's data says "tap".
-pub(super) fn tun_is_tap(data: &[InfoTun]) -> bool {
-    data.iter().any(|nla| {
-        if nla.kind() != IFLA_TUN_TYPE || nla.value_len() != 1 {
-            return false;
-        }
-        let mut v = [0u8; 1];
-        nla.emit_value(&mut v);
-        v[0] == IFF_TAP
-    })
-}
 
 impl LinkKind {
     pub(super) fn from_parts(kind: Option<&str>, link_type: u16, tap: bool) -> LinkKind {

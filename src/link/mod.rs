@@ -9,6 +9,7 @@ mod bridge;
 mod kind;
 mod mac;
 mod moving;
+mod parse;
 mod veth;
 
 use std::fmt;
@@ -17,7 +18,7 @@ use bitflags::bitflags;
 use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    InfoData, LinkAttribute, LinkExtentMask, LinkFlags as RawFlags, LinkInfo, LinkMessage, State,
+    LinkAttribute, LinkExtentMask, LinkFlags as RawFlags, LinkMessage,
 };
 use nix::errno::Errno;
 
@@ -25,6 +26,7 @@ pub use bridge::{Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions};
 pub use kind::LinkKind;
 pub use mac::MacAddr;
 pub use moving::NetnsLocal;
+use std::sync::Arc;
 pub use veth::{VethBuilder, VethEnd, VethPair};
 
 use crate::error::{Error, Op, Result};
@@ -125,6 +127,7 @@ pub struct Link {
     index: u32,
     name: IfName,
     kind: LinkKind,
+    link_type: u16,
     flags: LinkFlags,
     operstate: OperState,
     mtu: u32,
@@ -134,64 +137,12 @@ pub struct Link {
     parent: Option<u32>,
     link_netnsid: Option<i32>,
     netns_immutable: Option<bool>,
-    raw: LinkMessage,
+    bridge_port: Option<BridgePortInfo>,
+    /// The message as the kernel sent it (payload after the netlink header).
+    bytes: Arc<[u8]>,
 }
 
 impl Link {
-    /// Builds the typed view of a link message.
-    pub(crate) fn from_message(raw: LinkMessage) -> Link {
-        let mut name = String::new();
-        let mut kind_name: Option<String> = None;
-        let mut tun_is_tap = false;
-        let mut operstate = OperState::Unknown;
-        let (mut mtu, mut mac, mut master, mut alias, mut parent, mut nsid, mut immutable) =
-            (0, None, None, None, None, None, None);
-        for attr in &raw.attributes {
-            match attr {
-                LinkAttribute::IfName(n) => name = n.clone(),
-                LinkAttribute::Mtu(m) => mtu = *m,
-                LinkAttribute::Address(a) => mac = MacAddr::from_bytes(a),
-                LinkAttribute::Controller(m) if *m != 0 => master = Some(*m),
-                LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
-                LinkAttribute::Link(l) if *l != 0 => parent = Some(*l),
-                LinkAttribute::LinkNetNsId(id) => nsid = Some(*id),
-                LinkAttribute::NetnsImmutable(b) => immutable = Some(*b),
-                LinkAttribute::OperState(s) => operstate = oper_state(s),
-                LinkAttribute::LinkInfo(infos) => {
-                    for info in infos {
-                        match info {
-                            LinkInfo::Kind(k) => kind_name = Some(k.to_string()),
-                            LinkInfo::Data(InfoData::Tun(t)) => tun_is_tap = kind::tun_is_tap(t),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        let flags = LinkFlags::from_bits_retain(raw.header.flags.bits());
-        let kind = LinkKind::from_parts(
-            kind_name.as_deref(),
-            u16::from(raw.header.link_layer_type),
-            tun_is_tap,
-        );
-        Link {
-            index: raw.header.index,
-            name: IfName::from_kernel(name),
-            kind,
-            flags,
-            operstate,
-            mtu,
-            mac,
-            master,
-            alias,
-            parent,
-            link_netnsid: nsid,
-            netns_immutable: immutable,
-            raw,
-        }
-    }
-
     /// The interface index (`ifindex`).
     pub fn index(&self) -> u32 {
         self.index
@@ -249,9 +200,29 @@ impl Link {
     pub fn netns_immutable_attr(&self) -> Option<bool> {
         self.netns_immutable
     }
-    /// The raw message, for attributes this view does not cover.
-    pub fn raw(&self) -> &LinkMessage {
-        &self.raw
+    /// The link layer type (`ARPHRD_*`: 1 Ethernet, 772 loopback, 65534
+    /// none), as `ip -j link` shows under `link_type`.
+    pub fn link_type(&self) -> u16 {
+        self.link_type
+    }
+    /// Bridge-port details when this link is a bridge port.
+    pub fn bridge_port(&self) -> Option<BridgePortInfo> {
+        self.bridge_port
+    }
+    /// The complete message, decoded by `netlink-packet-route`, for
+    /// attributes this view does not cover.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] if `netlink-packet-route` cannot decode it.
+    pub fn message(&self) -> Result<LinkMessage> {
+        use netlink_packet_core::Parseable;
+        LinkMessage::parse(&self.bytes[..])
+            .map_err(|e| Error::Decode { op: Op::GetLink, detail: e.to_string() })
+    }
+    /// The message's bytes as the kernel sent them (after the netlink
+    /// header).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -267,19 +238,6 @@ impl fmt::Debug for Link {
             .field("mac", &self.mac)
             .field("master", &self.master)
             .finish_non_exhaustive()
-    }
-}
-
-fn oper_state(s: &State) -> OperState {
-    match s {
-        State::Unknown => OperState::Unknown,
-        State::NotPresent => OperState::NotPresent,
-        State::Down => OperState::Down,
-        State::LowerLayerDown => OperState::LowerLayerDown,
-        State::Testing => OperState::Testing,
-        State::Dormant => OperState::Dormant,
-        State::Up => OperState::Up,
-        _ => OperState::Unknown,
     }
 }
 
@@ -390,14 +348,7 @@ impl RouteSocket {
     pub fn links(&self) -> Result<Vec<Link>> {
         let mut req = LinkMessage::default();
         req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        let replies = self.dump(Op::ListLinks, RouteNetlinkMessage::GetLink(req))?;
-        Ok(replies
-            .into_iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(Link::from_message(l)),
-                _ => None,
-            })
-            .collect())
+        self.dump_with(Op::ListLinks, RouteNetlinkMessage::GetLink(req), &parse::decode_link)
     }
 
     /// One device by index or name, like `ip link show DEV`; `Ok(None)` when
@@ -422,11 +373,14 @@ impl RouteSocket {
         }
         let mut req = message_for(&id);
         req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        match self.request_reply(Op::GetLink, RouteNetlinkMessage::GetLink(req), 0)? {
-            Ok(replies) => Ok(replies.into_iter().find_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(Link::from_message(l)),
-                _ => None,
-            })),
+        let reply = self.request_reply_with(
+            Op::GetLink,
+            RouteNetlinkMessage::GetLink(req),
+            0,
+            &parse::decode_link,
+        )?;
+        match reply {
+            Ok(mut links) => Ok(links.pop()),
             Err(e) if e.errno() == Some(Errno::ENODEV as i32) => Ok(None),
             Err(e) => Err(e.into_error(Op::GetLink, id.describe())),
         }

@@ -184,7 +184,7 @@ impl<'ns> VethBuilder<'ns> {
         let o = self.o;
         let op = Op::CreateVeth;
         let object = format!("{:?}/{:?}", name.as_str(), peer.as_str());
-        if name == peer && o.netns.map(NetNs::id) == o.peer_netns.map(NetNs::id) {
+        if name == peer && o.netns.unwrap_or(nl.netns()) == o.peer_netns.unwrap_or(nl.netns()) {
             return Err(Error::InvalidArgument {
                 op,
                 object,

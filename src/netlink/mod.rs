@@ -67,7 +67,20 @@ impl Refusal {
 }
 
 /// The result of one request of a batch.
-pub(crate) type Reply = std::result::Result<Vec<RouteNetlinkMessage>, ReplyError>;
+pub(crate) type Reply<T = RouteNetlinkMessage> = std::result::Result<Vec<T>, ReplyError>;
+
+/// Turns one reply message (header and payload) into a `T`; `Ok(None)`
+/// skips it, `Err` is a decode failure.
+pub(crate) type Decoder<'a, T> =
+    &'a dyn Fn(&NetlinkHeader, &[u8]) -> std::result::Result<Option<T>, String>;
+
+/// The general decoder: every reply as a `netlink-packet-route` message.
+pub(crate) fn decode_route(
+    h: &NetlinkHeader,
+    payload: &[u8],
+) -> std::result::Result<Option<RouteNetlinkMessage>, String> {
+    RouteNetlinkMessage::deserialize(h, payload).map(Some).map_err(|e| e.to_string())
+}
 
 /// Why one request of a batch failed.
 #[derive(Debug)]
@@ -273,7 +286,7 @@ impl RouteSocket {
     ) -> Result<Vec<RouteNetlinkMessage>> {
         let op = Op::RawRequest;
         if flags & NLM_F_DUMP == NLM_F_DUMP {
-            self.lock().dump(op, &msg, flags)
+            self.lock().dump(op, &msg, flags, &decode_route)
         } else {
             self.request(op, || "message".into(), msg, flags)
         }
@@ -287,7 +300,7 @@ impl RouteSocket {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<Vec<RouteNetlinkMessage>> {
-        let mut replies = self.lock().batch(op, &[(msg, flags)])?;
+        let mut replies = self.lock().batch(op, &[(msg, flags)], &decode_route)?;
         match replies.pop() {
             Some(Ok(data)) => Ok(data),
             Some(Err(e)) => Err(e.into_error(op, object())),
@@ -303,7 +316,18 @@ impl RouteSocket {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<Reply> {
-        let mut replies = self.lock().batch(op, &[(msg, flags)])?;
+        self.request_reply_with(op, msg, flags, &decode_route)
+    }
+
+    /// [`request_reply`](Self::request_reply) with a decoder of its own.
+    pub(crate) fn request_reply_with<T>(
+        &self,
+        op: Op,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        decode: Decoder<'_, T>,
+    ) -> Result<Reply<T>> {
+        let mut replies = self.lock().batch(op, &[(msg, flags)], decode)?;
         replies.pop().ok_or(Error::Protocol { op, kind: ProtocolError::ReplyCount(0) })
     }
 
@@ -312,7 +336,7 @@ impl RouteSocket {
         let mut c = self.lock();
         let mut out = Vec::with_capacity(msgs.len());
         for chunk in msgs.chunks(MAX_BATCH) {
-            out.extend(c.batch(op, chunk)?);
+            out.extend(c.batch(op, chunk, &decode_route)?);
         }
         Ok(out)
     }
@@ -323,7 +347,17 @@ impl RouteSocket {
         op: Op,
         msg: RouteNetlinkMessage,
     ) -> Result<Vec<RouteNetlinkMessage>> {
-        self.lock().dump(op, &msg, NLM_F_DUMP)
+        self.lock().dump(op, &msg, NLM_F_DUMP, &decode_route)
+    }
+
+    /// A dump decoded by `decode`.
+    pub(crate) fn dump_with<T>(
+        &self,
+        op: Op,
+        msg: RouteNetlinkMessage,
+        decode: Decoder<'_, T>,
+    ) -> Result<Vec<T>> {
+        self.lock().dump(op, &msg, NLM_F_DUMP, decode)
     }
 }
 
@@ -443,16 +477,17 @@ impl<T: Transport> Conn<T> {
 
     /// Sends acknowledged requests in one datagram and collects one reply
     /// per request, in order.
-    pub(crate) fn batch(
+    pub(crate) fn batch<R>(
         &mut self,
         op: Op,
         msgs: &[(RouteNetlinkMessage, u16)],
-    ) -> Result<Vec<Reply>> {
+        decode: Decoder<'_, R>,
+    ) -> Result<Vec<Reply<R>>> {
         let refs: Vec<(&RouteNetlinkMessage, u16)> =
             msgs.iter().map(|(m, f)| (m, f | NLM_F_ACK)).collect();
         let first = self.send(op, &refs)?;
         let n = msgs.len();
-        let mut data: Vec<Vec<RouteNetlinkMessage>> = (0..n).map(|_| Vec::new()).collect();
+        let mut data: Vec<Vec<R>> = (0..n).map(|_| Vec::new()).collect();
         let mut failed: Vec<Option<ReplyError>> = (0..n).map(|_| None).collect();
         let mut done = vec![false; n];
         let mut remaining = n;
@@ -520,14 +555,13 @@ impl<T: Transport> Conn<T> {
                                 });
                                 break;
                             }
-                            _ => match RouteNetlinkMessage::deserialize(&m.header, m.payload) {
-                                Ok(msg) => data[idx].push(msg),
-                                Err(e) => {
+                            _ => match decode(&m.header, m.payload) {
+                                Ok(Some(msg)) => data[idx].push(msg),
+                                Ok(None) => {}
+                                Err(detail) => {
                                     if failed[idx].is_none() {
-                                        failed[idx] = Some(ReplyError::Other(Error::Decode {
-                                            op,
-                                            detail: e.to_string(),
-                                        }));
+                                        failed[idx] =
+                                            Some(ReplyError::Other(Error::Decode { op, detail }));
                                     }
                                 }
                             },
@@ -549,19 +583,20 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Runs a dump, repeating it while the kernel marks it interrupted.
-    pub(crate) fn dump(
+    pub(crate) fn dump<R>(
         &mut self,
         op: Op,
         msg: &RouteNetlinkMessage,
         flags: u16,
-    ) -> Result<Vec<RouteNetlinkMessage>> {
+        decode: Decoder<'_, R>,
+    ) -> Result<Vec<R>> {
         for attempt in 0..self.dump_attempts {
             if attempt > 1 {
                 // Changes come in bursts; let one pass before asking again
                 // (1, 2, 4, … ms; at most 127 ms over the default 8 attempts).
                 std::thread::sleep(Duration::from_millis(1 << (attempt - 2).min(6)));
             }
-            let (list, interrupted) = self.dump_once(op, msg, flags)?;
+            let (list, interrupted) = self.dump_once(op, msg, flags, decode)?;
             if !interrupted {
                 return Ok(list);
             }
@@ -571,12 +606,13 @@ impl<T: Transport> Conn<T> {
 
     /// One dump; returns the messages and whether it was interrupted. Always
     /// reads to the end of the dump so the socket stays in step.
-    fn dump_once(
+    fn dump_once<R>(
         &mut self,
         op: Op,
         msg: &RouteNetlinkMessage,
         flags: u16,
-    ) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
+        decode: Decoder<'_, R>,
+    ) -> Result<(Vec<R>, bool)> {
         let seq = self.send(op, &[(msg, flags | NLM_F_DUMP)])?;
         let port = self.port;
         let mut out = Vec::new();
@@ -646,12 +682,12 @@ impl<T: Transport> Conn<T> {
                                 finished = true;
                                 break;
                             }
-                            _ => match RouteNetlinkMessage::deserialize(&m.header, m.payload) {
-                                Ok(msg) => out.push(msg),
-                                Err(e) => {
+                            _ => match decode(&m.header, m.payload) {
+                                Ok(Some(msg)) => out.push(msg),
+                                Ok(None) => {}
+                                Err(detail) => {
                                     if first_error.is_none() {
-                                        first_error =
-                                            Some(Error::Decode { op, detail: e.to_string() });
+                                        first_error = Some(Error::Decode { op, detail });
                                     }
                                 }
                             },

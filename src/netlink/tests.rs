@@ -11,7 +11,7 @@ use nix::errno::Errno;
 
 use super::extack::{NLM_F_ACK_TLVS, NLM_F_CAPPED};
 use super::transport::Transport;
-use super::{Conn, ProtocolError};
+use super::{Conn, ProtocolError, decode_route};
 use crate::error::{Error, Op};
 
 const PORT: u32 = 4242;
@@ -149,7 +149,7 @@ fn names(list: &[RouteNetlinkMessage]) -> Vec<String> {
 fn ack_returns_data_and_counts_nothing_stale() {
     let mut c =
         conn(vec![Step::Reply(Box::new(|s| [link_msg(s, 0, 1, "lo"), ack(s, 0, &[])].concat()))]);
-    let r = c.batch(Op::GetLink, &[(get(), 0)]).unwrap();
+    let r = c.batch(Op::GetLink, &[(get(), 0)], &decode_route).unwrap();
     assert_eq!(names(r[0].as_ref().unwrap()), ["lo"]);
     assert_eq!(c.stale, 0);
 }
@@ -163,9 +163,9 @@ fn stale_reply_is_skipped_and_the_socket_stays_usable() {
         Step::Reply(Box::new(|s| ack(s.wrapping_sub(1), 0, &[]))),
         Step::Reply(Box::new(|s| ack(s, 0, &[]))),
     ]);
-    let e = c.batch(Op::SetLink, &[(get(), 0)]).unwrap_err();
+    let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap_err();
     assert!(matches!(e, Error::Timeout { op: Op::SetLink, .. }), "{e:?}");
-    let r = c.batch(Op::SetLink, &[(get(), 0)]).unwrap();
+    let r = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap();
     assert!(r[0].is_ok());
     assert_eq!(c.stale, 1);
 }
@@ -174,7 +174,7 @@ fn stale_reply_is_skipped_and_the_socket_stays_usable() {
 fn foreign_sender_is_ignored() {
     let mut c =
         conn(vec![Step::Foreign(ack(1, -1, &[])), Step::Reply(Box::new(|s| ack(s, 0, &[])))]);
-    assert!(c.batch(Op::SetLink, &[(get(), 0)]).unwrap()[0].is_ok());
+    assert!(c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap()[0].is_ok());
     assert_eq!(c.stale, 1);
 }
 
@@ -185,7 +185,7 @@ fn reply_for_another_port_is_ignored() {
         other[12..16].copy_from_slice(&7u32.to_ne_bytes());
         [other, ack(s, 0, &[])].concat()
     }))]);
-    assert!(c.batch(Op::SetLink, &[(get(), 0)]).unwrap()[0].is_ok());
+    assert!(c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap()[0].is_ok());
     assert_eq!(c.stale, 1);
 }
 
@@ -194,7 +194,7 @@ fn error_carries_errno_and_kernel_message() {
     let mut c = conn(vec![Step::Reply(Box::new(|s| {
         ack(s, -22, &extack_msg("The interface netns is immutable"))
     }))]);
-    let r = c.batch(Op::MoveLink, &[(get(), 0)]).unwrap().pop().unwrap();
+    let r = c.batch(Op::MoveLink, &[(get(), 0)], &decode_route).unwrap().pop().unwrap();
     let e = r.unwrap_err().into_error(Op::MoveLink, "link \"lo\"");
     assert_eq!(e.errno(), Some(Errno::EINVAL));
     assert_eq!(e.extack(), Some("The interface netns is immutable"));
@@ -207,7 +207,7 @@ fn error_carries_errno_and_kernel_message() {
 #[test]
 fn warning_on_success_is_kept() {
     let mut c = conn(vec![Step::Reply(Box::new(|s| ack(s, 0, &extack_msg("careful"))))]);
-    assert!(c.batch(Op::SetLink, &[(get(), 0)]).unwrap()[0].is_ok());
+    assert!(c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap()[0].is_ok());
     assert_eq!(c.warning.as_deref(), Some("careful"));
 }
 
@@ -218,7 +218,7 @@ fn batch_collects_every_ack_in_any_order() {
         Step::Reply(Box::new(|s| [ack(s + 2, 0, &[]), ack(s, -17, &[])].concat())),
         Step::Reply(Box::new(|s| ack(s + 1, 0, &[]))),
     ]);
-    let r = c.batch(Op::CreateLink, &[(get(), 0), (get(), 0), (get(), 0)]).unwrap();
+    let r = c.batch(Op::CreateLink, &[(get(), 0), (get(), 0), (get(), 0)], &decode_route).unwrap();
     assert_eq!(r[0].as_ref().unwrap_err().errno(), Some(17));
     assert!(r[1].is_ok() && r[2].is_ok());
     // All three went out in one datagram.
@@ -229,7 +229,7 @@ fn batch_collects_every_ack_in_any_order() {
 #[test]
 fn reply_from_the_future_is_a_protocol_error() {
     let mut c = conn(vec![Step::Reply(Box::new(|s| ack(s + 5, 0, &[])))]);
-    let e = c.batch(Op::SetLink, &[(get(), 0)]).unwrap_err();
+    let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap_err();
     assert!(
         matches!(e, Error::Protocol { kind: ProtocolError::UnexpectedSequence { .. }, .. }),
         "{e:?}"
@@ -239,7 +239,7 @@ fn reply_from_the_future_is_a_protocol_error() {
 #[test]
 fn truncated_datagram_is_an_error() {
     let mut c = conn(vec![Step::Truncated(100_000)]);
-    let e = c.dump(Op::ListLinks, &get(), 0).unwrap_err();
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
     assert!(
         matches!(e, Error::Protocol { kind: ProtocolError::Truncated { len: 100_000 }, .. }),
         "{e:?}"
@@ -263,7 +263,7 @@ fn malformed_headers_are_errors_not_panics() {
         },
     ] {
         let mut c = conn(vec![Step::Reply(Box::new(move |_| bad.clone()))]);
-        let e = c.dump(Op::ListLinks, &get(), 0).unwrap_err();
+        let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
         assert!(matches!(e, Error::Protocol { kind: ProtocolError::Malformed(_), .. }), "{e:?}");
     }
 }
@@ -274,7 +274,7 @@ fn dump_collects_multiple_datagrams() {
         Step::Reply(Box::new(|s| [link_msg(s, 0, 1, "lo"), link_msg(s, 0, 2, "a")].concat())),
         Step::Reply(Box::new(|s| [link_msg(s, 0, 3, "b"), done(s)].concat())),
     ]);
-    let list = c.dump(Op::ListLinks, &get(), 0).unwrap();
+    let list = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap();
     assert_eq!(names(&list), ["lo", "a", "b"]);
 }
 
@@ -286,7 +286,7 @@ fn interrupted_dump_is_retried_then_succeeds() {
             [link_msg(s, 0, 1, "lo"), link_msg(s, 0, 2, "x"), done(s)].concat()
         })),
     ]);
-    let list = c.dump(Op::ListLinks, &get(), 0).unwrap();
+    let list = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap();
     assert_eq!(names(&list), ["lo", "x"]);
     assert_eq!(c.t.sent.len(), 2);
 }
@@ -301,7 +301,7 @@ fn always_interrupted_dump_is_a_typed_error() {
         .collect();
     let mut c = conn(steps);
     c.dump_attempts = 3;
-    let e = c.dump(Op::ListLinks, &get(), 0).unwrap_err();
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
     assert!(matches!(e, Error::DumpInterrupted { attempts: 3, .. }), "{e:?}");
 }
 
@@ -316,9 +316,9 @@ fn undecodable_message_is_an_error_and_the_dump_is_drained() {
         // The next request still works: the dump was read to its end.
         Step::Reply(Box::new(|s| ack(s, 0, &[]))),
     ]);
-    let e = c.dump(Op::ListLinks, &get(), 0).unwrap_err();
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
     assert!(matches!(e, Error::Decode { op: Op::ListLinks, .. }), "{e:?}");
-    assert!(c.batch(Op::SetLink, &[(get(), 0)]).unwrap()[0].is_ok());
+    assert!(c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap()[0].is_ok());
     assert_eq!(c.stale, 0);
 }
 
@@ -329,7 +329,7 @@ fn dump_error_on_done_carries_the_message() {
         p.extend(extack_msg("not supported"));
         msg(NLMSG_DONE, NLM_F_MULTIPART | NLM_F_ACK_TLVS, s, PORT, &p)
     }))]);
-    let e = c.dump(Op::ListRoutes, &get(), 0).unwrap_err();
+    let e = c.dump(Op::ListRoutes, &get(), 0, &decode_route).unwrap_err();
     assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP));
     assert_eq!(e.extack(), Some("not supported"));
 }
@@ -337,9 +337,9 @@ fn dump_error_on_done_carries_the_message() {
 #[test]
 fn receive_errors_are_typed() {
     let mut c = conn(vec![Step::Fail(Errno::ENOBUFS)]);
-    let e = c.dump(Op::ListLinks, &get(), 0).unwrap_err();
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
     assert_eq!(e.errno(), Some(Errno::ENOBUFS));
     let mut c = conn(vec![]);
-    let e = c.batch(Op::SetLink, &[(get(), 0)]).unwrap_err();
+    let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }));
 }

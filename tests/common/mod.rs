@@ -63,6 +63,15 @@ fn enter_sandbox() {
         .expect("unshare(CLONE_NEWNET | CLONE_NEWNS) for the sandbox");
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .expect("make / recursively private in the sandbox");
+    // Whatever the host has mounted under /run (an `ip netns` directory, for
+    // one) would still be listed, hidden, under the new tmpfs: detach it
+    // here, in the sandbox's private copy only, deepest first.
+    let mut under_run: Vec<String> =
+        mount_points().into_iter().filter(|m| m.starts_with("/run/")).collect();
+    under_run.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in under_run {
+        let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
     mount(
         Some("nslink-test-run"),
         "/run",
