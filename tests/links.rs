@@ -624,7 +624,9 @@ fn ip_and_nslink_agree_field_by_field() {
         assert!(get("lo").flags().contains(LinkFlags::LOOPBACK | LinkFlags::UP));
         assert!(v0.flags().contains(LinkFlags::UP | LinkFlags::LOWER_UP | LinkFlags::BROADCAST));
         assert!(tun0.flags().contains(LinkFlags::POINTOPOINT | LinkFlags::NOARP));
-        assert!(tun0.is_up() && !tun0.flags().contains(LinkFlags::RUNNING), "tun without reader");
+        // Whether a tun device without a reader is RUNNING differs between
+        // kernels (not on 6.18, yes on 6.1); the flags already equal ip's.
+        assert!(tun0.is_up(), "tun0 was set up");
         assert_eq!(tun0.mac(), None, "a tun device has no hardware address");
     });
 }
@@ -1087,7 +1089,12 @@ fn netns_immutable_devices_are_refused_before_sending() {
                     Error::NetnsImmutable { op, link, source_, extack, .. } => {
                         assert_eq!(*op, Op::MoveLink);
                         assert_eq!(link, dev);
-                        assert_eq!(*source_, NetnsLocalSource::Attribute, "{e}");
+                        let expected = if kernel_version() >= (6, 15) {
+                            NetnsLocalSource::Attribute
+                        } else {
+                            NetnsLocalSource::Ethtool
+                        };
+                        assert_eq!(*source_, expected, "{e}");
                         assert_eq!(*extack, None, "refused before sending: no kernel text");
                     }
                     other => panic!("move {dev}: expected NetnsImmutable, got {other:?}"),

@@ -72,6 +72,17 @@ fn enter_sandbox() {
     for m in under_run {
         let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
     }
+    // Minimal systems (the old-kernel test VM) may lack the tun device node
+    // that `ip tuntap` opens; it is the standard node, made only if missing.
+    if !Path::new("/dev/net/tun").exists() {
+        let _ = fs::create_dir_all("/dev/net");
+        let _ = nix::sys::stat::mknod(
+            "/dev/net/tun",
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(10, 200),
+        );
+    }
     mount(
         Some("nslink-test-run"),
         "/run",
