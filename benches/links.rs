@@ -30,9 +30,6 @@ use std::thread;
 use std::time::Instant;
 
 use netlink_packet_core::NLM_F_DUMP;
-use nix::mount::{MsFlags, mount};
-use nix::sched::{CloneFlags, unshare};
-use nix::sys::statfs::{TMPFS_MAGIC, statfs};
 use nslink::RouteSocket;
 use nslink::netlink::packet::RouteNetlinkMessage;
 use nslink::netlink::packet::link::LinkMessage;
@@ -92,53 +89,7 @@ impl Config {
 
 fn main() {
     let cfg = Config::from_env();
-    let bench =
-        thread::Builder::new().name("nslink-bench".into()).spawn(move || -> Result<(), String> {
-            isolate().map_err(|e| format!("isolating the benchmark thread: {e}"))?;
-            run_all(cfg).map_err(|e| e.to_string())
-        });
-    let outcome = match bench {
-        Ok(handle) => handle.join().unwrap_or_else(|_| Err("benchmark thread panicked".into())),
-        Err(e) => Err(format!("cannot start the benchmark thread: {e}")),
-    };
-    if let Err(e) = outcome {
-        eprintln!("links bench: {e}");
-        std::process::exit(1);
-    }
-}
-
-/// `(st_dev, st_ino)` of a namespace file.
-fn ns_ident(path: &str) -> BenchResult<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt as _;
-    let m = fs::metadata(path)?;
-    Ok((m.dev(), m.ino()))
-}
-
-/// Moves the calling thread into a new network and mount namespace with a
-/// private tmpfs on `/run`, and checks it got there before anything is made.
-fn isolate() -> BenchResult<()> {
-    if !nix::unistd::geteuid().is_root() {
-        return Err("run the benchmark as root (it creates a namespace and 1,000 devices)".into());
-    }
-    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)?;
-    for ns in ["net", "mnt"] {
-        let process = ns_ident(&format!("/proc/self/ns/{ns}"))?;
-        if process == ns_ident(&format!("/proc/thread-self/ns/{ns}"))? {
-            return Err(format!("the thread is still in the host's {ns} namespace").into());
-        }
-    }
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
-    mount(
-        Some("nslink-bench"),
-        "/run",
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=0755"),
-    )?;
-    if statfs("/run")?.filesystem_type() != TMPFS_MAGIC || fs::read_dir("/run")?.next().is_some() {
-        return Err("/run is not the fresh private tmpfs".into());
-    }
-    Ok(())
+    common::run_isolated("links", move || run_all(cfg));
 }
 
 /// `ip -batch -` with `lines` on stdin; must succeed.

@@ -27,7 +27,6 @@ mod common;
 use std::fs;
 use std::io::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -37,7 +36,6 @@ use nix::fcntl::{AtFlags, OFlag, open, openat};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, fstat, fstatat};
-use nix::sys::statfs::{TMPFS_MAGIC, statfs};
 use nix::unistd::unlink;
 use nslink::{NetNs, NetnsDir};
 
@@ -103,58 +101,7 @@ struct Key {
 
 fn main() {
     let cfg = Config::from_env();
-    let bench =
-        thread::Builder::new().name("nslink-bench".into()).spawn(move || -> Result<(), String> {
-            isolate().map_err(|e| format!("isolating the benchmark thread: {e}"))?;
-            run_all(cfg).map_err(|e| e.to_string())
-        });
-    let outcome = match bench {
-        Ok(handle) => handle.join().unwrap_or_else(|_| Err("benchmark thread panicked".into())),
-        Err(e) => Err(format!("cannot start the benchmark thread: {e}")),
-    };
-    if let Err(e) = outcome {
-        eprintln!("netns bench: {e}");
-        std::process::exit(1);
-    }
-}
-
-/// `(st_dev, st_ino)` of a path.
-fn ident(path: &str) -> BenchResult<(u64, u64)> {
-    let m = fs::metadata(path)?;
-    Ok((m.dev(), m.ino()))
-}
-
-/// Moves the calling thread into a new network and mount namespace with a
-/// private tmpfs on `/run`, and checks that it got there before anything
-/// is created.
-fn isolate() -> BenchResult<()> {
-    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)?;
-    // The main thread (`/proc/self`) stayed in the host's namespaces.
-    for ns in ["net", "mnt"] {
-        if ident(&format!("/proc/self/ns/{ns}"))? == ident(&format!("/proc/thread-self/ns/{ns}"))? {
-            return Err(format!("the thread is still in the host's {ns} namespace").into());
-        }
-    }
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
-    let tmpfs = |dir: &str| {
-        mount(
-            Some("nslink-bench"),
-            dir,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("mode=0755"),
-        )
-    };
-    tmpfs("/run")?;
-    // `ip` uses /var/run/netns; normally /var/run is a symlink to /run.
-    let var_run = Path::new("/var/run");
-    if var_run.is_dir() && fs::canonicalize(var_run)? != Path::new("/run") {
-        tmpfs("/var/run")?;
-    }
-    if statfs("/run")?.filesystem_type() != TMPFS_MAGIC || fs::read_dir("/run")?.next().is_some() {
-        return Err("/run is not the fresh private tmpfs".into());
-    }
-    Ok(())
+    common::run_isolated("netns", move || run_all(cfg));
 }
 
 fn run_all(cfg: Config) -> BenchResult<()> {

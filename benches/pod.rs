@@ -54,6 +54,7 @@
 #[path = "../examples/common/podnet.rs"]
 mod podnet;
 
+mod common;
 #[path = "pod/json.rs"]
 mod json;
 
@@ -61,15 +62,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::mount::{MsFlags, mount};
-use nix::sched::{CloneFlags, unshare};
-use nix::sys::statfs::{TMPFS_MAGIC, statfs};
 use nslink::{Bridge, IpNet, NetNs, NetnsDir, NsName, Route, RouteSocket, VethPair};
 
 use podnet::{BRIDGE, BRIDGE_MAC, BoxError, NODE, POD_PREFIX, SUBNET};
@@ -780,41 +776,10 @@ fn compare(reference: &[String], label: &str, other: &[String]) -> Res<()> {
 // ---------------------------------------------------------------------------
 // Isolation
 
-/// `(st_dev, st_ino)` of a path.
-fn ident(path: &str) -> Res<(u64, u64)> {
-    let m = fs::metadata(path)?;
-    Ok((m.dev(), m.ino()))
-}
-
-/// Moves the calling thread into a new network and mount namespace, makes
-/// `/` recursively private and mounts a fresh tmpfs on `/run`, and checks
-/// that it got there before anything is made.
+/// Isolates the calling thread (see `common::isolate`), then checks that the
+/// `ip` processes it starts see the same empty namespace.
 fn isolate() -> Res<()> {
-    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)?;
-    for ns in ["net", "mnt"] {
-        if ident(&format!("/proc/self/ns/{ns}"))? == ident(&format!("/proc/thread-self/ns/{ns}"))? {
-            return Err(format!("the bench thread is still in the host's {ns} namespace").into());
-        }
-    }
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
-    let tmpfs = |dir: &str| {
-        mount(
-            Some("nslink-podbench"),
-            dir,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("mode=0755"),
-        )
-    };
-    tmpfs("/run")?;
-    // `ip` uses /var/run/netns; normally /var/run is a symlink to /run.
-    let var_run = Path::new("/var/run");
-    if var_run.is_dir() && fs::canonicalize(var_run)? != Path::new("/run") {
-        tmpfs("/var/run")?;
-    }
-    if statfs("/run")?.filesystem_type() != TMPFS_MAGIC || fs::read_dir("/run")?.next().is_some() {
-        return Err("/run is not the fresh private tmpfs".into());
-    }
+    common::isolate().map_err(|e| e.to_string())?;
     // The `ip` children see the same (private, empty) network namespace.
     let links: Vec<String> =
         ip_json(&["-j", "link", "show"])?.items().iter().map(|l| l.field("ifname")).collect();

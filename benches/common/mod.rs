@@ -14,6 +14,8 @@
 
 use std::error::Error;
 use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 /// The error type of the benchmarks.
@@ -167,4 +169,73 @@ pub fn row(c: &Contender<'_>, baseline: Option<(&str, &Contender<'_>)>) {
         let _ = write!(line, "   {} vs {name}", fmt_ratio(&r));
     }
     println!("{line}");
+}
+
+/// `(st_dev, st_ino)` of a path.
+pub fn ident(path: &str) -> BenchResult<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs::metadata(path)?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// Moves the calling thread into a new network and mount namespace, makes
+/// `/` recursively private and mounts a fresh tmpfs on `/run` (and on
+/// `/var/run` when that is not a link to `/run`), then checks all of it
+/// before anything is created. `/run/netns`, for nslink and for the `ip`
+/// processes this thread starts, is then private to the benchmark, and the
+/// host's devices are out of reach.
+pub fn isolate() -> BenchResult<()> {
+    use nix::mount::{MsFlags, mount};
+    use nix::sched::{CloneFlags, unshare};
+    use nix::sys::statfs::{TMPFS_MAGIC, statfs};
+
+    if !nix::unistd::geteuid().is_root() {
+        return Err("run the benchmark as root (it creates namespaces and devices)".into());
+    }
+    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)?;
+    // The main thread (`/proc/self`) stayed in the host's namespaces.
+    for ns in ["net", "mnt"] {
+        if ident(&format!("/proc/self/ns/{ns}"))? == ident(&format!("/proc/thread-self/ns/{ns}"))? {
+            return Err(format!("the thread is still in the host's {ns} namespace").into());
+        }
+    }
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
+    let tmpfs = |dir: &str| {
+        mount(
+            Some("nslink-bench"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )
+    };
+    tmpfs("/run")?;
+    // `ip` uses /var/run/netns; normally /var/run is a symlink to /run.
+    let var_run = Path::new("/var/run");
+    if var_run.is_dir() && fs::canonicalize(var_run)? != Path::new("/run") {
+        tmpfs("/var/run")?;
+    }
+    if statfs("/run")?.filesystem_type() != TMPFS_MAGIC || fs::read_dir("/run")?.next().is_some() {
+        return Err("/run is not the fresh private tmpfs".into());
+    }
+    Ok(())
+}
+
+/// Runs `body` on a dedicated thread that first [`isolate`]s itself, and
+/// exits with status 1 and a message naming `bench` if anything fails.
+pub fn run_isolated(bench: &str, body: impl FnOnce() -> BenchResult<()> + Send + 'static) {
+    let worker = std::thread::Builder::new().name("nslink-bench".into()).spawn(
+        move || -> Result<(), String> {
+            isolate().map_err(|e| format!("isolating the benchmark thread: {e}"))?;
+            body().map_err(|e| e.to_string())
+        },
+    );
+    let outcome = match worker {
+        Ok(handle) => handle.join().unwrap_or_else(|_| Err("benchmark thread panicked".into())),
+        Err(e) => Err(format!("cannot start the benchmark thread: {e}")),
+    };
+    if let Err(e) = outcome {
+        eprintln!("{bench} bench: {e}");
+        std::process::exit(1);
+    }
 }

@@ -75,17 +75,11 @@ pub struct NetNs {
 }
 
 impl NetNs {
-    /// Verifies an open file is a network namespace and wraps it.
+    /// Wraps a descriptor on nsfs (checked by [`reopen_if_nsfs`], or opened
+    /// from `/proc/thread-self/ns/net`) after checking that it is a *network*
+    /// namespace.
     fn from_fd(fd: OwnedFd, path: &Path, name: Option<NsName>) -> Result<NetNs> {
         let op = Op::OpenNetns;
-        let sfs = fstatfs(&fd).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
-        if sfs.filesystem_type() != NSFS_MAGIC {
-            return Err(Error::NotANetns {
-                op,
-                path: path.to_owned(),
-                reason: NotNetnsReason::NotNsfs,
-            });
-        }
         match crate::sys::ns_get_nstype(fd.as_fd()) {
             Ok(t) if t == nix::libc::CLONE_NEWNET => {}
             Ok(t) => {
