@@ -319,6 +319,12 @@ impl RouteSocket {
     /// # Errors
     /// [`Error::Os`] with `EADDRNOTAVAIL` when the link does not have it,
     /// `ENODEV` for a missing link.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.delete_address("eth0", "10.244.1.2/24".parse()?)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip addr del")]
     pub fn delete_address(&self, link: impl IntoLinkId, net: IpNet) -> Result<()> {
         let op = Op::DeleteAddress;
@@ -337,6 +343,13 @@ impl RouteSocket {
     ///
     /// # Errors
     /// The exchange errors.
+    ///
+    /// ```no_run
+    /// for a in nslink::RouteSocket::open()?.addresses()? {
+    ///     println!("#{} {} scope {}", a.index, a.net, a.scope);
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip addr show")]
     pub fn addresses(&self) -> Result<Vec<Address>> {
         let replies = self
@@ -354,6 +367,15 @@ impl RouteSocket {
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing link.
+    ///
+    /// ```no_run
+    /// let v4: Vec<_> = nslink::RouteSocket::open()?
+    ///     .link_addresses("eth0")?
+    ///     .into_iter()
+    ///     .filter(|a| a.net.is_ipv4())
+    ///     .collect();
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn link_addresses(&self, link: impl IntoLinkId) -> Result<Vec<Address>> {
         let index = self.resolve_index(Op::ListAddresses, &link.into_link_id()?)?;
         Ok(self.addresses()?.into_iter().filter(|a| a.index == index).collect())
@@ -364,6 +386,11 @@ impl RouteSocket {
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing link; the first refusal.
+    ///
+    /// ```no_run
+    /// let removed = nslink::RouteSocket::open()?.flush_addresses("eth0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip addr flush")]
     pub fn flush_addresses(&self, link: impl IntoLinkId) -> Result<usize> {
         let link = link.into_link_id()?;

@@ -113,6 +113,12 @@ impl RouteSocket {
     ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENODEV` for a missing link.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.add_neighbour("eth0", "10.244.1.1".parse().unwrap(), "02:42:0a:f4:01:01".parse()?)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip neigh replace")]
     pub fn add_neighbour(&self, link: impl IntoLinkId, ip: IpAddr, mac: MacAddr) -> Result<()> {
         let op = Op::AddNeighbour;
@@ -135,6 +141,11 @@ impl RouteSocket {
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENOENT` when there is no such
     /// entry.
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.delete_neighbour("eth0", "10.244.1.1".parse().unwrap())?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip neigh del")]
     pub fn delete_neighbour(&self, link: impl IntoLinkId, ip: IpAddr) -> Result<()> {
         let op = Op::DeleteNeighbour;
@@ -155,6 +166,11 @@ impl RouteSocket {
     ///
     /// # Errors
     /// The exchange errors; entries that vanished meanwhile are not errors.
+    ///
+    /// ```no_run
+    /// let freed = nslink::RouteSocket::open()?.flush_neighbours()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip neigh flush")]
     pub fn flush_neighbours(&self) -> Result<usize> {
         let op = Op::DeleteNeighbour;

@@ -58,6 +58,12 @@ pub struct Route {
 
 impl Route {
     /// A route to `dst` (add a gateway or a device).
+    ///
+    /// ```
+    /// let r = nslink::Route::to("10.96.0.0/12".parse()?).via("10.244.1.1".parse().unwrap());
+    /// assert_eq!(r.dst.to_string(), "10.96.0.0/12");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn to(dst: IpNet) -> Route {
         Route {
             dst: dst.network(),
@@ -74,6 +80,11 @@ impl Route {
 
     /// The default route of `gateway`'s family via `gateway`, like
     /// `ip route add default via GW`.
+    ///
+    /// ```
+    /// let r = nslink::Route::default_via("fd00::1".parse().unwrap());
+    /// assert_eq!(r.dst.to_string(), "::/0");
+    /// ```
     pub fn default_via(gateway: IpAddr) -> Route {
         Route::to(IpNet::default_for(gateway)).via(gateway)
     }
@@ -297,6 +308,13 @@ impl RouteSocket {
     /// kernel's message) for a gateway no device can reach, `ENODEV` for a
     /// missing device; [`Error::InvalidArgument`] for a gateway of the other
     /// family.
+    ///
+    /// ```no_run
+    /// use nslink::{Route, RouteSocket};
+    /// let nl = RouteSocket::open()?;
+    /// nl.add_route(&Route::to("10.0.0.0/8".parse()?).dev("eth0")?.metric(100))?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip route add")]
     #[doc(alias = "RTM_NEWROUTE")]
     pub fn add_route(&self, route: &Route) -> Result<()> {
@@ -315,6 +333,13 @@ impl RouteSocket {
     ///
     /// # Errors
     /// As [`add_route`](RouteSocket::add_route), without `EEXIST`.
+    ///
+    /// ```no_run
+    /// use nslink::{Route, RouteSocket};
+    /// let nl = RouteSocket::open()?;
+    /// nl.replace_route(&Route::default_via("10.244.1.254".parse().unwrap()))?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip route replace")]
     pub fn replace_route(&self, route: &Route) -> Result<()> {
         let op = Op::AddRoute;
@@ -333,6 +358,13 @@ impl RouteSocket {
     /// # Errors
     /// [`Error::Os`] with `ESRCH` ([`Error::is_not_found`]) when there is no
     /// such route.
+    ///
+    /// ```no_run
+    /// use nslink::{Route, RouteSocket};
+    /// let nl = RouteSocket::open()?;
+    /// nl.delete_route(&Route::default_via("10.244.1.1".parse().unwrap()))?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip route del")]
     pub fn delete_route(&self, route: &Route) -> Result<()> {
         let op = Op::DeleteRoute;
@@ -347,6 +379,13 @@ impl RouteSocket {
     ///
     /// # Errors
     /// The exchange errors.
+    ///
+    /// ```no_run
+    /// for r in nslink::RouteSocket::open()?.routes()?.into_iter().filter(|r| r.is_main()) {
+    ///     println!("{} via {:?} ({})", r.dst, r.gateway, r.protocol);
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip route show")]
     pub fn routes(&self) -> Result<Vec<Route>> {
         let mut out = Vec::new();

@@ -56,6 +56,12 @@ fn centis(d: Duration) -> u32 {
 impl Bridge {
     /// Starts describing a bridge named `name`, like
     /// `ip link add NAME type bridge`.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::builder("br0").stp(false).up().create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip link add type bridge")]
     pub fn builder(name: impl IntoIfName) -> BridgeBuilder {
         BridgeBuilder {
@@ -75,6 +81,13 @@ impl Bridge {
     /// # Errors
     /// [`Error::NotFound`] if there is no such device;
     /// [`Error::InvalidArgument`] if it is not a bridge.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::open(&nl, "cni0")?;
+    /// println!("{} has {} ports", br.name(), br.ports(&nl)?.len());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn open(nl: &RouteSocket, id: impl IntoLinkId) -> Result<Bridge> {
         let link = nl.require_link(id)?;
         if link.kind() != &LinkKind::Bridge {
@@ -100,6 +113,12 @@ impl Bridge {
     ///
     /// # Errors
     /// As [`RouteSocket::set_master`].
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::open(&nl, "cni0")?.attach(&nl, "veth1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn attach(&self, nl: &RouteSocket, port: impl IntoLinkId) -> Result<()> {
         nl.set_master(port, self.index)
     }
@@ -108,6 +127,12 @@ impl Bridge {
     ///
     /// # Errors
     /// As [`RouteSocket::set_nomaster`].
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::open(&nl, "cni0")?.detach(&nl, "veth1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn detach(&self, nl: &RouteSocket, port: impl IntoLinkId) -> Result<()> {
         nl.set_nomaster(port)
     }
@@ -116,6 +141,14 @@ impl Bridge {
     ///
     /// # Errors
     /// The exchange errors.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// for port in nslink::Bridge::open(&nl, "cni0")?.ports(&nl)? {
+    ///     println!("{} hairpin {:?}", port.name(), port.bridge_port().and_then(|p| p.hairpin));
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn ports(&self, nl: &RouteSocket) -> Result<Vec<Link>> {
         nl.bridge_ports(self.index)
     }
@@ -167,6 +200,15 @@ impl BridgeBuilder {
     /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST` when
     /// the name is taken; the kernel's reason (with its message) for an
     /// option it refuses.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::builder("br0")
+    ///     .forward_delay(std::time::Duration::from_secs(4))
+    ///     .ageing_time(std::time::Duration::from_secs(300))
+    ///     .create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn create(self, nl: &RouteSocket) -> Result<Bridge> {
         let name = self.name?;
         let mut data = Vec::new();
@@ -282,6 +324,11 @@ impl RouteSocket {
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing port.
+    ///
+    /// ```no_run
+    /// nslink::RouteSocket::open()?.set_nomaster("veth1")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip link set nomaster")]
     pub fn set_nomaster(&self, port: impl IntoLinkId) -> Result<()> {
         self.set_link(Op::SetMaster, port.into_link_id()?, |m| {
@@ -293,6 +340,11 @@ impl RouteSocket {
     ///
     /// # Errors
     /// The exchange errors.
+    ///
+    /// ```no_run
+    /// let ports = nslink::RouteSocket::open()?.bridge_ports("cni0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn bridge_ports(&self, bridge: impl IntoLinkId) -> Result<Vec<Link>> {
         let index = self.resolve_index(Op::ListLinks, &bridge.into_link_id()?)?;
         Ok(self.links()?.into_iter().filter(|l| l.master() == Some(index)).collect())

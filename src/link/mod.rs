@@ -390,6 +390,11 @@ impl RouteSocket {
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such device.
+    ///
+    /// ```no_run
+    /// let eth0 = nslink::RouteSocket::open()?.require_link("eth0")?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn require_link(&self, id: impl IntoLinkId) -> Result<Link> {
         let id = id.into_link_id()?;
         self.link(&id)?.ok_or_else(|| Error::NotFound { op: Op::GetLink, object: id.describe() })

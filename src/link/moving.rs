@@ -61,6 +61,16 @@ impl RouteSocket {
     /// # Errors
     /// [`Error::NotFound`] for a missing device; [`Error::Os`] (op
     /// [`Op::Ethtool`]) if the ioctl fails for another reason.
+    ///
+    /// ```no_run
+    /// use nslink::NetnsLocalSource;
+    /// let answer = nslink::RouteSocket::open()?.netns_local("lo")?;
+    /// assert_eq!(answer.local, Some(true));
+    /// if answer.source == Some(NetnsLocalSource::Ethtool) {
+    ///     println!("this kernel still has the ethtool feature");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "netns-local")]
     #[doc(alias = "IFLA_NETNS_IMMUTABLE")]
     pub fn netns_local(&self, id: impl IntoLinkId) -> Result<NetnsLocal> {

@@ -62,6 +62,13 @@ pub struct VethPair {
 impl VethPair {
     /// Starts describing a pair named `name` (this end) and `peer`. Names
     /// are validated by [`create`](VethBuilder::create).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").create(&nl)?;
+    /// assert_eq!(pair.peer().name(), "vb");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     #[doc(alias = "ip link add type veth")]
     pub fn builder(name: impl IntoIfName, peer: impl IntoIfName) -> VethBuilder<'static> {
         VethBuilder {
@@ -178,6 +185,15 @@ impl<'ns> VethBuilder<'ns> {
     /// [`Error::InvalidName`] before anything is sent; [`Error::Os`] with
     /// `EEXIST` ([`Error::is_already_exists`]) naming the clash; the kernel's
     /// reason otherwise (e.g. `ENODEV` for a missing master).
+    ///
+    /// ```no_run
+    /// use nslink::{NetNs, RouteSocket, VethPair};
+    /// let (a, b) = (NetNs::new()?, NetNs::new()?);
+    /// let nl = RouteSocket::open()?;
+    /// // Both ends elsewhere: "eth0" in `a` and "eth0" in `b`, joined.
+    /// let pair = VethPair::builder("eth0", "eth0").netns(&a).peer_netns(&b).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn create(self, nl: &RouteSocket) -> Result<VethPair> {
         let name = self.name?;
         let peer = self.peer?;

@@ -195,6 +195,13 @@ impl RouteSocket {
     }
 
     /// The namespace this socket works on.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::new()?;
+    /// let nl = nslink::RouteSocket::open_in(&ns)?;
+    /// assert_eq!(nl.netns(), &ns);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn netns(&self) -> &NetNs {
         &self.netns
     }
@@ -225,6 +232,12 @@ impl RouteSocket {
     /// # Errors
     /// [`Error::InvalidArgument`] below 1 ms; [`Error::Os`] if the socket
     /// option cannot be set.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_timeout(std::time::Duration::from_secs(5))?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
         // SO_RCVTIMEO of zero means "wait forever": refuse it.
         if timeout < Duration::from_millis(1) {
@@ -243,6 +256,12 @@ impl RouteSocket {
     /// Sets how many times a dump is attempted when the kernel reports it
     /// interrupted (`NLM_F_DUMP_INTR`) before [`Error::DumpInterrupted`]
     /// (default 8, minimum 1).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_dump_retries(20);   // a host with heavy churn
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn set_dump_retries(&self, attempts: u32) {
         self.lock().dump_attempts = attempts.max(1);
     }
@@ -250,12 +269,27 @@ impl RouteSocket {
     /// The warning the kernel attached to the last successful request, if
     /// any (an extended ack with a message and error code 0). Taking it
     /// clears it.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_up("eth0")?;
+    /// if let Some(w) = nl.take_warning() {
+    ///     eprintln!("kernel warning: {w}");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn take_warning(&self) -> Option<String> {
         self.lock().warning.take()
     }
 
     /// How many stale replies (left over from requests that timed out) have
     /// been skipped so far.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// assert_eq!(nl.stale_replies_skipped(), 0);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn stale_replies_skipped(&self) -> u64 {
         self.lock().stale
     }

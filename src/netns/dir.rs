@@ -57,6 +57,11 @@ const BUSY_PAUSE: Duration = Duration::from_millis(2);
 impl NetnsDir {
     /// A namespace directory at `path`. Nothing is touched until it is used;
     /// [`create`](NetnsDir::create) makes the directory if it is missing.
+    ///
+    /// ```
+    /// let dir = nslink::NetnsDir::new("/run/user/1000/netns");
+    /// assert_eq!(dir.path(), std::path::Path::new("/run/user/1000/netns"));
+    /// ```
     pub fn new(path: impl Into<PathBuf>) -> NetnsDir {
         NetnsDir { path: path.into() }
     }
@@ -318,6 +323,15 @@ impl NetnsDir {
     /// # Errors
     /// [`Error::Os`] with `EBUSY` when a namespace is mounted on the entry;
     /// `ENOENT` when there is no entry.
+    ///
+    /// ```no_run
+    /// let dir = nslink::NetnsDir::default();
+    /// match dir.delete("crashed") {
+    ///     Err(e) if e.is_stale_entry() => dir.remove_stale("crashed")?,
+    ///     other => other?,
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn remove_stale(&self, name: impl IntoNsName) -> Result<()> {
         let name = name.into_nsname()?;
         let op = Op::RemoveStaleNetns;
@@ -334,6 +348,13 @@ impl NetnsDir {
     ///
     /// # Errors
     /// [`Error::Os`] when the directory cannot be read.
+    ///
+    /// ```no_run
+    /// for name in nslink::NetnsDir::default().list()? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn list(&self) -> Result<Vec<NsName>> {
         let op = Op::ListNetns;
         let rd = match std::fs::read_dir(&self.path) {
@@ -358,6 +379,13 @@ impl NetnsDir {
     ///
     /// # Errors
     /// As [`list`](NetnsDir::list).
+    ///
+    /// ```no_run
+    /// let dir = nslink::NetnsDir::default();
+    /// let here = nslink::NetNs::current()?;
+    /// println!("this thread is in {:?}", dir.identify(&here)?);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn identify(&self, ns: &NetNs) -> Result<Vec<NsName>> {
         self.identify_id(ns.id())
     }
@@ -367,6 +395,11 @@ impl NetnsDir {
     ///
     /// # Errors
     /// [`Error::Os`] with `ENOENT` when the process does not exist.
+    ///
+    /// ```no_run
+    /// let names = nslink::NetnsDir::default().identify_pid(1)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn identify_pid(&self, pid: i32) -> Result<Vec<NsName>> {
         let ns = NetNs::open_pid(pid).map_err(|e| match e {
             Error::Os { errno, extack, .. } => {

@@ -249,6 +249,13 @@ impl NetNs {
     ///
     /// # Errors
     /// [`Error::Os`] with `EMFILE` when out of descriptors.
+    ///
+    /// ```no_run
+    /// let ns = nslink::NetNs::new()?;
+    /// let twin = ns.try_clone()?;
+    /// assert_eq!(ns, twin);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn try_clone(&self) -> Result<NetNs> {
         let fd = self.fd.try_clone().map_err(|e| Error::io(Op::OpenNetns, self.describe(), &e))?;
         Ok(NetNs { fd, id: self.id, name: self.name.clone() })
