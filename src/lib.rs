@@ -118,6 +118,8 @@
 //! - Kernels before ~6.15 look some veth names up in the socket's namespace
 //!   rather than their target; [`VethBuilder::create`] works around it.
 #![cfg(target_os = "linux")]
+// The library never panics on input: no unwrap/expect/panic outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod addr;
 pub mod error;
