@@ -166,9 +166,10 @@ impl RouteSocket {
         RouteSocket::with_netns(netns)
     }
 
-    /// Opens a socket inside `ns`. The socket is created on a short-lived
-    /// helper thread that enters `ns`, so the calling thread never changes
-    /// namespace; afterwards the socket works on `ns` from any thread.
+    /// Opens a socket inside `ns`. The socket is created on a helper thread
+    /// that enters `ns` (and leaves it again), so the calling thread never
+    /// changes namespace; afterwards the socket works on `ns` from any
+    /// thread.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::OpenNetlink`] or [`Op::RunInNetns`]).
@@ -179,7 +180,7 @@ impl RouteSocket {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn open_in(ns: &NetNs) -> Result<RouteSocket> {
-        let t = ns.run(SysTransport::open)??;
+        let t = crate::netns::run_in(ns, Op::OpenNetlink, SysTransport::open)?;
         RouteSocket::from_transport(t, ns.try_clone()?)
     }
 
@@ -210,7 +211,8 @@ impl RouteSocket {
     /// helper thread the first time).
     pub(crate) fn ethtool_socket(&self) -> Result<BorrowedFd<'_>> {
         if self.ethtool.get().is_none() {
-            let fd = self.netns.run(crate::ethtool::control_socket)??;
+            let fd =
+                crate::netns::run_in(&self.netns, Op::Ethtool, crate::ethtool::control_socket)?;
             let _ = self.ethtool.set(fd);
         }
         match self.ethtool.get() {

@@ -12,7 +12,7 @@ use nix::sys::stat::Mode;
 use nix::sys::statfs::NSFS_MAGIC;
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use super::{NetNs, NsId, in_new_netns_thread, open_ns_at, open_thread_netns, path_id};
+use super::{NetNs, NsId, new_netns_fd, open_ns_at, path_id};
 use crate::error::{Error, Op, Result};
 use crate::name::{IntoNsName, NsName};
 
@@ -190,18 +190,15 @@ impl NetnsDir {
             .map_err(|(_, e)| Error::os(op, format!("{:?}", self.path), e))?;
         let path = self.placeholder(op, &dirfd, &name)?;
         let object = format!("{:?}", name.as_str());
-        let made = in_new_netns_thread(op, object.clone(), || {
-            mount(
-                Some("/proc/thread-self/ns/net"),
-                &path,
-                Some("none"),
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| Error::os(op, object.clone(), e))?;
-            open_thread_netns().map_err(|e| Error::os(op, object.clone(), e))
-        })
-        .and_then(|fd| NetNs::from_fd(fd, &path, Some(name.clone())));
+        // The namespace is made on a helper thread; the bind mount is done
+        // here, from its descriptor, so this thread's mount namespace is the
+        // one that gets it.
+        let made = new_netns_fd(op, &object).and_then(|fd| {
+            let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
+                .map_err(|e| Error::os(op, object.clone(), e))?;
+            NetNs::from_fd(fd, &path, Some(name.clone()))
+        });
         if made.is_err() {
             // The mount may have succeeded before a later step failed.
             let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);

@@ -16,6 +16,7 @@
 mod dir;
 mod exec;
 mod guard;
+mod helper;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -168,8 +169,8 @@ impl NetNs {
     /// Creates a new anonymous namespace. It lives as long as a descriptor
     /// (this handle, a clone, a socket opened in it) or a process keeps it.
     ///
-    /// The namespace is made on a short-lived helper thread
-    /// (`unshare(CLONE_NEWNET)`); the calling thread does not move.
+    /// The namespace is made on a helper thread (`unshare(CLONE_NEWNET)`);
+    /// the calling thread does not move.
     ///
     /// # Errors
     /// [`Error::Os`] with `EPERM` without `CAP_SYS_ADMIN`.
@@ -180,9 +181,7 @@ impl NetNs {
     /// ```
     #[doc(alias = "unshare")]
     pub fn new() -> Result<NetNs> {
-        let fd = in_new_netns_thread(Op::CreateNetns, "(anonymous)".into(), || {
-            open_thread_netns().map_err(|e| Error::os(Op::CreateNetns, "(anonymous)", e))
-        })?;
+        let fd = new_netns_fd(Op::CreateNetns, "(anonymous)")?;
         NetNs::from_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
     }
 
@@ -436,24 +435,31 @@ pub(crate) fn open_thread_netns() -> std::result::Result<OwnedFd, Errno> {
     open("/proc/thread-self/ns/net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
 }
 
-/// Runs `f` on a helper thread that first moves into a brand-new network
-/// namespace. The thread exits afterwards, so nothing needs restoring.
-pub(crate) fn in_new_netns_thread<T: Send>(
+/// A brand-new network namespace, made on the calling thread's helper
+/// (`unshare(CLONE_NEWNET)` there, then a descriptor of it; the helper goes
+/// back home afterwards).
+pub(crate) fn new_netns_fd(op: Op, object: &str) -> Result<OwnedFd> {
+    let what = object.to_owned();
+    helper::run_on_helper(op, object, move || {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, what.clone(), e))?;
+        open_thread_netns().map_err(|e| Error::os(op, what, e))
+    })
+}
+
+/// Runs `job` on the calling thread's helper after moving the helper into
+/// `ns`: for opening sockets that must belong to `ns`. The caller's thread
+/// never moves.
+pub(crate) fn run_in<T: Send + 'static>(
+    ns: &NetNs,
     op: Op,
-    object: String,
-    f: impl FnOnce() -> Result<T> + Send,
+    job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    thread::scope(|s| {
-        let handle = thread::Builder::new()
-            .spawn_scoped(s, || {
-                unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, object.clone(), e))?;
-                f()
-            })
-            .map_err(|e| Error::io(op, object.clone(), &e))?;
-        match handle.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+    let target = ns.try_clone()?;
+    let object = ns.describe();
+    helper::run_on_helper(op, &object, move || {
+        setns(&target.fd, CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::os(Op::EnterNetns, target.describe(), e))?;
+        job()
     })
 }
 
