@@ -12,7 +12,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Error, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
-use crate::netlink::RouteSocket;
+use crate::netlink::{Request, RouteSocket};
 
 /// An address with a prefix length, written `10.244.1.2/24` or
 /// `fd00::1/64`.
@@ -286,8 +286,18 @@ impl RouteSocket {
         net: IpNet,
         opts: AddressOptions,
     ) -> Result<()> {
+        let req = self.add_address_request(link.into_link_id()?, net, opts)?;
+        self.send_one(req)
+    }
+
+    /// The `RTM_NEWADDR` request of [`add_address_with`](Self::add_address_with).
+    pub(crate) fn add_address_request(
+        &self,
+        link: LinkId,
+        net: IpNet,
+        opts: AddressOptions,
+    ) -> Result<Request> {
         let op = Op::AddAddress;
-        let link = link.into_link_id()?;
         let mut m = self.address_message(op, &link, net)?;
         if let Some(b) = net.broadcast() {
             m.attributes.push(AddressAttribute::Broadcast(b));
@@ -305,13 +315,12 @@ impl RouteSocket {
                 netlink_packet_route::address::AddressFlags::from_bits_retain(flags),
             ));
         }
-        self.request(
+        Ok(Request {
             op,
-            || format!("{net} on {}", link.describe()),
-            RouteNetlinkMessage::NewAddress(m),
-            crate::link::CREATE,
-        )
-        .map(drop)
+            object: format!("{net} on {}", link.describe()),
+            msg: RouteNetlinkMessage::NewAddress(m),
+            flags: crate::link::CREATE,
+        })
     }
 
     /// Removes `net` from `link`, like `ip addr del NET dev LINK`.

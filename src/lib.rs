@@ -141,7 +141,7 @@ pub use link::{
 };
 pub use name::{IfName, IntoIfName, IntoNsName, NsName};
 pub use neigh::Neighbour;
-pub use netlink::RouteSocket;
+pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::Route;
 

@@ -181,7 +181,7 @@ impl RouteSocket {
             .map(|n| (RouteNetlinkMessage::DelNeighbour(message(n.index, n.ip)), 0))
             .collect();
         let mut count = 0;
-        for reply in self.batch(op, &doomed)? {
+        for reply in self.send_batch(op, &doomed)? {
             match reply {
                 Ok(_) => count += 1,
                 Err(e) if e.errno() == Some(nix::libc::ENOENT) => {}

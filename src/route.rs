@@ -12,7 +12,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use crate::addr::IpNet;
 use crate::error::{Error, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
-use crate::netlink::RouteSocket;
+use crate::netlink::{Request, RouteSocket};
 
 /// The main routing table (`ip route` without `table`).
 pub const TABLE_MAIN: u32 = 254;
@@ -318,15 +318,20 @@ impl RouteSocket {
     #[doc(alias = "ip route add")]
     #[doc(alias = "RTM_NEWROUTE")]
     pub fn add_route(&self, route: &Route) -> Result<()> {
+        let req = self.add_route_request(route)?;
+        self.send_one(req)
+    }
+
+    /// The `RTM_NEWROUTE` request of [`add_route`](Self::add_route).
+    pub(crate) fn add_route_request(&self, route: &Route) -> Result<Request> {
         let op = Op::AddRoute;
         let m = self.route_message(op, route, Mode::Add)?;
-        self.request(
+        Ok(Request {
             op,
-            || Self::describe_route(route),
-            RouteNetlinkMessage::NewRoute(m),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+            object: Self::describe_route(route),
+            msg: RouteNetlinkMessage::NewRoute(m),
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+        })
     }
 
     /// Adds or replaces a route, like `ip route replace …`.

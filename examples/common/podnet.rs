@@ -90,10 +90,12 @@ pub fn build(
             .create(&nl)?;
         let pnl = RouteSocket::open_in(&pod)?;
         let eth0 = pair.peer().index();
-        pnl.set_up("lo")?;
-        pnl.set_up(eth0)?;
-        pnl.add_address(eth0, IpNet::new(ip.into(), 24)?)?;
-        pnl.add_route(&default_route)?;
+        // The pod's four settings go out in one datagram.
+        let mut setup = pnl.batch();
+        setup.set_up("lo")?.set_up(eth0)?;
+        setup.add_address(eth0, IpNet::new(ip.into(), 24)?)?;
+        setup.add_route(&default_route)?;
+        setup.commit()?;
         endpoints.push(Endpoint { label: format!("pod-{i}"), ns: pod, nl: pnl, ip });
     }
     endpoints.insert(0, Endpoint { label: "node".into(), ns: node, nl, ip: gateway });

@@ -31,7 +31,7 @@ pub use veth::{VethBuilder, VethEnd, VethPair};
 
 use crate::error::{Error, Op, Result};
 use crate::name::{IfName, IntoIfName};
-use crate::netlink::RouteSocket;
+use crate::netlink::{Request, RouteSocket};
 
 bitflags! {
     /// Device flags (`IFF_*`, the `ifi_flags` of a link message), as shown
@@ -407,9 +407,7 @@ impl RouteSocket {
         id: LinkId,
         edit: impl FnOnce(&mut LinkMessage),
     ) -> Result<()> {
-        let mut msg = message_for(&id);
-        edit(&mut msg);
-        self.request(op, || id.describe(), RouteNetlinkMessage::SetLink(msg), 0).map(drop)
+        self.send_one(set_link_request(op, id, edit))
     }
 
     /// Brings a device up, like `ip link set DEV up`.
@@ -425,10 +423,7 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "ip link set up")]
     pub fn set_up(&self, id: impl IntoLinkId) -> Result<()> {
-        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
-            m.header.flags = RawFlags::Up;
-            m.header.change_mask = RawFlags::Up;
-        })
+        self.send_one(up_request(id.into_link_id()?, true))
     }
 
     /// Takes a device down, like `ip link set DEV down`.
@@ -442,10 +437,7 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "ip link set down")]
     pub fn set_down(&self, id: impl IntoLinkId) -> Result<()> {
-        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
-            m.header.flags = RawFlags::empty();
-            m.header.change_mask = RawFlags::Up;
-        })
+        self.send_one(up_request(id.into_link_id()?, false))
     }
 
     /// Sets the MTU, like `ip link set DEV mtu N`.
@@ -460,9 +452,7 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "ip link set mtu")]
     pub fn set_mtu(&self, id: impl IntoLinkId, mtu: u32) -> Result<()> {
-        self.set_link(Op::SetLink, id.into_link_id()?, |m| {
-            m.attributes.push(LinkAttribute::Mtu(mtu))
-        })
+        self.send_one(mtu_request(id.into_link_id()?, mtu))
     }
 
     /// Sets the hardware address, like `ip link set DEV address MAC`.
@@ -547,10 +537,7 @@ impl RouteSocket {
     #[doc(alias = "ip link del")]
     #[doc(alias = "RTM_DELLINK")]
     pub fn delete_link(&self, id: impl IntoLinkId) -> Result<()> {
-        let id = id.into_link_id()?;
-        let msg = message_for(&id);
-        self.request(Op::DeleteLink, || id.describe(), RouteNetlinkMessage::DelLink(msg), 0)
-            .map(drop)
+        self.send_one(delete_request(id.into_link_id()?))
     }
 
     /// The index of `id`, asking the kernel only for names.
@@ -562,6 +549,36 @@ impl RouteSocket {
                 None => Err(Error::os(op, id.describe(), Errno::ENODEV)),
             },
         }
+    }
+}
+
+/// An `RTM_SETLINK` for device `id`, edited by `edit`.
+pub(crate) fn set_link_request(op: Op, id: LinkId, edit: impl FnOnce(&mut LinkMessage)) -> Request {
+    let mut msg = message_for(&id);
+    edit(&mut msg);
+    Request { op, object: id.describe(), msg: RouteNetlinkMessage::SetLink(msg), flags: 0 }
+}
+
+/// `ip link set DEV up` / `down`.
+pub(crate) fn up_request(id: LinkId, up: bool) -> Request {
+    set_link_request(Op::SetLink, id, |m| {
+        m.header.flags = if up { RawFlags::Up } else { RawFlags::empty() };
+        m.header.change_mask = RawFlags::Up;
+    })
+}
+
+/// `ip link set DEV mtu N`.
+pub(crate) fn mtu_request(id: LinkId, mtu: u32) -> Request {
+    set_link_request(Op::SetLink, id, |m| m.attributes.push(LinkAttribute::Mtu(mtu)))
+}
+
+/// `ip link del DEV`.
+pub(crate) fn delete_request(id: LinkId) -> Request {
+    Request {
+        op: Op::DeleteLink,
+        object: id.describe(),
+        msg: RouteNetlinkMessage::DelLink(message_for(&id)),
+        flags: 0,
     }
 }
 

@@ -22,6 +22,7 @@
 //!   ([`Error::extack`]), and warnings that come with a success are kept
 //!   ([`RouteSocket::take_warning`]).
 
+mod batch;
 pub mod extack;
 pub(crate) mod transport;
 
@@ -38,6 +39,8 @@ use nix::errno::Errno;
 
 pub use netlink_packet_route as packet;
 
+pub use self::batch::Batch;
+pub(crate) use self::batch::Request;
 use self::extack::ExtAck;
 use self::transport::{SysTransport, Transport};
 use crate::error::{Error, Op, ProtocolError, Result};
@@ -368,7 +371,11 @@ impl RouteSocket {
     }
 
     /// Several acknowledged requests, sent [`MAX_BATCH`] per datagram.
-    pub(crate) fn batch(&self, op: Op, msgs: &[(RouteNetlinkMessage, u16)]) -> Result<Vec<Reply>> {
+    pub(crate) fn send_batch(
+        &self,
+        op: Op,
+        msgs: &[(RouteNetlinkMessage, u16)],
+    ) -> Result<Vec<Reply>> {
         let mut c = self.lock();
         let mut out = Vec::with_capacity(msgs.len());
         for chunk in msgs.chunks(MAX_BATCH) {

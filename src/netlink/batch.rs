@@ -1,0 +1,170 @@
+//! [`Batch`]: several requests sent together in one datagram.
+
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::RouteSocket;
+use crate::addr::{AddressOptions, IpNet};
+use crate::error::{Op, Result};
+use crate::link::{IntoLinkId, delete_request, mtu_request, up_request};
+use crate::route::Route;
+
+/// A request ready to send: the message, its flags, and what to name in an
+/// error.
+pub(crate) struct Request {
+    pub(crate) op: Op,
+    pub(crate) object: String,
+    pub(crate) msg: RouteNetlinkMessage,
+    pub(crate) flags: u16,
+}
+
+impl RouteSocket {
+    /// Sends one prepared request and waits for its acknowledgement.
+    pub(crate) fn send_one(&self, r: Request) -> Result<()> {
+        let Request { op, object, msg, flags } = r;
+        self.request(op, || object, msg, flags).map(drop)
+    }
+
+    /// Starts a batch: requests queued on it go to the kernel together, in
+    /// one `sendmsg` (up to 128 per datagram), and their acknowledgements
+    /// are collected in order. The kernel runs them one after the other, as
+    /// if sent separately, so a failed request does not stop the next.
+    ///
+    /// Queueing a request that names a link for an address or a route
+    /// resolves the name first (one round trip); pass indexes to avoid it.
+    ///
+    /// ```no_run
+    /// use nslink::{Route, RouteSocket};
+    ///
+    /// let pod = RouteSocket::open()?;
+    /// let mut b = pod.batch();
+    /// b.set_up("lo")?.set_up(2)?;
+    /// b.add_address(2, "10.244.1.2/24".parse()?)?;
+    /// b.add_route(&Route::default_via("10.244.1.1".parse().unwrap()))?;
+    /// b.commit()?; // one datagram out, four acknowledgements back
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { nl: self, reqs: Vec::new() }
+    }
+}
+
+/// Requests queued to be sent together; see [`RouteSocket::batch`].
+#[must_use = "a batch does nothing until it is sent or committed"]
+pub struct Batch<'a> {
+    nl: &'a RouteSocket,
+    reqs: Vec<Request>,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("requests", &self.reqs.len()).finish()
+    }
+}
+
+impl Batch<'_> {
+    fn push(&mut self, r: Request) -> &mut Self {
+        self.reqs.push(r);
+        self
+    }
+
+    /// Queues `ip link set DEV up`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for an invalid name.
+    pub fn set_up(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
+        Ok(self.push(up_request(id.into_link_id()?, true)))
+    }
+
+    /// Queues `ip link set DEV down`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for an invalid name.
+    pub fn set_down(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
+        Ok(self.push(up_request(id.into_link_id()?, false)))
+    }
+
+    /// Queues `ip link set DEV mtu N`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for an invalid name.
+    pub fn set_mtu(&mut self, id: impl IntoLinkId, mtu: u32) -> Result<&mut Self> {
+        Ok(self.push(mtu_request(id.into_link_id()?, mtu)))
+    }
+
+    /// Queues `ip link del DEV`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for an invalid name.
+    pub fn delete_link(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
+        Ok(self.push(delete_request(id.into_link_id()?)))
+    }
+
+    /// Queues [`RouteSocket::add_address`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; a link given by name that does not exist.
+    pub fn add_address(&mut self, link: impl IntoLinkId, net: IpNet) -> Result<&mut Self> {
+        self.add_address_with(link, net, AddressOptions::default())
+    }
+
+    /// Queues [`RouteSocket::add_address_with`].
+    ///
+    /// # Errors
+    /// As [`add_address`](Batch::add_address).
+    pub fn add_address_with(
+        &mut self,
+        link: impl IntoLinkId,
+        net: IpNet,
+        opts: AddressOptions,
+    ) -> Result<&mut Self> {
+        let r = self.nl.add_address_request(link.into_link_id()?, net, opts)?;
+        Ok(self.push(r))
+    }
+
+    /// Queues [`RouteSocket::add_route`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a gateway of the other family; a
+    /// device given by name that does not exist.
+    pub fn add_route(&mut self, route: &Route) -> Result<&mut Self> {
+        let r = self.nl.add_route_request(route)?;
+        Ok(self.push(r))
+    }
+
+    /// How many requests are queued.
+    pub fn len(&self) -> usize {
+        self.reqs.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
+    /// Sends everything and returns one outcome per request, in the order
+    /// they were queued.
+    ///
+    /// # Errors
+    /// The outer error is a failure of the exchange itself (timeout,
+    /// protocol); each request's own refusal is in its slot.
+    pub fn send(self) -> Result<Vec<Result<()>>> {
+        let op = self.reqs.first().map_or(Op::SetLink, |r| r.op);
+        let (meta, msgs): (Vec<(Op, String)>, Vec<(RouteNetlinkMessage, u16)>) =
+            self.reqs.into_iter().map(|r| ((r.op, r.object), (r.msg, r.flags))).unzip();
+        let replies = self.nl.send_batch(op, &msgs)?;
+        Ok(replies
+            .into_iter()
+            .zip(meta)
+            .map(|(reply, (op, object))| reply.map(drop).map_err(|e| e.into_error(op, object)))
+            .collect())
+    }
+
+    /// Sends everything; the first refusal, if any, is the error (the
+    /// requests after it were still carried out by the kernel).
+    ///
+    /// # Errors
+    /// The first failed request's error, or the exchange's.
+    pub fn commit(self) -> Result<()> {
+        self.send()?.into_iter().collect::<Result<Vec<()>>>().map(drop)
+    }
+}

@@ -1,0 +1,75 @@
+//! `RouteSocket::batch`: several requests in one datagram, one outcome each,
+//! checked against `ip -j`.
+
+mod common;
+
+use common::sandbox;
+use nslink::{Error, Route, RouteSocket};
+use std::process::Command;
+
+fn ip(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn batch_applies_every_request_and_reports_each_outcome() {
+    sandbox(|| {
+        ip(&["link", "add", "ba0", "type", "veth", "peer", "name", "ba1"]);
+        let nl = RouteSocket::open().unwrap();
+        let ba0 = nl.require_link("ba0").unwrap().index();
+
+        let mut b = nl.batch();
+        b.set_up("lo").unwrap().set_up(ba0).unwrap().set_mtu("ba1", 1400).unwrap();
+        b.add_address(ba0, "10.9.0.2/24".parse().unwrap()).unwrap();
+        b.add_route(&Route::default_via("10.9.0.1".parse().unwrap())).unwrap();
+        assert_eq!(b.len(), 5);
+        assert!(b.send().unwrap().iter().all(Result::is_ok));
+
+        let ba0_json = ip(&["-j", "link", "show", "dev", "ba0"]);
+        assert!(ba0_json.contains(r#""UP""#), "ba0 is up: {ba0_json}");
+        let ba1_json = ip(&["-j", "link", "show", "dev", "ba1"]);
+        assert!(ba1_json.contains(r#""mtu":1400"#), "ba1 mtu: {ba1_json}");
+        assert!(ip(&["-j", "link", "show", "dev", "lo"]).contains(r#""UP""#), "lo is up");
+        let addrs = ip(&["-j", "addr", "show", "dev", "ba0"]);
+        assert!(addrs.contains(r#""local":"10.9.0.2","prefixlen":24"#), "{addrs}");
+        let routes = ip(&["-j", "route", "show", "default"]);
+        assert!(routes.contains(r#""gateway":"10.9.0.1","dev":"ba0""#), "{routes}");
+    })
+}
+
+#[test]
+fn a_refused_request_has_its_own_error_and_the_rest_still_run() {
+    sandbox(|| {
+        ip(&["link", "add", "bb0", "type", "veth", "peer", "name", "bb1"]);
+        let nl = RouteSocket::open().unwrap();
+        let bb0 = nl.require_link("bb0").unwrap().index();
+        nl.add_address(bb0, "10.8.0.2/24".parse().unwrap()).unwrap();
+
+        let mut b = nl.batch();
+        b.add_address(bb0, "10.8.0.2/24".parse().unwrap()).unwrap(); // exists
+        b.set_mtu(bb0, 10).unwrap(); // below the minimum
+        b.delete_link(999_999).unwrap(); // no such device
+        b.set_up(bb0).unwrap(); // fine
+        let out = b.send().unwrap();
+        assert!(out[0].as_ref().unwrap_err().is_already_exists(), "{:?}", out[0]);
+        let mtu = out[1].as_ref().unwrap_err();
+        assert_eq!(mtu.extack(), Some("mtu less than device minimum"), "{mtu}");
+        assert!(out[2].as_ref().unwrap_err().is_not_found(), "{:?}", out[2]);
+        assert!(out[3].is_ok());
+        assert!(nl.require_link(bb0).unwrap().is_up(), "the request after the refusals ran");
+
+        // commit() reports the first refusal.
+        let mut b = nl.batch();
+        b.set_up(bb0).unwrap();
+        b.add_address(bb0, "10.8.0.2/24".parse().unwrap()).unwrap();
+        let e: Error = b.commit().unwrap_err();
+        assert!(e.is_already_exists(), "{e}");
+        assert!(e.to_string().contains("10.8.0.2/24"), "{e}");
+
+        // Bad input is refused while queueing, before anything is sent.
+        assert!(nl.batch().set_up("bad/name").unwrap_err().is_invalid_name());
+        assert!(nl.batch().is_empty());
+    })
+}
