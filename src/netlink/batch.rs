@@ -149,8 +149,12 @@ impl Batch<'_> {
     /// protocol); each request's own refusal is in its slot.
     pub fn send(self) -> Result<Vec<Result<()>>> {
         let op = self.reqs.first().map_or(Op::SetLink, |r| r.op);
-        let (meta, msgs): (Vec<(Op, String)>, Vec<(RouteNetlinkMessage, u16)>) =
-            self.reqs.into_iter().map(|r| ((r.op, r.object), (r.msg, r.flags))).unzip();
+        let mut meta = Vec::with_capacity(self.reqs.len());
+        let mut msgs = Vec::with_capacity(self.reqs.len());
+        for r in self.reqs {
+            meta.push((r.op, r.object));
+            msgs.push((r.msg, r.flags));
+        }
         let replies = self.nl.send_batch(op, &msgs)?;
         Ok(replies
             .into_iter()
