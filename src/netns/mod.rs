@@ -9,9 +9,10 @@
 //! # Threads
 //! `setns(2)` changes the namespace of the *calling thread* only. nslink
 //! therefore never changes the caller's thread behind its back:
-//! [`NetNs::run`] and [`NetNs::spawn`] use a new thread, and only
-//! [`NetNs::enter`] moves the caller's thread, under a guard that moves it
-//! back.
+//! [`NetNs::run`] and [`NetNs::spawn`] use a new thread; making a namespace
+//! and opening a socket inside one happen on a helper thread kept for the
+//! calling thread; and only [`NetNs::enter`] moves the caller's thread,
+//! under a guard that moves it back.
 
 mod dir;
 mod exec;
