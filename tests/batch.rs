@@ -73,3 +73,48 @@ fn a_refused_request_has_its_own_error_and_the_rest_still_run() {
         assert!(nl.batch().is_empty());
     })
 }
+
+/// After `fork`, the child has no helper thread even though the parent's
+/// thread-local says there is one: the child must start its own instead of
+/// waiting for a thread that does not exist.
+#[test]
+fn a_forked_child_gets_its_own_helper() {
+    sandbox(|| {
+        // Start this thread's helper in the parent.
+        let parent_ns = nslink::NetNs::new().unwrap();
+        drop(parent_ns);
+        // SAFETY: the child only calls nslink (which starts a thread and
+        // makes a namespace) and then _exit; this test process has other
+        // threads, so the child must not rely on locks they might hold, and
+        // nslink's path here takes none that another thread could hold
+        // across the fork except the allocator, which glibc makes fork-safe.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let ok = nslink::NetNs::new().is_ok();
+                // SAFETY: _exit is always safe to call; it skips destructors.
+                unsafe { nix::libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                loop {
+                    match nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+                        .unwrap()
+                    {
+                        nix::sys::wait::WaitStatus::StillAlive => {
+                            if std::time::Instant::now() > deadline {
+                                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                                panic!("the forked child hung waiting for its parent's helper");
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                        nix::sys::wait::WaitStatus::Exited(_, code) => {
+                            assert_eq!(code, 0, "the child could not make a namespace");
+                            break;
+                        }
+                        other => panic!("child ended as {other:?}"),
+                    }
+                }
+            }
+        }
+    })
+}

@@ -30,6 +30,9 @@ type Job = Box<dyn FnOnce() + Send>;
 struct Helper {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<thread::JoinHandle<()>>,
+    /// The process that started it: after `fork`, the child inherits this
+    /// value but not the thread.
+    pid: u32,
 }
 
 impl Helper {
@@ -45,7 +48,7 @@ impl Helper {
                 }
             }
         })?;
-        Ok(Helper { jobs: Some(jobs), thread: Some(thread) })
+        Ok(Helper { jobs: Some(jobs), thread: Some(thread), pid: std::process::id() })
     }
 }
 
@@ -78,6 +81,13 @@ pub(crate) fn run_on_helper<T: Send + 'static>(
     }));
     let queued = HELPER.try_with(|cell| -> Result<()> {
         let mut slot = cell.borrow_mut();
+        // In a forked child the helper's thread does not exist: forget it
+        // (there is nothing to join) and start a new one.
+        if slot.as_ref().is_some_and(|h| h.pid != std::process::id())
+            && let Some(stale) = slot.take()
+        {
+            std::mem::forget(stale);
+        }
         // One retry: a helper that ended (it could not go home) is replaced.
         for _ in 0..2 {
             if slot.is_none() {
