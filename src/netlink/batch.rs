@@ -70,7 +70,7 @@ impl Batch<'_> {
     /// Queues `ip link set DEV up`.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for an invalid name.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn set_up(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(up_request(id.into_link_id()?, true)))
     }
@@ -78,7 +78,7 @@ impl Batch<'_> {
     /// Queues `ip link set DEV down`.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for an invalid name.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn set_down(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(up_request(id.into_link_id()?, false)))
     }
@@ -86,7 +86,7 @@ impl Batch<'_> {
     /// Queues `ip link set DEV mtu N`.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for an invalid name.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn set_mtu(&mut self, id: impl IntoLinkId, mtu: u32) -> Result<&mut Self> {
         Ok(self.push(mtu_request(id.into_link_id()?, mtu)))
     }
@@ -94,7 +94,7 @@ impl Batch<'_> {
     /// Queues `ip link del DEV`.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for an invalid name.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn delete_link(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(delete_request(id.into_link_id()?)))
     }
@@ -102,7 +102,7 @@ impl Batch<'_> {
     /// Queues [`RouteSocket::add_address`].
     ///
     /// # Errors
-    /// [`Error::InvalidName`]; a link given by name that does not exist.
+    /// [`Error::InvalidName`](crate::Error::InvalidName); a link given by name that does not exist.
     pub fn add_address(&mut self, link: impl IntoLinkId, net: IpNet) -> Result<&mut Self> {
         self.add_address_with(link, net, AddressOptions::default())
     }
@@ -124,7 +124,7 @@ impl Batch<'_> {
     /// Queues [`RouteSocket::add_route`].
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a gateway of the other family; a
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a gateway of the other family; a
     /// device given by name that does not exist.
     pub fn add_route(&mut self, route: &Route) -> Result<&mut Self> {
         let r = self.nl.add_route_request(route)?;
