@@ -1,8 +1,9 @@
 //! Per-namespace network settings (`/proc/sys/net/...`).
 //!
 //! The files under `/proc/sys/net` show the settings of the namespace of the
-//! thread that opens them, so reads and writes happen on a helper thread
-//! inside the namespace ([`NetNs::run`]); the caller's thread never moves.
+//! thread that opens them, so reads and writes happen on nslink's helper
+//! thread, moved into the namespace for the job; the caller's thread never
+//! moves.
 //!
 //! Keys are written as `sysctl` writes them: `net.ipv4.ip_forward`, or with
 //! slashes when a part contains a dot (an interface name such as `eth0.100`):
@@ -12,7 +13,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, NameError, NameKind, Op, Result};
-use crate::netns::NetNs;
+use crate::netns::{NetNs, run_in};
 
 /// Turns a key into its path under `/proc/sys`, refusing anything that is not
 /// a plain key under `net`.
@@ -74,9 +75,12 @@ pub fn key_path(key: &str) -> Result<PathBuf> {
 /// ```
 pub fn read(ns: &NetNs, key: &str) -> Result<String> {
     let path = key_path(key)?;
-    ns.run(|| std::fs::read_to_string(&path))?.map(|s| s.trim_end_matches('\n').to_owned()).map_err(
-        |e| Error::io(Op::ReadSysctl, format!("{key:?} in namespace {}", ns.describe()), &e),
-    )
+    let object = format!("{key:?} in namespace {}", ns.describe());
+    run_in(ns, Op::ReadSysctl, move || {
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim_end_matches('\n').to_owned())
+            .map_err(|e| Error::io(Op::ReadSysctl, object, &e))
+    })
 }
 
 /// Sets `key` of namespace `ns` to `value`, like
@@ -97,25 +101,26 @@ pub fn read(ns: &NetNs, key: &str) -> Result<String> {
 /// ```
 pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<String> {
     let path = key_path(key)?;
-    let object = || format!("{key:?} in namespace {}", ns.describe());
+    let object = format!("{key:?} in namespace {}", ns.describe());
     if value.contains('\n') || value.contains('\0') {
         return Err(Error::InvalidArgument {
             op: Op::WriteSysctl,
-            object: object(),
+            object,
             detail: "a sysctl value is one line without NUL".into(),
         });
     }
-    ns.run(|| -> Result<String> {
+    let value = value.to_owned();
+    run_in(ns, Op::WriteSysctl, move || {
         let before = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(Op::ReadSysctl, object(), &e))?
+            .map_err(|e| Error::io(Op::ReadSysctl, object.clone(), &e))?
             .trim_end_matches('\n')
             .to_owned();
         if before.split_whitespace().eq(value.split_whitespace()) {
             return Ok(before);
         }
-        std::fs::write(&path, value).map_err(|e| Error::io(Op::WriteSysctl, object(), &e))?;
+        std::fs::write(&path, &value).map_err(|e| Error::io(Op::WriteSysctl, object, &e))?;
         Ok(before)
-    })?
+    })
 }
 
 impl NetNs {

@@ -78,9 +78,10 @@ impl NetnsDir {
 
     /// Creates the directory if needed and makes it a shared mount point,
     /// the way `ip netns add` does, under an exclusive `flock` so parallel
-    /// creators cannot stack mounts. Returns a descriptor of the (mounted)
-    /// directory.
-    fn prepare(&self, op: Op) -> Result<OwnedFd> {
+    /// creators cannot stack mounts. Returns the lock, still held (callers
+    /// keep it until their entry is mounted, so no other creator ever sees a
+    /// placeholder being set up), and a descriptor of the mounted directory.
+    fn prepare(&self, op: Op) -> Result<(Flock<OwnedFd>, OwnedFd)> {
         let object = || format!("{:?}", self.path);
         match std::fs::create_dir_all(&self.path) {
             Ok(()) => {}
@@ -128,11 +129,15 @@ impl NetnsDir {
                 Err(e) => return Err(Error::os(op, object(), e)),
             }
         }
-        drop(lock);
         // Reopen: the descriptor taken before the bind mount points at the
         // directory underneath it, where new entries would be hidden.
-        open(&self.path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| Error::os(op, object(), e))
+        let dirfd = open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::os(op, object(), e))?;
+        Ok((lock, dirfd))
     }
 
     /// Creates the placeholder file `name` with `O_EXCL`, explaining an
@@ -183,11 +188,8 @@ impl NetnsDir {
     pub fn create(&self, name: impl IntoNsName) -> Result<NetNs> {
         let name = name.into_nsname()?;
         let op = Op::CreateNamedNetns;
-        let dirfd = self.prepare(op)?;
-        // Hold the directory lock until the entry is mounted, so another
-        // creator never sees a placeholder that is still being set up.
-        let dirfd = Flock::lock(dirfd, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::os(op, format!("{:?}", self.path), e))?;
+        // The lock stays held until the entry is mounted.
+        let (_lock, dirfd) = self.prepare(op)?;
         let path = self.placeholder(op, &dirfd, &name)?;
         let object = format!("{:?}", name.as_str());
         // The namespace is made on a helper thread; the bind mount is done
@@ -230,11 +232,8 @@ impl NetnsDir {
             }
             e => e,
         })?;
-        let dirfd = self.prepare(op)?;
-        // Hold the directory lock until the entry is mounted, so another
-        // creator never sees a placeholder that is still being set up.
-        let dirfd = Flock::lock(dirfd, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::os(op, format!("{:?}", self.path), e))?;
+        // The lock stays held until the entry is mounted.
+        let (_lock, dirfd) = self.prepare(op)?;
         let path = self.placeholder(op, &dirfd, &name)?;
         let src = format!("/proc/self/fd/{}", source.as_raw_fd());
         if let Err(e) =
