@@ -44,7 +44,7 @@ impl IpNet {
         if prefix_len > max {
             return Err(Error::InvalidArgument {
                 op: Op::AddAddress,
-                object: format!("{addr}/{prefix_len}"),
+                object: crate::error::Object::from(format!("{addr}/{prefix_len}")),
                 detail: format!("prefix length is at most {max}"),
             });
         }
@@ -143,7 +143,7 @@ impl FromStr for IpNet {
     fn from_str(s: &str) -> Result<IpNet> {
         let bad = |detail: &str| Error::InvalidArgument {
             op: Op::AddAddress,
-            object: format!("{s:?}"),
+            object: crate::error::Object::from(format!("{s:?}")),
             detail: detail.into(),
         };
         let (a, len) = match s.split_once('/') {

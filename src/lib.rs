@@ -134,7 +134,7 @@ mod sys;
 pub mod sysctl;
 
 pub use addr::{Address, AddressOptions, IpNet};
-pub use error::{Errno, Error, NetnsLocalSource, Op, Result};
+pub use error::{Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, Result};
 pub use link::{
     Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId,
     LinkKind, MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,

@@ -238,7 +238,7 @@ impl RouteSocket {
         {
             return Err(Error::InvalidArgument {
                 op,
-                object: format!("route to {}", r.dst),
+                object: crate::error::Object::from(format!("route to {}", r.dst)),
                 detail: format!("gateway {gw} is not of the destination's family"),
             });
         }

@@ -105,7 +105,7 @@ pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<String> {
     if value.contains('\n') || value.contains('\0') {
         return Err(Error::InvalidArgument {
             op: Op::WriteSysctl,
-            object,
+            object: crate::error::Object::from(object),
             detail: "a sysctl value is one line without NUL".into(),
         });
     }

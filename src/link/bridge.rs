@@ -93,7 +93,7 @@ impl Bridge {
         if link.kind() != &LinkKind::Bridge {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: format!("{:?}", link.name().as_str()),
+                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
                 detail: format!("is a {} device, not a bridge", link.kind()),
             });
         }
@@ -309,7 +309,7 @@ impl RouteSocket {
         let object = || format!("{} to {}", port.describe(), master.describe());
         let with_object = |e: Error| match e {
             Error::Os { op, errno, extack, .. } => {
-                Error::Os { op, object: object(), errno, extack }
+                Error::Os { op, object: crate::error::Object::from(object()), errno, extack }
             }
             e => e,
         };

@@ -57,7 +57,7 @@ impl FromStr for MacAddr {
     fn from_str(s: &str) -> Result<MacAddr, Error> {
         let bad = || Error::InvalidArgument {
             op: Op::SetLink,
-            object: format!("MAC address {s:?}"),
+            object: crate::error::Object::from(format!("MAC address {s:?}")),
             detail: "expected six hex bytes separated by ':'".into(),
         };
         let mut out = [0u8; 6];

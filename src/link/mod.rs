@@ -397,7 +397,10 @@ impl RouteSocket {
     /// ```
     pub fn require_link(&self, id: impl IntoLinkId) -> Result<Link> {
         let id = id.into_link_id()?;
-        self.link(&id)?.ok_or_else(|| Error::NotFound { op: Op::GetLink, object: id.describe() })
+        self.link(&id)?.ok_or_else(|| Error::NotFound {
+            op: Op::GetLink,
+            object: crate::error::Object::from(id.describe()),
+        })
     }
 
     /// Sends one `RTM_SETLINK` built by `edit` for device `id`.
@@ -512,7 +515,7 @@ impl RouteSocket {
         if alias.len() > 255 || alias.contains('\0') {
             return Err(Error::InvalidArgument {
                 op: Op::SetLink,
-                object: id.describe(),
+                object: crate::error::Object::from(id.describe()),
                 detail: "an alias is at most 255 bytes, without NUL".into(),
             });
         }
@@ -586,7 +589,11 @@ fn rename_context(e: Error, id: &LinkId, new_name: &IfName) -> Error {
     match e {
         Error::Os { op, errno, extack, .. } => Error::Os {
             op,
-            object: format!("{} to {:?}", id.describe(), new_name.as_str()),
+            object: crate::error::Object::from(format!(
+                "{} to {:?}",
+                id.describe(),
+                new_name.as_str()
+            )),
             errno,
             extack,
         },

@@ -92,7 +92,7 @@ impl RouteSocket {
             // Still the same device under that name?
             let now = self.link(link.index())?.ok_or_else(|| Error::NotFound {
                 op: Op::QueryNetnsLocal,
-                object: LinkId::Index(link.index()).describe(),
+                object: crate::error::Object::from(LinkId::Index(link.index()).describe()),
             })?;
             if now.name() != &name {
                 name = now.name().clone();
@@ -191,11 +191,11 @@ impl RouteSocket {
                 if t.link(n)?.is_some() {
                     return Err(Error::Os {
                         op,
-                        object: format!(
+                        object: crate::error::Object::from(format!(
                             "{:?} to {target_desc} as {:?}: the name is taken there",
                             link.name().as_str(),
                             n.as_str()
-                        ),
+                        )),
                         errno: Errno::EEXIST as i32,
                         extack: None,
                     });

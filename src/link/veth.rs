@@ -203,7 +203,7 @@ impl<'ns> VethBuilder<'ns> {
         if name == peer && o.netns.unwrap_or(nl.netns()) == o.peer_netns.unwrap_or(nl.netns()) {
             return Err(Error::InvalidArgument {
                 op,
-                object,
+                object: crate::error::Object::from(object),
                 detail: "both ends would have the same name in the same namespace".into(),
             });
         }
@@ -271,13 +271,13 @@ impl VethOpts<'_> {
         let op = Op::CreateVeth;
         let clash = |which: &IfName, ns: &NetNs| Error::Os {
             op,
-            object: format!(
+            object: crate::error::Object::from(format!(
                 "{:?}/{:?}: {:?} already exists in namespace {}",
                 name.as_str(),
                 peer.as_str(),
                 which.as_str(),
                 ns.describe()
-            ),
+            )),
             errno: Errno::EEXIST as i32,
             extack: extack.clone(),
         };
@@ -305,7 +305,11 @@ impl VethOpts<'_> {
             // Nothing explains the clash: report it as the kernel did.
             return Err(Error::Os {
                 op,
-                object: format!("{:?}/{:?}", name.as_str(), peer.as_str()),
+                object: crate::error::Object::from(format!(
+                    "{:?}/{:?}",
+                    name.as_str(),
+                    peer.as_str()
+                )),
                 errno: Errno::EEXIST as i32,
                 extack,
             });
@@ -402,7 +406,7 @@ impl RouteSocket {
         if link.kind() != &LinkKind::Veth {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: format!("{:?}", link.name().as_str()),
+                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
                 detail: format!("is a {} device, not a veth", link.kind()),
             });
         }
@@ -414,7 +418,7 @@ impl RouteSocket {
             Some(index) => Ok((index, link.link_netnsid())),
             None => Err(Error::NotFound {
                 op: Op::GetLink,
-                object: format!("peer of {:?}", link.name().as_str()),
+                object: crate::error::Object::from(format!("peer of {:?}", link.name().as_str())),
             }),
         }
     }

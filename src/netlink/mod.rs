@@ -65,7 +65,12 @@ pub(crate) struct Refusal {
 
 impl Refusal {
     pub(crate) fn into_error(self, op: Op, object: impl Into<String>) -> Error {
-        Error::Os { op, object: object.into(), errno: self.errno, extack: self.ack.message }
+        Error::Os {
+            op,
+            object: crate::error::Object::from(object.into()),
+            errno: self.errno,
+            extack: self.ack.message,
+        }
     }
 }
 

@@ -227,9 +227,12 @@ impl NetnsDir {
         // Open and check the target first, then bind from that descriptor so
         // that a recycled pid cannot change what gets attached.
         let source = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => {
-                Error::Os { op, object: format!("process {pid}"), errno, extack }
-            }
+            Error::Os { errno, extack, .. } => Error::Os {
+                op,
+                object: crate::error::Object::from(format!("process {pid}")),
+                errno,
+                extack,
+            },
             e => e,
         })?;
         // The lock stays held until the entry is mounted.
@@ -398,9 +401,12 @@ impl NetnsDir {
     /// ```
     pub fn identify_pid(&self, pid: i32) -> Result<Vec<NsName>> {
         let ns = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => {
-                Error::Os { op: Op::IdentifyNetns, object: format!("process {pid}"), errno, extack }
-            }
+            Error::Os { errno, extack, .. } => Error::Os {
+                op: Op::IdentifyNetns,
+                object: crate::error::Object::from(format!("process {pid}")),
+                errno,
+                extack,
+            },
             e => e,
         })?;
         self.identify(&ns)

@@ -27,7 +27,7 @@ struct ExecPlan {
 fn cstring(op: Op, s: &[u8]) -> Result<CString> {
     CString::new(s).map_err(|_| Error::InvalidArgument {
         op,
-        object: format!("{:?}", String::from_utf8_lossy(s)),
+        object: crate::error::Object::from(format!("{:?}", String::from_utf8_lossy(s))),
         detail: "contains a NUL byte".into(),
     })
 }
