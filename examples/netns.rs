@@ -76,7 +76,7 @@ fn run(args: &[String]) -> Result<ExitCode, Failure> {
                 println!("{name}");
             }
         }
-        ("identify", []) => identify(std::process::id() as i32)?,
+        ("identify", []) => identify(std::process::id())?,
         ("identify", [pid]) => identify(parse_pid(pid)?)?,
         ("exec", [name, program, cmd_args @ ..]) => return exec(name, program, cmd_args),
         ("del" | "delete", [name]) => NetNs::delete(*name)?,
@@ -94,14 +94,14 @@ fn run(args: &[String]) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_pid(s: &str) -> Result<i32, Failure> {
-    match s.parse::<i32>() {
+fn parse_pid(s: &str) -> Result<u32, Failure> {
+    match s.parse::<u32>() {
         Ok(pid) if pid > 0 => Ok(pid),
         _ => Err(Failure::Usage(format!("invalid pid {s:?}"))),
     }
 }
 
-fn identify(pid: i32) -> Result<(), Failure> {
+fn identify(pid: u32) -> Result<(), Failure> {
     for name in NetnsDir::default().identify_pid(pid)? {
         println!("{name}");
     }

@@ -102,6 +102,8 @@ pub enum Op {
     ReadSysctl,
     /// Write a sysctl of a namespace.
     WriteSysctl,
+    /// Install the handlers that delete owned namespaces on a signal.
+    InstallSignalCleanup,
 }
 
 impl fmt::Display for Op {
@@ -148,6 +150,7 @@ impl fmt::Display for Op {
             DeleteNeighbour => "delete neighbour",
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
+            InstallSignalCleanup => "install signal cleanup",
         };
         f.write_str(s)
     }
@@ -210,17 +213,17 @@ pub enum ObjectId {
     None,
     /// By name. Interface names that are not UTF-8 are kept escaped the way
     /// [`IfName`](crate::IfName) displays them.
-    Name(String),
+    Name(Box<str>),
     /// By interface index.
     Index(u32),
     /// By namespace identity (`net:[INODE]`).
     Netns(crate::netns::NsId),
     /// By path.
-    Path(PathBuf),
+    Path(Box<std::path::Path>),
     /// By process id.
     Pid(u32),
     /// By a value printed as is (an address, a route destination, a key).
-    Value(String),
+    Value(Box<str>),
 }
 
 /// The object an operation failed on: what it is, how it was named, and in
@@ -245,10 +248,10 @@ pub struct Object {
     /// How it was named.
     pub id: ObjectId,
     /// Extra words that place it (`on link "eth0"`), if any.
-    pub detail: Option<String>,
+    pub detail: Option<Box<str>>,
     /// The namespace it lives in, as nslink describes it (`"pod1"` or
     /// `net:[4026532000]`), when known.
-    pub netns: Option<String>,
+    pub netns: Option<Box<str>>,
 }
 
 impl Object {
@@ -258,7 +261,7 @@ impl Object {
     }
     /// A link by name (already in its display form).
     pub fn link_name(name: impl fmt::Display) -> Object {
-        Object::new(ObjectKind::Link, ObjectId::Name(name.to_string()))
+        Object::new(ObjectKind::Link, ObjectId::Name(name.to_string().into()))
     }
     /// A link by index.
     pub fn link_index(index: u32) -> Object {
@@ -266,7 +269,7 @@ impl Object {
     }
     /// A named namespace.
     pub fn netns_name(name: impl fmt::Display) -> Object {
-        Object::new(ObjectKind::Namespace, ObjectId::Name(name.to_string()))
+        Object::new(ObjectKind::Namespace, ObjectId::Name(name.to_string().into()))
     }
     /// A namespace by identity.
     pub fn netns_id(id: crate::netns::NsId) -> Object {
@@ -274,7 +277,7 @@ impl Object {
     }
     /// A file.
     pub fn path(path: impl Into<PathBuf>) -> Object {
-        Object::new(ObjectKind::Path, ObjectId::Path(path.into()))
+        Object::new(ObjectKind::Path, ObjectId::Path(path.into().into_boxed_path()))
     }
     /// A process.
     pub fn pid(pid: u32) -> Object {
@@ -282,7 +285,7 @@ impl Object {
     }
     /// An object of `kind` named by a value printed as is.
     pub fn value(kind: ObjectKind, value: impl fmt::Display) -> Object {
-        Object::new(kind, ObjectId::Value(value.to_string()))
+        Object::new(kind, ObjectId::Value(value.to_string().into()))
     }
     /// An object of `kind` with no name (a whole table, say).
     pub fn unnamed(kind: ObjectKind) -> Object {
@@ -290,12 +293,12 @@ impl Object {
     }
     /// Adds words that place the object (`on link "eth0"`).
     pub fn with_detail(mut self, detail: impl Into<String>) -> Object {
-        self.detail = Some(detail.into());
+        self.detail = Some(detail.into().into_boxed_str());
         self
     }
     /// Says which namespace the object is in (nslink's description of it).
     pub fn in_netns(mut self, netns: impl Into<String>) -> Object {
-        self.netns = Some(netns.into());
+        self.netns = Some(netns.into().into_boxed_str());
         self
     }
     /// The name, if the object was named by one.
@@ -340,19 +343,19 @@ impl fmt::Display for Object {
 #[doc(hidden)]
 impl From<String> for Object {
     fn from(s: String) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s))
+        Object::new(ObjectKind::Other, ObjectId::Value(s.into()))
     }
 }
 #[doc(hidden)]
 impl From<&str> for Object {
     fn from(s: &str) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s.to_owned()))
+        Object::new(ObjectKind::Other, ObjectId::Value(s.into()))
     }
 }
 #[doc(hidden)]
 impl From<&String> for Object {
     fn from(s: &String) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s.clone()))
+        Object::new(ObjectKind::Other, ObjectId::Value(s.as_str().into()))
     }
 }
 
@@ -654,6 +657,62 @@ pub enum Error {
         detail: String,
     },
 
+    /// A thread nslink started for this operation ended without answering
+    /// (it panicked, or the system killed it). No errno: the kernel did not
+    /// refuse anything.
+    #[error("{op} {object}: the thread nslink started for it ended without answering")]
+    ThreadLost {
+        /// What was attempted.
+        op: Op,
+        /// The object.
+        object: Object,
+    },
+
+    /// A named namespace's mount belongs to a more privileged mount
+    /// namespace (a *locked* mount, e.g. inside `unshare -Urm`): the kernel
+    /// refuses to unmount it from here (`umount2(2)` answers `EINVAL`), so the
+    /// entry cannot be deleted from this user namespace.
+    #[error(
+        "{op} {object}: it is mounted from a more privileged mount namespace \
+         (a locked mount, EINVAL from umount2); delete it from there, as root"
+    )]
+    MountLocked {
+        /// What was attempted.
+        op: Op,
+        /// The namespace (its name and directory).
+        object: Object,
+    },
+
+    /// Deleting by identity: the entry now holds another namespace than
+    /// the one given (it was deleted and made again meanwhile); nothing was
+    /// deleted.
+    #[error(
+        "{op} {object}: the name now holds another namespace ({found}, not {expected}); left alone"
+    )]
+    NotSameNetns {
+        /// What was attempted.
+        op: Op,
+        /// The namespace.
+        object: Object,
+        /// The namespace the caller holds.
+        expected: crate::netns::NsId,
+        /// The namespace the entry holds now.
+        found: crate::netns::NsId,
+    },
+
+    /// An I/O failure that carries no errno (rare: `std` reports most
+    /// failures with one, and those become [`Error::Os`]).
+    #[error("{op} {object}: {source}")]
+    Io {
+        /// What was attempted.
+        op: Op,
+        /// The object.
+        object: Object,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
     /// A value could not be used (an out-of-range argument, a malformed
     /// sysctl value, a veth whose two ends were asked to be the same, …).
     #[error("{op} {object}: {detail}")]
@@ -699,11 +758,13 @@ impl Error {
 
     /// Builds an [`Error::Os`] from an `io::Error` (falls back to EIO).
     pub(crate) fn io(op: Op, object: impl Into<Object>, e: &io::Error) -> Error {
-        Error::Os {
-            op,
-            object: object.into(),
-            errno: e.raw_os_error().unwrap_or(nix::libc::EIO),
-            extack: None,
+        match e.raw_os_error() {
+            Some(errno) => Error::Os { op, object: object.into(), errno, extack: None },
+            None => Error::Io {
+                op,
+                object: object.into(),
+                source: io::Error::new(e.kind(), e.to_string()),
+            },
         }
     }
 
@@ -711,9 +772,8 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Os { errno, .. } => Some(*errno),
-            Error::NetnsImmutable { source_: NetnsLocalSource::KernelRefusal, .. } => {
-                Some(nix::libc::EINVAL)
-            }
+            Error::NetnsImmutable { source_: NetnsLocalSource::KernelRefusal, .. }
+            | Error::MountLocked { .. } => Some(nix::libc::EINVAL),
             _ => None,
         }
     }
@@ -745,7 +805,11 @@ impl Error {
             | Error::Timeout { op, .. }
             | Error::Protocol { op, .. }
             | Error::Decode { op, .. }
-            | Error::InvalidArgument { op, .. } => Some(*op),
+            | Error::InvalidArgument { op, .. }
+            | Error::ThreadLost { op, .. }
+            | Error::MountLocked { op, .. }
+            | Error::NotSameNetns { op, .. }
+            | Error::Io { op, .. } => Some(*op),
         }
     }
 
@@ -773,7 +837,8 @@ impl Error {
 
     /// The caller lacks a privilege (`EPERM` or `EACCES`).
     pub fn is_permission_denied(&self) -> bool {
-        matches!(self.errno(), Some(Errno::EPERM | Errno::EACCES))
+        matches!(self, Error::MountLocked { .. })
+            || matches!(self, Error::Os { errno, .. } if *errno == nix::libc::EPERM || *errno == nix::libc::EACCES)
     }
 
     /// The device cannot change namespace ([`Error::NetnsImmutable`]).

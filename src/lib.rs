@@ -118,11 +118,16 @@
 //! - Kernels before ~6.15 look some veth names up in the socket's namespace
 //!   rather than their target; [`VethBuilder::create`] works around it.
 #![cfg(target_os = "linux")]
+// `unsafe` lives only in the modules that allow it: `sys` (raw system calls
+// nix lacks), `ethtool` (the SIOCETHTOOL ioctl) and `netns::exec` (the
+// `pre_exec` hook).
+#![deny(unsafe_code)]
 // The library never panics on input: no unwrap/expect/panic outside tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod addr;
 pub mod error;
+#[allow(unsafe_code)] // SIOCETHTOOL ioctls; each block has a SAFETY comment
 pub mod ethtool;
 pub mod link;
 pub mod name;
@@ -130,6 +135,7 @@ pub mod neigh;
 pub mod netlink;
 pub mod netns;
 pub mod route;
+#[allow(unsafe_code)] // raw system calls nix lacks; each block has a SAFETY comment
 mod sys;
 pub mod sysctl;
 

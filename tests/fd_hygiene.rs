@@ -54,7 +54,7 @@ fn no_descriptor_leaks_and_every_descriptor_is_cloexec() {
             assert!(NetNs::delete(unique("missing")).unwrap_err().is_not_found());
             assert!(NetNs::open_path("/proc/self/ns/uts").unwrap_err().is_not_a_netns());
             assert!(NetNs::create("../x").unwrap_err().is_invalid_name());
-            assert!(dir.attach(unique("nobody"), i32::MAX).unwrap_err().is_not_found());
+            assert!(dir.attach(unique("nobody"), u32::MAX).unwrap_err().is_not_found());
         });
         no_growth("NetNs::new/current/try_clone", 100, || {
             let a = NetNs::new().unwrap();
@@ -137,7 +137,14 @@ fn no_descriptor_leaks_and_every_descriptor_is_cloexec() {
     });
 
     // The sandbox thread is gone, and with it the descriptor its `enter`
-    // cached: the process is back to exactly what it had.
+    // cached. Idle workers (each holding its own /proc/thread-self/ns, and
+    // the pool's home) end after IDLE_TIMEOUT: then the process is back to
+    // exactly what it had.
+    let deadline = std::time::Instant::now() + nslink::netns::IDLE_TIMEOUT * 4;
+    while nslink::netns::pool_stats().alive > 0 && std::time::Instant::now() < deadline {
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(nslink::netns::pool_stats().alive, 0, "idle workers did not end");
     assert_eq!(open_fds(), process_before, "descriptors leaked by the namespace API");
     assert_eq!(fds_without_cloexec(), unflagged_before);
 }

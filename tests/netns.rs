@@ -31,8 +31,8 @@ use nslink::{Error, NetNs, NetnsDir, NsId, Op};
 struct Reaped(Child);
 
 impl Reaped {
-    fn pid(&self) -> i32 {
-        self.0.id() as i32
+    fn pid(&self) -> u32 {
+        self.0.id()
     }
 }
 
@@ -102,7 +102,7 @@ fn nslink_created_namespace_is_seen_by_ip() {
         assert_eq!(NetnsDir::default().identify_pid(child.pid()).unwrap(), [name.as_str()]);
         assert_eq!(NetnsDir::default().identify(&ns).unwrap(), [name.as_str()]);
         // And the sandbox thread itself is in no named namespace.
-        let me = nix::unistd::gettid().as_raw();
+        let me = nix::unistd::gettid().as_raw() as u32;
         assert!(NetnsDir::default().identify_pid(me).unwrap().is_empty());
         drop(child);
 
@@ -244,7 +244,7 @@ fn invalid_names_are_rejected_before_anything_is_touched() {
                 check("NetNs::open", name, *want, NetNs::open(name).unwrap_err());
                 check("NetNs::delete", name, *want, NetNs::delete(name).unwrap_err());
                 let dir = NetnsDir::default();
-                let me = std::process::id() as i32;
+                let me = std::process::id();
                 check("attach", name, *want, dir.attach(name, me).unwrap_err());
                 check("remove_stale", name, *want, dir.remove_stale(name).unwrap_err());
                 check("custom create", name, *want, custom.create(name).unwrap_err());
@@ -311,7 +311,7 @@ fn open_path_refuses_what_is_not_a_network_namespace() {
         let e = NetNs::open_path("/run/no-such-file").unwrap_err();
         assert!(e.is_not_found(), "{e:?}");
         assert_eq!(e.op(), Some(Op::OpenNetns));
-        let e = NetNs::open_pid(i32::MAX).unwrap_err();
+        let e = NetNs::open_pid(u32::MAX).unwrap_err();
         assert!(e.is_not_found(), "{e:?}");
         // The file was only read.
         assert_eq!(fs::read(plain).unwrap(), b"not a namespace");
@@ -365,7 +365,11 @@ fn stale_placeholder_is_reported_and_only_removed_on_request() {
         // The name works again, and a live entry is never removed as stale.
         let ns = NetNs::create(&name).expect("create after cleanup");
         let e = dir.remove_stale(&name).unwrap_err();
-        assert!(e.is_busy(), "remove_stale on a live namespace: {e:?}");
+        // The kernel refused nothing: a typed refusal, with no invented errno.
+        assert!(
+            matches!(e, nslink::Error::InvalidArgument { .. }) && e.raw_os_error().is_none(),
+            "remove_stale on a live namespace: {e:?}"
+        );
         assert_eq!(NetNs::open(&name).unwrap(), ns, "remove_stale damaged a live entry");
         drop(ns);
         NetNs::delete(&name).unwrap();
@@ -661,10 +665,10 @@ fn attach_names_the_namespace_of_a_process() {
         let before = snapshot();
         let e = dir.attach(&name, child.pid()).unwrap_err();
         assert!(e.is_already_exists(), "attach over a taken name: {e:?}");
-        let e = dir.attach(unique("nobody"), i32::MAX).unwrap_err();
+        let e = dir.attach(unique("nobody"), u32::MAX).unwrap_err();
         assert!(e.is_not_found(), "attach of a missing process: {e:?}");
         assert_eq!(e.op(), Some(Op::AttachNetns));
-        let e = dir.identify_pid(i32::MAX).unwrap_err();
+        let e = dir.identify_pid(u32::MAX).unwrap_err();
         assert!(e.is_not_found(), "identify of a missing process: {e:?}");
         assert_eq!(snapshot(), before, "a failed attach changed something");
 
@@ -1179,7 +1183,7 @@ fn every_handle_is_cloexec_and_children_inherit_none() {
         let current = NetNs::current().unwrap();
         let anon = NetNs::new().unwrap();
         let cloned = anon.try_clone().unwrap();
-        let by_pid = NetNs::open_pid(std::process::id() as i32).unwrap();
+        let by_pid = NetNs::open_pid(std::process::id()).unwrap();
         let by_path = NetNs::open_path("/proc/thread-self/ns/net").unwrap();
         let child = sleeper_in(&anon);
         let attached = NetnsDir::default().attach(unique("attached"), child.pid()).unwrap();

@@ -13,7 +13,7 @@ use nix::sys::statfs::NSFS_MAGIC;
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use super::{NetNs, NsId, new_netns_fd, open_ns_at, path_id};
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Object, ObjectId, ObjectKind, Op, Result};
 use crate::name::{IntoNsName, NsName};
 
 /// The default directory, the one `ip netns` uses.
@@ -82,7 +82,12 @@ impl NetnsDir {
     /// keep it until their entry is mounted, so no other creator ever sees a
     /// placeholder being set up), and a descriptor of the mounted directory.
     fn prepare(&self, op: Op) -> Result<(Flock<OwnedFd>, OwnedFd)> {
-        let object = || format!("{:?}", self.path);
+        let object = || {
+            Object::new(
+                ObjectKind::NamespaceDir,
+                ObjectId::Path(self.path.clone().into_boxed_path()),
+            )
+        };
         match std::fs::create_dir_all(&self.path) {
             Ok(()) => {}
             Err(e) => return Err(Error::io(op, object(), &e)),
@@ -140,6 +145,34 @@ impl NetnsDir {
         Ok((lock, dirfd))
     }
 
+    /// Takes the directory's lock (the one `create` holds from placeholder to
+    /// mount) without preparing anything. `None` when the directory does
+    /// not exist.
+    fn lock(&self, op: Op) -> Result<Option<(Flock<OwnedFd>, OwnedFd)>> {
+        let dirfd = match open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(Error::os(op, self.object(), e)),
+        };
+        let dup = dirfd.try_clone().map_err(|e| Error::io(op, self.object(), &e))?;
+        let lock = Flock::lock(dup, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::os(op, self.object(), e))?;
+        Ok(Some((lock, dirfd)))
+    }
+
+    fn object(&self) -> Object {
+        Object::path(&self.path)
+    }
+
+    /// A named namespace in this directory, as the object of an error.
+    fn ns_object(&self, name: &NsName) -> Object {
+        Object::netns_name(name).with_detail(format!("in {:?}", self.path))
+    }
+
     /// Creates the placeholder file `name` with `O_EXCL`, explaining an
     /// existing one (a live namespace, or a stale entry).
     fn placeholder(&self, op: Op, dirfd: &OwnedFd, name: &NsName) -> Result<PathBuf> {
@@ -157,7 +190,7 @@ impl NetnsDir {
             Err(Errno::EEXIST) if is_regular_file(&path) && !becomes_mounted(&path) => {
                 Err(Error::StaleEntry { op, name: name.to_string(), path })
             }
-            Err(e) => Err(Error::os(op, format!("{:?}", name.as_str()), e)),
+            Err(e) => Err(Error::os(op, self.ns_object(name), e)),
         }
     }
 
@@ -191,7 +224,7 @@ impl NetnsDir {
         // The lock stays held until the entry is mounted.
         let (_lock, dirfd) = self.prepare(op)?;
         let path = self.placeholder(op, &dirfd, &name)?;
-        let object = format!("{:?}", name.as_str());
+        let object = self.ns_object(&name);
         // The namespace is made on a helper thread; the bind mount is done
         // here, from its descriptor, so this thread's mount namespace is the
         // one that gets it.
@@ -221,18 +254,15 @@ impl NetnsDir {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     #[doc(alias = "ip netns attach")]
-    pub fn attach(&self, name: impl IntoNsName, pid: i32) -> Result<NetNs> {
+    pub fn attach(&self, name: impl IntoNsName, pid: u32) -> Result<NetNs> {
         let name = name.into_nsname()?;
         let op = Op::AttachNetns;
         // Open and check the target first, then bind from that descriptor so
         // that a recycled pid cannot change what gets attached.
         let source = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => Error::Os {
-                op,
-                object: crate::error::Object::from(format!("process {pid}")),
-                errno,
-                extack,
-            },
+            Error::Os { errno, extack, .. } => {
+                Error::Os { op, object: Object::pid(pid), errno, extack }
+            }
             e => e,
         })?;
         // The lock stays held until the entry is mounted.
@@ -243,7 +273,7 @@ impl NetnsDir {
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
         {
             let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
-            return Err(Error::os(op, format!("{:?}", name.as_str()), e));
+            return Err(Error::os(op, self.ns_object(&name), e));
         }
         Ok(NetNs { name: Some(name), ..source })
     }
@@ -266,19 +296,29 @@ impl NetnsDir {
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::os(Op::OpenNetns, format!("{:?}", name.as_str()), e))?;
+        .map_err(|e| Error::os(Op::OpenNetns, self.ns_object(&name), e))?;
         open_ns_at(dirfd.as_fd(), &name, self.entry_path(&name))
     }
 
     /// Deletes the named namespace `name`, like `ip netns del NAME`: a lazy
-    /// unmount, then the entry is unlinked. The namespace itself lives on
-    /// while anything still holds it (a process, a [`NetNs`], a socket).
+    /// unmount (`umount2(2)` with `MNT_DETACH`), then the entry is unlinked.
+    /// The namespace itself lives on while anything still holds it (a
+    /// process, a [`NetNs`], a socket). Runs under the directory's lock, so
+    /// it never sees the placeholder of a create in progress.
+    ///
+    /// Deleting *by name* deletes whatever namespace has the name now. A
+    /// program cleaning up what it made should use
+    /// [`delete_ns`](NetnsDir::delete_ns) (by identity) instead.
+    ///
+    /// Needs `CAP_SYS_ADMIN` in the user namespace that owns the mount.
     ///
     /// # Errors
     /// - [`Error::InvalidName`];
     /// - [`Error::Os`] with `ENOENT` when there is no such name;
     /// - [`Error::StaleEntry`] when nothing is mounted on the entry (it is left
     ///   as is; [`remove_stale`](NetnsDir::remove_stale) removes it);
+    /// - [`Error::MountLocked`] when the namespace is mounted from a more
+    ///   privileged mount namespace (inside `unshare -Urm`, say);
     /// - [`Error::Os`] with `EBUSY` ([`Error::is_busy`]) when the entry stays
     ///   mounted elsewhere; a mounted entry is never unlinked.
     ///
@@ -289,14 +329,73 @@ impl NetnsDir {
     #[doc(alias = "ip netns del")]
     pub fn delete(&self, name: impl IntoNsName) -> Result<()> {
         let name = name.into_nsname()?;
+        self.delete_checked(&name, None)
+    }
+
+    /// Deletes the entry named like `ns` only if it still holds `ns` itself:
+    /// if the name was deleted and made again by someone else meanwhile,
+    /// their namespace is left alone and [`Error::NotSameNetns`] says so.
+    /// The check and the unmount happen under the directory's lock.
+    ///
+    /// `ns` must carry its name (made by [`create`](NetnsDir::create),
+    /// [`attach`](NetnsDir::attach) or [`open`](NetnsDir::open)).
+    ///
+    /// # Errors
+    /// As [`delete`](NetnsDir::delete), plus [`Error::NotSameNetns`], and
+    /// [`Error::InvalidArgument`] when `ns` has no name.
+    ///
+    /// ```no_run
+    /// let dir = nslink::NetnsDir::default();
+    /// let red = dir.create("red")?;
+    /// // … someone may delete "red" and make a new "red" meanwhile …
+    /// dir.delete_ns(&red)?;   // deletes only the "red" we made
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn delete_ns(&self, ns: &NetNs) -> Result<()> {
+        let Some(name) = ns.name() else {
+            return Err(Error::InvalidArgument {
+                op: Op::DeleteNetns,
+                object: ns.object(),
+                detail: "the namespace has no name to delete it by".into(),
+            });
+        };
+        self.delete_checked(name, Some(ns.id()))
+    }
+
+    /// Deletes `name` only if it still holds namespace `id`.
+    pub(crate) fn delete_by_id(&self, name: &NsName, id: NsId) -> Result<()> {
+        self.delete_checked(name, Some(id))
+    }
+
+    fn delete_checked(&self, name: &NsName, expect: Option<NsId>) -> Result<()> {
         let op = Op::DeleteNetns;
-        let path = self.entry_path(&name);
-        let object = || format!("{:?}", name.as_str());
+        let path = self.entry_path(name);
+        let object = || self.ns_object(name);
+        let Some((_lock, dirfd)) = self.lock(op)? else {
+            return Err(Error::os(op, object(), Errno::ENOENT));
+        };
+        if let Some(expected) = expect {
+            let entry = openat(
+                dirfd.as_fd(),
+                name.as_str(),
+                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::os(op, object(), e))?;
+            let found = super::fd_id(entry.as_fd()).map_err(|e| Error::os(op, object(), e))?;
+            if found != expected {
+                return Err(Error::NotSameNetns { op, object: object(), expected, found });
+            }
+        }
         match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
             Ok(()) => {}
             Err(Errno::EINVAL) => {
-                // Not a mount point: either a stale file or something else.
+                // Not a mount point, or a mount we may not touch (locked: it
+                // came from a more privileged mount namespace).
                 return match std::fs::symlink_metadata(&path) {
+                    Ok(_) if is_mounted_ns(&path) => {
+                        Err(Error::MountLocked { op, object: object() })
+                    }
                     Ok(_) => Err(Error::StaleEntry { op, name: name.to_string(), path }),
                     Err(e) => Err(Error::io(op, object(), &e)),
                 };
@@ -305,7 +404,7 @@ impl NetnsDir {
         }
         let mut tries = 0;
         loop {
-            match nix::unistd::unlink(&path) {
+            match unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir) {
                 Ok(()) => return Ok(()),
                 Err(Errno::EBUSY) if tries < BUSY_RETRIES => {
                     tries += 1;
@@ -317,11 +416,15 @@ impl NetnsDir {
     }
 
     /// Removes a stale entry: a file in the directory with no namespace
-    /// mounted on it (left by a crash). A live namespace is never removed.
+    /// mounted on it (left by a crash). A live namespace is never removed,
+    /// and neither is the placeholder of a create in progress: this takes
+    /// the lock `create` holds from placeholder to mount, and gives a
+    /// concurrent `ip netns add` (which mounts outside that lock) a moment
+    /// to finish.
     ///
     /// # Errors
-    /// [`Error::Os`] with `EBUSY` when a namespace is mounted on the entry;
-    /// `ENOENT` when there is no entry.
+    /// [`Error::InvalidArgument`] when a namespace is mounted on the entry
+    /// (it is not stale); `ENOENT` when there is no entry.
     ///
     /// ```no_run
     /// let dir = nslink::NetnsDir::default();
@@ -335,11 +438,19 @@ impl NetnsDir {
         let name = name.into_nsname()?;
         let op = Op::RemoveStaleNetns;
         let path = self.entry_path(&name);
-        let object = || format!("{:?}", name.as_str());
-        if is_mounted_ns(&path) {
-            return Err(Error::os(op, object(), Errno::EBUSY));
+        let object = || self.ns_object(&name);
+        let Some((_lock, dirfd)) = self.lock(op)? else {
+            return Err(Error::os(op, object(), Errno::ENOENT));
+        };
+        if is_mounted_ns(&path) || (is_regular_file(&path) && becomes_mounted(&path)) {
+            return Err(Error::InvalidArgument {
+                op,
+                object: object(),
+                detail: "a namespace is mounted on it: it is not stale (use delete)".into(),
+            });
         }
-        nix::unistd::unlink(&path).map_err(|e| Error::os(op, object(), e))
+        unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir)
+            .map_err(|e| Error::os(op, object(), e))
     }
 
     /// The names in the directory, sorted, like `ip netns list`. A missing
@@ -399,14 +510,11 @@ impl NetnsDir {
     /// let names = nslink::NetnsDir::default().identify_pid(1)?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
-    pub fn identify_pid(&self, pid: i32) -> Result<Vec<NsName>> {
+    pub fn identify_pid(&self, pid: u32) -> Result<Vec<NsName>> {
         let ns = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => Error::Os {
-                op: Op::IdentifyNetns,
-                object: crate::error::Object::from(format!("process {pid}")),
-                errno,
-                extack,
-            },
+            Error::Os { errno, extack, .. } => {
+                Error::Os { op: Op::IdentifyNetns, object: Object::pid(pid), errno, extack }
+            }
             e => e,
         })?;
         self.identify(&ns)

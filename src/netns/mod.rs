@@ -15,9 +15,11 @@
 //! under a guard that moves it back.
 
 mod dir;
+#[allow(unsafe_code)] // the pre_exec hook; see its SAFETY comments
 mod exec;
 mod guard;
 mod helper;
+mod owned;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -34,8 +36,10 @@ use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 
 pub use dir::NetnsDir;
 pub use guard::NsGuard;
+pub use helper::{IDLE_TIMEOUT, MAX_IDLE, PoolStats, pool_stats};
+pub use owned::{OwnedNetns, cleanup_on_signals};
 
-use crate::error::{Error, NotNetnsReason, Op, Result};
+use crate::error::{Error, NotNetnsReason, Object, ObjectKind, Op, Result};
 use crate::name::{IntoNsName, NsName};
 
 /// The identity of a namespace: the `(st_dev, st_ino)` pair of its nsfs
@@ -147,8 +151,45 @@ impl NetNs {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     #[doc(alias = "GetFromPid")]
-    pub fn open_pid(pid: i32) -> Result<NetNs> {
+    pub fn open_pid(pid: u32) -> Result<NetNs> {
         NetNs::open_path(format!("/proc/{pid}/ns/net"))
+    }
+
+    /// Takes a descriptor you already have (from another library, a
+    /// `SCM_RIGHTS` message, a pidfd's namespace, …) after checking that it
+    /// is on nsfs and is a *network* namespace (`NS_GET_NSTYPE`,
+    /// ioctl_ns(2)). `TryFrom<OwnedFd>` does the same.
+    ///
+    /// # Errors
+    /// [`Error::NotANetns`] for any other file or namespace type; the
+    /// descriptor is closed then.
+    ///
+    /// ```no_run
+    /// use std::os::fd::OwnedFd;
+    ///
+    /// let fd: OwnedFd = std::fs::File::open("/proc/self/ns/net")?.into();
+    /// let ns = nslink::NetNs::from_owned_fd(fd)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_owned_fd(fd: OwnedFd) -> Result<NetNs> {
+        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let sfs = fstatfs(&fd).map_err(|e| Error::os(Op::OpenNetns, Object::path(&path), e))?;
+        if sfs.filesystem_type() != NSFS_MAGIC {
+            return Err(Error::NotANetns {
+                op: Op::OpenNetns,
+                path,
+                reason: NotNetnsReason::NotNsfs,
+            });
+        }
+        // An O_PATH descriptor cannot be used with setns: reopen it.
+        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL)
+            .map_err(|e| Error::os(Op::OpenNetns, Object::path(&path), e))?;
+        let fd = if OFlag::from_bits_truncate(flags).contains(OFlag::O_PATH) {
+            reopen_if_nsfs(fd, &path)?
+        } else {
+            fd
+        };
+        NetNs::from_fd(fd, &path, None)
     }
 
     /// The namespace of the *calling thread* (`/proc/thread-self/ns/net`, not
@@ -182,7 +223,7 @@ impl NetNs {
     /// ```
     #[doc(alias = "unshare")]
     pub fn new() -> Result<NetNs> {
-        let fd = new_netns_fd(Op::CreateNetns, "(anonymous)")?;
+        let fd = new_netns_fd(Op::CreateNetns, &Object::unnamed(ObjectKind::Namespace))?;
         NetNs::from_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
     }
 
@@ -270,6 +311,14 @@ impl NetNs {
         }
     }
 
+    /// This namespace as the object of an error.
+    pub(crate) fn object(&self) -> Object {
+        match &self.name {
+            Some(n) => Object::netns_name(n),
+            None => Object::netns_id(self.id),
+        }
+    }
+
     /// Runs `f` on a new thread inside this namespace and returns what it
     /// returns. The calling thread never changes namespace, whatever `f` does
     /// (even `unshare` or `setns`): the helper thread exits afterwards, so
@@ -350,12 +399,13 @@ impl NetNs {
                 let _ = inner.join();
                 Err(e)
             }
-            Err(_) => Err(Error::os(Op::SpawnInNetns, self.describe(), Errno::ECHILD)),
+            Err(_) => Err(Error::ThreadLost { op: Op::SpawnInNetns, object: self.object() }),
         }
     }
 }
 
 /// A thread started by [`NetNs::spawn`], living inside a namespace.
+#[derive(Debug)]
 pub struct NsJoinHandle<T> {
     inner: thread::JoinHandle<Option<T>>,
 }
@@ -419,6 +469,12 @@ impl AsRawFd for NetNs {
         self.fd.as_raw_fd()
     }
 }
+impl TryFrom<OwnedFd> for NetNs {
+    type Error = Error;
+    fn try_from(fd: OwnedFd) -> Result<NetNs> {
+        NetNs::from_owned_fd(fd)
+    }
+}
 impl From<NetNs> for OwnedFd {
     fn from(ns: NetNs) -> OwnedFd {
         ns.fd
@@ -439,8 +495,8 @@ pub(crate) fn open_thread_netns() -> std::result::Result<OwnedFd, Errno> {
 /// A brand-new network namespace, made on the calling thread's helper
 /// (`unshare(CLONE_NEWNET)` there, then a descriptor of it; the helper goes
 /// back home afterwards).
-pub(crate) fn new_netns_fd(op: Op, object: &str) -> Result<OwnedFd> {
-    let what = object.to_owned();
+pub(crate) fn new_netns_fd(op: Op, object: &Object) -> Result<OwnedFd> {
+    let what = object.clone();
     helper::run_on_helper(op, object, move || {
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, what.clone(), e))?;
         open_thread_netns().map_err(|e| Error::os(op, what, e))
@@ -456,10 +512,11 @@ pub(crate) fn run_in<T: Send + 'static>(
     job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let target = ns.try_clone()?;
-    let object = ns.describe();
+    let object = ns.object();
     helper::run_on_helper(op, &object, move || {
         setns(&target.fd, CloneFlags::CLONE_NEWNET)
-            .map_err(|e| Error::os(Op::EnterNetns, target.describe(), e))?;
+            .map_err(|e| Error::os(Op::EnterNetns, target.object(), e))?;
+        drop(target);
         job()
     })
 }
