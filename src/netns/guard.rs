@@ -109,8 +109,9 @@ struct Frame {
 /// the guard entered *last* among the remaining ones is dropped; the
 /// dropped guard's home is handed to the guard entered right after it. So
 /// while any guard lives, the thread is where the most recent live guard put
-/// it, and when the last guard is gone, the thread is home — never anywhere
-/// else:
+/// it (or, after an in-order drop of an [`enter_from`](NetNs::enter_from)
+/// guard, in the home you gave it), and when the last guard is gone, the
+/// thread is home — never anywhere else:
 ///
 /// ```no_run
 /// use nslink::NetNs;

@@ -1,0 +1,514 @@
+//! Threads and namespaces: guards dropped in any order, guards across
+//! `fork`, the worker pool (its home, its answers, user namespaces), and
+//! named namespaces deleted by identity, on drop and on signals.
+//!
+//! Some scenarios need a process of their own (a forked child, a user
+//! namespace made by `unshare -Urm`, a signal). They run this test binary
+//! again with `NSLINK_CHILD=<scenario>`: the entry point [`child_main`] then
+//! runs that scenario and exits; without the variable it does nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use nslink::netns::{OwnedNetns, pool_stats};
+use nslink::{Error, NetNs, NetnsDir, NsId, RouteSocket};
+
+/// The namespace inodes of every thread of this process.
+fn thread_netns_inodes() -> BTreeSet<u64> {
+    let mut set = BTreeSet::new();
+    for task in std::fs::read_dir("/proc/self/task").expect("list tasks").flatten() {
+        if let Ok(link) = std::fs::read_link(task.path().join("ns/net")) {
+            let s = link.to_string_lossy().into_owned();
+            if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {
+                set.insert(n.parse().expect("inode"));
+            }
+        }
+    }
+    set
+}
+
+/// The worker pool is process-wide: the tests of this file run one at a
+/// time so that each sees only its own workers.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn here() -> NsId {
+    NetNs::current().unwrap().id()
+}
+
+/// Waits until the worker pool has no thread left (idle workers end after
+/// `IDLE_TIMEOUT`).
+fn drain_pool() {
+    let deadline = Instant::now() + nslink::netns::IDLE_TIMEOUT * 6;
+    while pool_stats().alive > 0 {
+        assert!(Instant::now() < deadline, "idle workers did not end: {:?}", pool_stats());
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs this test binary again as a child that plays `scenario`.
+fn child(scenario: &str, wrapper: &[&str]) -> Command {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = match wrapper.split_first() {
+        Some((prog, args)) => {
+            let mut c = Command::new(prog);
+            c.args(args).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
+        .env("NSLINK_CHILD", scenario);
+    cmd
+}
+
+// ---- item 1: guards dropped out of order ----
+
+#[test]
+fn guards_dropped_out_of_order_still_end_home() {
+    let _serial = serial();
+    sandbox(|| {
+        let home = here();
+        let (a, b, c) = (NetNs::new().unwrap(), NetNs::new().unwrap(), NetNs::new().unwrap());
+
+        // The case: outer first.
+        let g1 = a.enter().unwrap();
+        let g2 = b.enter().unwrap();
+        drop(g1);
+        assert_eq!(here(), b.id(), "while g2 lives the thread stays where g2 put it");
+        drop(g2);
+        assert_eq!(here(), home, "the last guard brings the thread home");
+
+        // Three deep, middle first, then outer, then inner.
+        let g1 = a.enter().unwrap();
+        let g2 = b.enter().unwrap();
+        let g3 = c.enter().unwrap();
+        drop(g2);
+        assert_eq!(here(), c.id());
+        drop(g1);
+        assert_eq!(here(), c.id());
+        drop(g3);
+        assert_eq!(here(), home);
+
+        // enter_from guards (borrowed homes) mixed with enter guards.
+        let home_ns = NetNs::current().unwrap();
+        let g1 = a.enter_from(&home_ns).unwrap();
+        let g2 = b.enter().unwrap();
+        let g3 = c.enter_from(&a).unwrap();
+        drop(g1); // its borrowed home is handed to g2's frame
+        drop(g3);
+        assert_eq!(here(), a.id(), "an enter_from guard returns to the home it was given");
+        drop(g2);
+        assert_eq!(here(), home);
+
+        // In order still works, and 1,000 random orders all end home.
+        let nss = [&a, &b, &c];
+        let mut seed = 0x9e37_79b9_u32;
+        for _ in 0..1000 {
+            let mut guards: Vec<_> = (0..3).map(|i| Some(nss[i].enter().unwrap())).collect();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let live: Vec<usize> = (0..3).filter(|&i| guards[i].is_some()).collect();
+                let pick = live[(seed as usize) % live.len()];
+                guards[pick] = None;
+                let newest = (0..3).rev().find(|&i| guards[i].is_some());
+                match newest {
+                    Some(i) => assert_eq!(here(), nss[i].id()),
+                    None => assert_eq!(here(), home),
+                }
+            }
+        }
+    })
+}
+
+// ---- item 2: fork while a guard is held ----
+
+#[test]
+fn a_forked_child_drops_an_inherited_guard_without_aborting() {
+    let _serial = serial();
+    sandbox(|| {
+        let ns = NetNs::new().unwrap();
+        let home = here();
+        drop(ns.enter().unwrap());
+        assert_eq!(here(), home);
+        // The scenario runs in a process of its own: it forks with a guard held.
+        let out = child("fork-guard", &[]).output().expect("run child");
+        assert!(
+            out.status.success(),
+            "child failed: {:?}\nstdout {}\nstderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    })
+}
+
+/// In a child process: enter a namespace with a guard, fork, and drop the
+/// guard in the grandchild. It must come home (checked) and exit 0; before
+/// the fix it aborted ("thread is in … after restoring").
+fn scenario_fork_guard() -> i32 {
+    let ns = NetNs::new().unwrap();
+    let home = here();
+    let guard = ns.enter().unwrap();
+    // The parent's `/proc/thread-self` descriptor is cached by `enter`.
+    // SAFETY (test): the child only makes system calls and exits.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            drop(guard);
+            let ok = here() == home;
+            // SAFETY (test): _exit without running the parent's atexit hooks.
+            unsafe { nix::libc::_exit(if ok { 0 } else { 3 }) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(guard);
+            let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+            match status {
+                nix::sys::wait::WaitStatus::Exited(_, 0) => 0,
+                other => {
+                    eprintln!("grandchild ended with {other:?}");
+                    1
+                }
+            }
+        }
+    }
+}
+
+// ---- items 3 and 4: what the workers keep alive ----
+
+#[test]
+fn workers_started_inside_a_guard_do_not_keep_its_namespace() {
+    let _serial = serial();
+    sandbox(|| {
+        drain_pool();
+        let home = here();
+        let x = NetNs::new().unwrap();
+        let x_id = x.id();
+        drain_pool();
+        {
+            let _in_x = x.enter().unwrap();
+            // First use of a worker while this thread is inside x.
+            let y = NetNs::new().unwrap();
+            let _sock = RouteSocket::open_in(&y).unwrap();
+        }
+        assert_eq!(here(), home);
+        drop(x);
+        let inodes = thread_netns_inodes();
+        assert!(
+            !inodes.contains(&x_id.ino),
+            "a thread still holds the namespace entered with the guard: {x_id} in {inodes:?}"
+        );
+    })
+}
+
+#[test]
+fn after_open_in_returns_no_worker_is_inside_the_namespace() {
+    let _serial = serial();
+    sandbox(|| {
+        for round in 0..300 {
+            let ns = NetNs::new().unwrap();
+            let sock = RouteSocket::open_in(&ns).unwrap();
+            let inodes = thread_netns_inodes();
+            assert!(
+                !inodes.contains(&ns.id().ino),
+                "round {round}: a worker is still inside {} after open_in returned",
+                ns.id()
+            );
+            drop(sock);
+        }
+    })
+}
+
+#[test]
+fn the_pool_is_bounded_whatever_the_number_of_calling_threads() {
+    let _serial = serial();
+    sandbox(|| {
+        let ns = NetNs::new().unwrap();
+        let peak = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for _ in 0..64 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let _sock = RouteSocket::open_in(&ns).unwrap();
+                        let _n = NetNs::new().unwrap();
+                        peak.fetch_max(pool_stats().alive, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        // Every caller thread has ended: only idle workers remain, at most
+        // MAX_IDLE, and they end after IDLE_TIMEOUT.
+        let idle = pool_stats();
+        assert!(idle.alive <= nslink::netns::MAX_IDLE, "{idle:?}");
+        assert!(peak.load(Ordering::Relaxed) <= 64, "more workers than callers: {peak:?}");
+        drain_pool();
+    })
+}
+
+// ---- item 5: user namespace that does not own the network namespace ----
+
+#[test]
+fn open_in_works_every_time_inside_unshare_urm() {
+    let _serial = serial();
+    sandbox(|| {
+        let out = child("userns-open-in", &["unshare", "-Urm"]).output().expect("run unshare");
+        assert!(
+            out.status.success(),
+            "{:?}\nstdout {}\nstderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    })
+}
+
+fn scenario_userns_open_in() -> i32 {
+    let mut failures = Vec::new();
+    for i in 0..100 {
+        match NetNs::new().and_then(|ns| RouteSocket::open_in(&ns).map(drop)) {
+            Ok(()) => {}
+            Err(e) => failures.push(format!("{i}: {e}")),
+        }
+    }
+    // The workers that could not go home ended; none is left running.
+    if !failures.is_empty() {
+        eprintln!("{} of 100 failed: {failures:?}", failures.len());
+        return 1;
+    }
+    0
+}
+
+// ---- item 6: remove_stale against a create in progress ----
+
+#[test]
+fn remove_stale_never_removes_a_create_in_progress() {
+    let _serial = serial();
+    sandbox(|| {
+        let dir = NetnsDir::default();
+        let name = unique("race");
+        let stop = AtomicBool::new(false);
+        let removed = AtomicUsize::new(0);
+        let mut failures = Vec::new();
+        thread::scope(|s| {
+            s.spawn(|| {
+                // The documented recipe: open, and on NotANetns remove the
+                // stale entry.
+                while !stop.load(Ordering::Relaxed) {
+                    if let Err(e) = dir.open(&name)
+                        && e.is_not_a_netns()
+                        && dir.remove_stale(&name).is_ok()
+                    {
+                        removed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            for i in 0..400 {
+                match dir.create(&name) {
+                    Ok(ns) => {
+                        drop(ns);
+                        dir.delete(&name).unwrap();
+                    }
+                    Err(e) => failures.push(format!("{i}: {e}")),
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        assert!(
+            failures.is_empty(),
+            "{} creates failed: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(5)]
+        );
+        assert_eq!(
+            removed.load(Ordering::Relaxed),
+            0,
+            "a live or in-progress entry was removed as stale"
+        );
+        assert!(!dir.entry_path(&name.parse().unwrap()).exists());
+    })
+}
+
+// ---- item 7: delete from a user namespace ----
+
+#[test]
+fn delete_inside_a_user_namespace_says_locked_not_stale() {
+    let _serial = serial();
+    sandbox(|| {
+        let name = unique("locked");
+        let ns = NetNs::create(&name).unwrap();
+        let out = child("userns-delete", &["unshare", "-Urm"])
+            .env("NSLINK_NAME", &name)
+            .output()
+            .expect("run unshare");
+        assert!(
+            out.status.success(),
+            "{:?}\nstdout {}\nstderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Still there, still the same namespace, and `ip netns` agrees.
+        assert_eq!(NetNs::open(&name).unwrap(), ns);
+        assert!(ip_netns_list().contains(&name));
+        drop(ns);
+        NetNs::delete(&name).unwrap();
+    })
+}
+
+fn scenario_userns_delete() -> i32 {
+    let name = std::env::var("NSLINK_NAME").expect("NSLINK_NAME");
+    match NetNs::delete(name.as_str()) {
+        Err(e @ Error::MountLocked { .. }) => {
+            assert!(e.is_permission_denied() && !e.is_stale_entry(), "{e}");
+            assert_eq!(e.raw_os_error(), Some(nix::libc::EINVAL), "the kernel's errno is kept");
+            println!("refused as expected: {e}");
+            0
+        }
+        other => {
+            eprintln!("expected MountLocked, got {other:?}");
+            1
+        }
+    }
+}
+
+// ---- item 8 and 22: deletion by identity; owned namespaces ----
+
+#[test]
+fn delete_by_identity_leaves_a_namespace_made_again_by_someone_else() {
+    let _serial = serial();
+    sandbox(|| {
+        let dir = NetnsDir::default();
+        let name = unique("red");
+        let mine = dir.create(&name).unwrap();
+        ip(&["netns", "del", &name]);
+        ip(&["netns", "add", &name]);
+        let theirs = dir.open(&name).unwrap();
+        assert_ne!(mine, theirs);
+
+        let e = dir.delete_ns(&mine).unwrap_err();
+        assert!(matches!(e, Error::NotSameNetns { .. }), "{e:?}");
+        assert!(e.raw_os_error().is_none(), "no invented errno: {e:?}");
+        assert_eq!(dir.open(&name).unwrap(), theirs, "the other namespace was touched");
+
+        // Deleting what is still ours works.
+        dir.delete_ns(&theirs).unwrap();
+        assert!(!ip_netns_list().contains(&name));
+        let e = dir.delete_ns(&theirs).unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+    })
+}
+
+#[test]
+fn owned_namespaces_delete_themselves_and_only_themselves() {
+    let _serial = serial();
+    sandbox(|| {
+        // Dropped normally.
+        let name = unique("owned");
+        let owned = OwnedNetns::create(&name).unwrap();
+        assert!(ip_netns_list().contains(&name));
+        let nl = RouteSocket::open_in(&owned).unwrap();
+        drop(nl);
+        drop(owned);
+        assert!(!ip_netns_list().contains(&name), "not deleted on drop");
+
+        // Dropped while unwinding.
+        let name = unique("owned-panic");
+        let r = std::panic::catch_unwind(|| {
+            let _owned = OwnedNetns::create(&name).unwrap();
+            panic!("test panic with an owned namespace alive");
+        });
+        assert!(r.is_err());
+        assert!(!ip_netns_list().contains(&name), "not deleted while unwinding");
+
+        // Replaced by someone else meanwhile: theirs survives our drop.
+        let name = unique("owned-replaced");
+        let owned = OwnedNetns::create(&name).unwrap();
+        ip(&["netns", "del", &name]);
+        ip(&["netns", "add", &name]);
+        drop(owned);
+        assert!(ip_netns_list().contains(&name), "someone else's namespace was deleted");
+        ip(&["netns", "del", &name]);
+
+        // keep() gives it up.
+        let name = unique("owned-kept");
+        let kept = OwnedNetns::create(&name).unwrap().keep();
+        assert!(ip_netns_list().contains(&name));
+        drop(kept);
+        assert!(ip_netns_list().contains(&name));
+        NetNs::delete(&name).unwrap();
+        assert_eq!(dir_entries("/run/netns"), Vec::<String>::new());
+    })
+}
+
+#[test]
+fn sigterm_and_sigint_delete_owned_namespaces() {
+    let _serial = serial();
+    sandbox(|| {
+        for sig in ["TERM", "INT", "HUP"] {
+            let name = unique("sig");
+            let mut c = child("signal", &[])
+                .env("NSLINK_NAME", &name)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn child");
+            // The test harness prints its own lines first.
+            let mut out = BufReader::new(c.stdout.take().unwrap());
+            let mut line = String::new();
+            while !line.contains("ready") {
+                line.clear();
+                assert!(
+                    out.read_line(&mut line).unwrap() > 0,
+                    "the child ended before it was ready"
+                );
+            }
+            assert!(ip_netns_list().contains(&name), "the child made {name}");
+            run_ok("kill", &["-s", sig, &c.id().to_string()]);
+            let status = c.wait().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                status.signal().map(|s| nix::sys::signal::Signal::try_from(s).unwrap().as_str()),
+                Some(format!("SIG{sig}").as_str()),
+                "the child ends with the signal it got: {status:?}"
+            );
+            assert!(!ip_netns_list().contains(&name), "SIG{sig} left {name} behind");
+            assert!(!Path::new("/run/netns").join(&name).exists());
+        }
+    })
+}
+
+fn scenario_signal() -> i32 {
+    let name = std::env::var("NSLINK_NAME").expect("NSLINK_NAME");
+    nslink::netns::cleanup_on_signals().unwrap();
+    let _owned = OwnedNetns::create(name.as_str()).unwrap();
+    println!("ready");
+    thread::sleep(Duration::from_secs(30));
+    2
+}
+
+/// Entry point of the child scenarios; does nothing in a normal test run.
+#[test]
+fn child_main() {
+    let Ok(scenario) = std::env::var("NSLINK_CHILD") else { return };
+    let code = match scenario.as_str() {
+        "fork-guard" => scenario_fork_guard(),
+        "userns-open-in" => scenario_userns_open_in(),
+        "userns-delete" => scenario_userns_delete(),
+        "signal" => scenario_signal(),
+        other => {
+            eprintln!("unknown scenario {other}");
+            9
+        }
+    };
+    std::process::exit(code);
+}
