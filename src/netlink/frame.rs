@@ -1,10 +1,17 @@
 //! Netlink framing (netlink(7)): writing request headers and splitting a
-//! reply datagram into messages, both with `netlink-packet-core`
-//! ([`NetlinkHeader`] to emit and parse the 16-byte `nlmsghdr`,
-//! [`NetlinkBuffer`] to check each message's length against the datagram).
+//! reply datagram into messages.
 //!
-//! Self-contained on purpose (it uses nothing of nslink's), so that
-//! `benches/framing.rs` measures this very code.
+//! Requests are framed by `netlink-packet-core` ([`NetlinkHeader`] emits
+//! the 16-byte `nlmsghdr`, the message serialises itself after it). The
+//! reply splitter is nslink's own, because `benches/framing.rs` measures it
+//! faster than the same walk done with `netlink-packet-core`'s
+//! `NetlinkBuffer` (whose every field read is a checked, out-of-line call):
+//! see the figures in the [module docs](super). It reads the header by the
+//! layout of `libc::nlmsghdr` and checks every length; the header it yields
+//! is `netlink-packet-core`'s [`NetlinkHeader`].
+//!
+//! Self-contained on purpose (it uses nothing of nslink's), so that the
+//! benchmark measures this very code.
 //!
 //! [`NetlinkMessage`](netlink_packet_core::NetlinkMessage) is not used for
 //! the exchange itself: it owns its payload (a dump retried after
@@ -13,10 +20,10 @@
 //! be checked (a stale reply would be decoded for nothing, or fail to), and
 //! its `NLMSG_ERROR` type keeps no extended-ack attributes.
 
-use netlink_packet_core::{
-    DecodeError, Emitable, NLMSG_ALIGNTO, NetlinkBuffer, NetlinkHeader, NetlinkSerializable,
-    Parseable,
-};
+use std::mem::{offset_of, size_of};
+
+use netlink_packet_core::{Emitable, NLMSG_ALIGNTO, NetlinkHeader, NetlinkSerializable};
+use nix::libc::nlmsghdr;
 
 /// Rounds `len` up to the netlink message alignment (`NLMSG_ALIGN`).
 pub(crate) fn align(len: usize) -> usize {
@@ -25,8 +32,8 @@ pub(crate) fn align(len: usize) -> usize {
 }
 
 /// The size of a netlink message header (`NLMSG_HDRLEN`).
-pub(crate) fn header_len() -> usize {
-    NetlinkHeader::default().buffer_len()
+pub(crate) const fn header_len() -> usize {
+    size_of::<nlmsghdr>()
 }
 
 /// Appends one request message to `out`: header (length, type from `msg`,
@@ -62,8 +69,9 @@ pub(crate) struct Frame<'a> {
 }
 
 /// The messages of one datagram, in order. A message whose length field is
-/// shorter than a header or longer than what is left ends the walk with an
-/// error (and nothing after it is returned).
+/// shorter than a header or longer than what is left, or trailing bytes
+/// too short for a header, end the walk with an error (and nothing after it
+/// is returned).
 #[derive(Debug, Clone)]
 pub(crate) struct Frames<'a> {
     rest: &'a [u8],
@@ -74,28 +82,39 @@ pub(crate) fn frames(datagram: &[u8]) -> Frames<'_> {
     Frames { rest: datagram }
 }
 
+fn field_u32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
+}
+
+fn field_u16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_ne_bytes)
+}
+
 impl<'a> Iterator for Frames<'a> {
-    type Item = Result<Frame<'a>, DecodeError>;
+    type Item = Result<Frame<'a>, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        let rest: &'a [u8] = self.rest;
+        if rest.is_empty() {
             return None;
         }
-        let rest: &'a [u8] = self.rest;
-        let parsed = NetlinkBuffer::new_checked(rest).and_then(|buf| {
-            let header = NetlinkHeader::parse(&buf)?;
-            Ok(Frame { header, payload: buf.payload() })
-        });
-        match parsed {
-            Ok(frame) => {
-                let next = align(frame.header.length as usize);
-                self.rest = rest.get(next..).unwrap_or(&[]);
-                Some(Ok(frame))
-            }
-            Err(e) => {
-                self.rest = &[];
-                Some(Err(e))
-            }
+        let hdr = header_len();
+        if rest.len() < hdr {
+            self.rest = &[];
+            return Some(Err(format!("{} trailing bytes, less than a header", rest.len())));
         }
+        let len = field_u32(rest, offset_of!(nlmsghdr, nlmsg_len)) as usize;
+        if len < hdr || len > rest.len() {
+            self.rest = &[];
+            return Some(Err(format!("message length {len} with {} bytes left", rest.len())));
+        }
+        let mut header = NetlinkHeader::default();
+        header.length = len as u32;
+        header.message_type = field_u16(rest, offset_of!(nlmsghdr, nlmsg_type));
+        header.flags = field_u16(rest, offset_of!(nlmsghdr, nlmsg_flags));
+        header.sequence_number = field_u32(rest, offset_of!(nlmsghdr, nlmsg_seq));
+        header.port_number = field_u32(rest, offset_of!(nlmsghdr, nlmsg_pid));
+        self.rest = rest.get(align(len)..).unwrap_or(&[]);
+        Some(Ok(Frame { header, payload: &rest[hdr..len] }))
     }
 }

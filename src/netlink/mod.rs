@@ -518,8 +518,8 @@ fn object_of(msg: &RouteNetlinkMessage) -> Object {
 }
 
 /// A malformed message header in a reply.
-fn malformed(op: Op, e: &netlink_packet_core::DecodeError) -> Error {
-    Error::Protocol { op, kind: ProtocolError::Malformed(e.to_string()) }
+fn malformed(op: Op, detail: String) -> Error {
+    Error::Protocol { op, kind: ProtocolError::Malformed(detail) }
 }
 
 impl<T: Transport> Conn<T> {
@@ -626,7 +626,7 @@ impl<T: Transport> Conn<T> {
                 let m = match m {
                     Ok(m) => m,
                     Err(e) => {
-                        outcome = Err(malformed(op, &e));
+                        outcome = Err(malformed(op, e));
                         break;
                     }
                 };
@@ -747,7 +747,7 @@ impl<T: Transport> Conn<T> {
                 let m = match m {
                     Ok(m) => m,
                     Err(e) => {
-                        outcome = Err(malformed(op, &e));
+                        outcome = Err(malformed(op, e));
                         break;
                     }
                 };
