@@ -94,7 +94,12 @@ mod alt {
     }
 
     /// The request writer nslink had before `NetlinkHeader::emit`.
-    pub(crate) fn push_request<M: NetlinkSerializable>(tx: &mut Vec<u8>, msg: &M, flags: u16, seq: u32) {
+    pub(crate) fn push_request<M: NetlinkSerializable>(
+        tx: &mut Vec<u8>,
+        msg: &M,
+        flags: u16,
+        seq: u32,
+    ) {
         let hdr = header_len();
         let start = tx.len();
         let len = hdr + msg.buffer_len();

@@ -55,8 +55,9 @@ fn raw_get_with_only_nlm_f_root_is_read_as_the_dump_it_is() {
         ip(&["link", "add", "rawbr1", "type", "bridge"]);
         let nl = RouteSocket::open().unwrap();
         nl.set_timeout(Duration::from_secs(5)).unwrap();
-        let replies =
-            nl.request_raw(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_ROOT).unwrap();
+        let replies = nl
+            .request_raw(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_ROOT)
+            .unwrap();
         let mut names: Vec<String> = replies
             .iter()
             .filter_map(|m| match m {
@@ -108,8 +109,8 @@ fn route_socket_fd_is_the_netlink_socket_inside_its_namespace() {
         let fd = nl.as_fd();
         assert_eq!(fd.as_raw_fd(), nl.as_raw_fd());
         assert!(common::is_cloexec(fd));
-        let addr = nix::sys::socket::getsockname::<nix::sys::socket::NetlinkAddr>(nl.as_raw_fd())
-            .unwrap();
+        let addr =
+            nix::sys::socket::getsockname::<nix::sys::socket::NetlinkAddr>(nl.as_raw_fd()).unwrap();
         assert_ne!(addr.pid(), 0, "bound to a port");
         let kind = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType);
         assert_eq!(kind.unwrap(), nix::sys::socket::SockType::Datagram);

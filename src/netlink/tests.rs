@@ -208,7 +208,7 @@ fn error_carries_errno_and_kernel_message() {
         ack(s, -22, &extack_msg("The interface netns is immutable"))
     }))]);
     let r = c.batch(Op::MoveLink, &[(get(), 0)], &decode_route).unwrap().pop().unwrap();
-    let e = r.unwrap_err().into_error(Op::MoveLink, "link \"lo\"");
+    let e = r.unwrap_err().into_error(Op::MoveLink, crate::error::Object::link_name("lo"));
     assert_eq!(e.errno(), Some(Errno::EINVAL));
     assert_eq!(e.extack(), Some("The interface netns is immutable"));
     assert_eq!(
@@ -384,8 +384,8 @@ fn requests_are_framed_exactly_as_netlink_message_frames_them() {
 #[test]
 fn frames_walks_aligned_and_unpadded_messages_and_stops_at_a_bad_one() {
     // Three messages; the last one is 17 bytes long and not padded.
-    let mut d = [msg(RTM_NEWLINK, 0, 1, PORT, &[1, 2, 3]), msg(NLMSG_DONE, 0, 2, PORT, &[])]
-        .concat();
+    let mut d =
+        [msg(RTM_NEWLINK, 0, 1, PORT, &[1, 2, 3]), msg(NLMSG_DONE, 0, 2, PORT, &[])].concat();
     let last = msg(RTM_NEWLINK, 0, 3, PORT, &[9]);
     d.extend_from_slice(&last[..17]);
     let got: Vec<_> = frames(&d).map(|f| f.unwrap()).collect();
@@ -417,7 +417,10 @@ fn only_get_requests_with_a_dump_bit_are_dumps() {
     for flags in [NLM_F_DUMP, NLM_F_ROOT, NLM_F_MATCH, NLM_F_DUMP | NLM_F_ACK] {
         assert!(is_dump_request(&RouteNetlinkMessage::GetLink(link()), flags), "{flags:#x}");
         assert!(is_dump_request(&RouteNetlinkMessage::GetRoute(RouteMessage::default()), flags));
-        assert!(is_dump_request(&RouteNetlinkMessage::GetAddress(AddressMessage::default()), flags));
+        assert!(is_dump_request(
+            &RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            flags
+        ));
         assert!(is_dump_request(
             &RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
             flags
@@ -432,7 +435,10 @@ fn only_get_requests_with_a_dump_bit_are_dumps() {
     for flags in [create, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_DUMP] {
         assert!(!is_dump_request(&RouteNetlinkMessage::NewLink(link()), flags));
         assert!(!is_dump_request(&RouteNetlinkMessage::SetLink(link()), flags));
-        assert!(!is_dump_request(&RouteNetlinkMessage::NewAddress(AddressMessage::default()), flags));
+        assert!(!is_dump_request(
+            &RouteNetlinkMessage::NewAddress(AddressMessage::default()),
+            flags
+        ));
         assert!(!is_dump_request(&RouteNetlinkMessage::NewRoute(RouteMessage::default()), flags));
     }
     assert!(!is_dump_request(&RouteNetlinkMessage::DelLink(link()), NLM_F_NONREC));
