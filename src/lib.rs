@@ -151,6 +151,25 @@ pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::Route;
 
+/// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
+/// re-exported so that [`RouteSocket::request_raw`] needs no
+/// version-matched dependency of your own.
+///
+/// ```
+/// use nslink::netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+/// assert_eq!(NLM_F_CREATE | NLM_F_EXCL, 0x600);
+/// ```
+pub use netlink_packet_core;
+/// The rtnetlink message crate nslink speaks (rtnetlink(7)), re-exported for
+/// [`RouteSocket::request_raw`]; also reachable as [`netlink::packet`].
+///
+/// ```
+/// use nslink::netlink_packet_route::{RouteNetlinkMessage, link::LinkMessage};
+/// let msg = RouteNetlinkMessage::GetLink(LinkMessage::default());
+/// # let _ = msg;
+/// ```
+pub use netlink_packet_route;
+
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,19 +1,31 @@
-//! Parsing of the kernel's extended acknowledgement (`NETLINK_EXT_ACK`).
+//! Parsing of the kernel's extended acknowledgement (`NETLINK_EXT_ACK`,
+//! netlink(7)): the `NLMSGERR_ATTR_*` attributes that follow an
+//! `NLMSG_ERROR` or `NLMSG_DONE` message.
 //!
 //! A pure function of bytes: it never panics, whatever it is given, and a
-//! malformed TLV only means less information (the errno is always kept).
+//! malformed attribute only means less information (the errno is always
+//! kept). The framing is `netlink-packet-core`'s ([`ErrorBuffer`],
+//! [`DoneBuffer`], [`NetlinkBuffer`], [`NlasIterator`]); the flags are its
+//! [`NLM_F_CAPPED`] and [`NLM_F_ACK_TLVS`].
 
-/// `NLM_F_CAPPED`: the error message does not echo the request's payload.
-pub const NLM_F_CAPPED: u16 = 0x100;
-/// `NLM_F_ACK_TLVS`: extended-ack TLVs follow.
-pub const NLM_F_ACK_TLVS: u16 = 0x200;
+use netlink_packet_core::{
+    DoneBuffer, ErrorBuffer, NLM_F_ACK_TLVS, NLM_F_CAPPED, NetlinkBuffer, NlasIterator,
+};
 
-const NLMSGERR_ATTR_MSG: u16 = 1;
-const NLMSGERR_ATTR_OFFS: u16 = 2;
-const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
-const NLMSGERR_ATTR_MISS_NEST: u16 = 6;
-const NLA_TYPE_MASK: u16 = !(0x8000 | 0x4000);
-const NLMSGHDR_LEN: usize = 16;
+use super::frame;
+
+/// The extended-ack attribute types of `<linux/netlink.h>` (`enum
+/// nlmsgerr_attrs`), which neither `libc` nor `netlink-packet-core` export.
+mod attr {
+    /// `NLMSGERR_ATTR_MSG`: a NUL-terminated message.
+    pub(super) const MSG: u16 = 1;
+    /// `NLMSGERR_ATTR_OFFS`: offset of the offending attribute in the request.
+    pub(super) const OFFS: u16 = 2;
+    /// `NLMSGERR_ATTR_MISS_TYPE`: type of a missing attribute.
+    pub(super) const MISS_TYPE: u16 = 5;
+    /// `NLMSGERR_ATTR_MISS_NEST`: offset of the nest lacking it.
+    pub(super) const MISS_NEST: u16 = 6;
+}
 
 /// What the kernel said besides the errno.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +44,10 @@ pub struct ExtAck {
 
 impl ExtAck {
     /// True when the kernel sent nothing besides the errno.
+    ///
+    /// ```
+    /// assert!(nslink::netlink::extack::ExtAck::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.message.is_none()
             && self.offset.is_none()
@@ -40,47 +56,30 @@ impl ExtAck {
     }
 }
 
-fn align4(n: usize) -> usize {
-    n.saturating_add(3) & !3
-}
-
-fn read_i32(b: &[u8]) -> Option<i32> {
-    Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
-}
-
 fn read_u32(b: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
 }
 
-fn read_u16(b: &[u8]) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(..2)?.try_into().ok()?))
-}
-
-/// Walks `NLMSGERR_ATTR_*` TLVs; stops quietly at the first malformed one.
-fn parse_tlvs(mut b: &[u8]) -> ExtAck {
+/// Walks `NLMSGERR_ATTR_*` attributes; stops quietly at the first
+/// malformed one.
+fn parse_tlvs(b: &[u8]) -> ExtAck {
     let mut ack = ExtAck::default();
-    while b.len() >= 4 {
-        let (Some(len), Some(kind)) = (read_u16(b), read_u16(&b[2..])) else { break };
-        let len = len as usize;
-        if len < 4 || len > b.len() {
-            break;
-        }
-        let value = &b[4..len];
-        match kind & NLA_TYPE_MASK {
-            NLMSGERR_ATTR_MSG => {
+    for nla in NlasIterator::new(b) {
+        let Ok(nla) = nla else { break };
+        let value = nla.value();
+        match nla.kind() {
+            attr::MSG => {
                 let end = value.iter().position(|&c| c == 0).unwrap_or(value.len());
                 let text = String::from_utf8_lossy(&value[..end]).trim().to_owned();
                 if !text.is_empty() {
                     ack.message = Some(text);
                 }
             }
-            NLMSGERR_ATTR_OFFS => ack.offset = read_u32(value),
-            NLMSGERR_ATTR_MISS_TYPE => ack.missing_type = read_u32(value),
-            NLMSGERR_ATTR_MISS_NEST => ack.missing_nest = read_u32(value),
+            attr::OFFS => ack.offset = read_u32(value),
+            attr::MISS_TYPE => ack.missing_type = read_u32(value),
+            attr::MISS_NEST => ack.missing_nest = read_u32(value),
             _ => {}
         }
-        let next = align4(len).min(b.len());
-        b = &b[next..];
     }
     ack
 }
@@ -93,7 +92,8 @@ fn parse_tlvs(mut b: &[u8]) -> ExtAck {
 /// hold even the code.
 ///
 /// ```
-/// use nslink::netlink::extack::{parse_error, NLM_F_ACK_TLVS, NLM_F_CAPPED};
+/// use nslink::netlink::extack::parse_error;
+/// use nslink::netlink_packet_core::{NLM_F_ACK_TLVS, NLM_F_CAPPED};
 ///
 /// let mut p = Vec::new();
 /// p.extend_from_slice(&(-22i32).to_ne_bytes());   // -EINVAL
@@ -106,33 +106,45 @@ fn parse_tlvs(mut b: &[u8]) -> ExtAck {
 /// assert_eq!(ack.message.as_deref(), Some("bad"));
 /// ```
 pub fn parse_error(flags: u16, payload: &[u8]) -> Option<(i32, ExtAck)> {
-    let code = read_i32(payload)?;
+    let err = ErrorBuffer::new_checked(payload).ok()?;
+    let code = err.code().map_or(0, |c| c.get());
     if flags & NLM_F_ACK_TLVS == 0 {
         return Some((code, ExtAck::default()));
     }
-    let inner = payload.get(4..).unwrap_or(&[]);
+    let echoed = err.payload();
     // The echoed request: its header always, its payload unless capped.
-    let echoed = if flags & NLM_F_CAPPED != 0 {
-        NLMSGHDR_LEN
+    let skip = if flags & NLM_F_CAPPED != 0 {
+        frame::header_len()
     } else {
-        match read_u32(inner) {
-            Some(len) => align4((len as usize).max(NLMSGHDR_LEN)),
-            None => return Some((code, ExtAck::default())),
+        match NetlinkBuffer::new_checked(echoed) {
+            Ok(request) => frame::align(request.length() as usize),
+            Err(_) => return Some((code, ExtAck::default())),
         }
     };
-    let tlvs = inner.get(echoed..).unwrap_or(&[]);
+    let tlvs = echoed.get(skip..).unwrap_or(&[]);
     Some((code, parse_tlvs(tlvs)))
 }
 
 /// Parses the payload of an `NLMSG_DONE` message that ends a dump: the
 /// dump's final status and, with `NLM_F_ACK_TLVS`, an extended ack.
-/// An empty payload (old kernels) means success.
+/// A payload too short for the status (very old kernels) means success.
+///
+/// ```
+/// use nslink::netlink::extack::parse_done;
+///
+/// let (code, ack) = parse_done(0, &0i32.to_ne_bytes());
+/// assert_eq!(code, 0);
+/// assert!(ack.is_empty());
+/// ```
 pub fn parse_done(flags: u16, payload: &[u8]) -> (i32, ExtAck) {
-    let code = read_i32(payload).unwrap_or(0);
+    let Ok(done) = DoneBuffer::new_checked(payload) else {
+        return (0, ExtAck::default());
+    };
+    let code = done.code();
     if flags & NLM_F_ACK_TLVS == 0 {
         return (code, ExtAck::default());
     }
-    (code, parse_tlvs(payload.get(4..).unwrap_or(&[])))
+    (code, parse_tlvs(done.extended_ack()))
 }
 
 #[cfg(test)]
@@ -167,10 +179,10 @@ mod tests {
     fn capped_error_with_message_offset_and_missing() {
         let mut p = (-22i32).to_ne_bytes().to_vec();
         p.extend(request_header(64));
-        p.extend(tlv(NLMSGERR_ATTR_MSG, b"The interface netns is immutable\0"));
-        p.extend(tlv(NLMSGERR_ATTR_OFFS, &40u32.to_ne_bytes()));
-        p.extend(tlv(NLMSGERR_ATTR_MISS_TYPE, &3u32.to_ne_bytes()));
-        p.extend(tlv(NLMSGERR_ATTR_MISS_NEST, &20u32.to_ne_bytes()));
+        p.extend(tlv(attr::MSG, b"The interface netns is immutable\0"));
+        p.extend(tlv(attr::OFFS, &40u32.to_ne_bytes()));
+        p.extend(tlv(attr::MISS_TYPE, &3u32.to_ne_bytes()));
+        p.extend(tlv(attr::MISS_NEST, &20u32.to_ne_bytes()));
         let (code, ack) = parse_error(NLM_F_CAPPED | NLM_F_ACK_TLVS, &p).unwrap();
         assert_eq!(code, -22);
         assert_eq!(ack.message.as_deref(), Some("The interface netns is immutable"));
@@ -185,7 +197,7 @@ mod tests {
         // A 22-byte request (header + 6 bytes), padded to 24 when echoed.
         p.extend(request_header(22));
         p.extend_from_slice(&[0xAA; 8]);
-        p.extend(tlv(NLMSGERR_ATTR_MSG, b"exists\0"));
+        p.extend(tlv(attr::MSG, b"exists\0"));
         let (code, ack) = parse_error(NLM_F_ACK_TLVS, &p).unwrap();
         assert_eq!(code, -17);
         assert_eq!(ack.message.as_deref(), Some("exists"));
@@ -195,7 +207,7 @@ mod tests {
     fn tlvs_are_ignored_without_the_flag() {
         let mut p = (-1i32).to_ne_bytes().to_vec();
         p.extend(request_header(16));
-        p.extend(tlv(NLMSGERR_ATTR_MSG, b"x\0"));
+        p.extend(tlv(attr::MSG, b"x\0"));
         assert_eq!(parse_error(NLM_F_CAPPED, &p).unwrap().1, ExtAck::default());
     }
 
@@ -247,8 +259,8 @@ mod tests {
     fn every_prefix_and_byte_flip_is_safe() {
         let mut p = (-22i32).to_ne_bytes().to_vec();
         p.extend(request_header(40));
-        p.extend(tlv(NLMSGERR_ATTR_MSG, b"some message\0"));
-        p.extend(tlv(NLMSGERR_ATTR_OFFS, &36u32.to_ne_bytes()));
+        p.extend(tlv(attr::MSG, b"some message\0"));
+        p.extend(tlv(attr::OFFS, &36u32.to_ne_bytes()));
         for cut in 0..=p.len() {
             for flags in [0, NLM_F_ACK_TLVS, NLM_F_ACK_TLVS | NLM_F_CAPPED] {
                 let _ = parse_error(flags, &p[..cut]);
@@ -269,7 +281,7 @@ mod tests {
     fn done_with_and_without_tlvs() {
         assert_eq!(parse_done(0, &[]), (0, ExtAck::default()));
         let mut p = (-4i32).to_ne_bytes().to_vec();
-        p.extend(tlv(NLMSGERR_ATTR_MSG, b"dump failed\0"));
+        p.extend(tlv(attr::MSG, b"dump failed\0"));
         let (code, ack) = parse_done(NLM_F_ACK_TLVS, &p);
         assert_eq!(code, -4);
         assert_eq!(ack.message.as_deref(), Some("dump failed"));

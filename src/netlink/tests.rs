@@ -4,18 +4,26 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_DUMP_INTR, NLM_F_MULTIPART, NLMSG_DONE, NLMSG_ERROR};
+use netlink_packet_core::{
+    Emitable, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_ECHO, NLM_F_EXCL, NLM_F_MATCH, NLM_F_MULTIPART, NLM_F_NONREC, NLM_F_REPLACE,
+    NLM_F_REQUEST, NLM_F_ROOT, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::neighbour::NeighbourMessage;
+use netlink_packet_route::route::RouteMessage;
 use nix::errno::Errno;
+use nix::libc::{self, RTM_NEWLINK};
 
-use super::extack::{NLM_F_ACK_TLVS, NLM_F_CAPPED};
+use super::frame::{self, frames};
 use super::transport::Transport;
-use super::{Conn, ProtocolError, decode_route};
-use crate::error::{Error, Op};
+use super::{Conn, ProtocolError, decode_route, is_dump_request, is_get_type};
+use crate::error::{Error, ObjectKind, Op};
 
 const PORT: u32 = 4242;
-const RTM_NEWLINK: u16 = 16;
 
 /// What the fake does on the next `recv`.
 enum Step {
@@ -73,18 +81,23 @@ impl Transport for Fake {
 }
 
 fn msg(kind: u16, flags: u16, seq: u32, port: u32, payload: &[u8]) -> Vec<u8> {
-    let len = 16 + payload.len();
-    let mut v = Vec::new();
-    v.extend_from_slice(&(len as u32).to_ne_bytes());
-    v.extend_from_slice(&kind.to_ne_bytes());
-    v.extend_from_slice(&flags.to_ne_bytes());
-    v.extend_from_slice(&seq.to_ne_bytes());
-    v.extend_from_slice(&port.to_ne_bytes());
+    let mut header = NetlinkHeader::default();
+    header.length = (frame::header_len() + payload.len()) as u32;
+    header.message_type = kind;
+    header.flags = flags;
+    header.sequence_number = seq;
+    header.port_number = port;
+    let mut v = vec![0; frame::header_len()];
+    header.emit(&mut v);
     v.extend_from_slice(payload);
-    while v.len() % 4 != 0 {
-        v.push(0);
-    }
+    v.resize(frame::align(v.len()), 0);
     v
+}
+
+/// The header of the `i`-th message of datagram `d` (sent by the code under
+/// test).
+fn sent_header(d: &[u8], i: usize) -> NetlinkHeader {
+    frames(d).nth(i).unwrap().unwrap().header
 }
 
 fn ack(seq: u32, code: i32, tlvs: &[u8]) -> Vec<u8> {
@@ -195,7 +208,7 @@ fn error_carries_errno_and_kernel_message() {
         ack(s, -22, &extack_msg("The interface netns is immutable"))
     }))]);
     let r = c.batch(Op::MoveLink, &[(get(), 0)], &decode_route).unwrap().pop().unwrap();
-    let e = r.unwrap_err().into_error(Op::MoveLink, "link \"lo\"");
+    let e = r.unwrap_err().into_error(Op::MoveLink, crate::error::Object::link_name("lo"));
     assert_eq!(e.errno(), Some(Errno::EINVAL));
     assert_eq!(e.extack(), Some("The interface netns is immutable"));
     assert_eq!(
@@ -342,4 +355,195 @@ fn receive_errors_are_typed() {
     let mut c = conn(vec![]);
     let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }));
+}
+
+#[test]
+fn requests_are_framed_exactly_as_netlink_message_frames_them() {
+    let mut m = LinkMessage::default();
+    m.header.index = 7;
+    m.attributes.push(LinkAttribute::IfName("abc".into())); // 4 bytes + pad
+    let m = RouteNetlinkMessage::SetLink(m);
+    let flags = NLM_F_REQUEST | NLM_F_ACK;
+    let mut ours = Vec::new();
+    frame::push_request(&mut ours, &m, flags, 99);
+
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = 99;
+    let mut theirs = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(m));
+    theirs.finalize();
+    let mut bytes = vec![0; theirs.buffer_len()];
+    theirs.serialize(&mut bytes);
+    assert_eq!(ours, bytes);
+    assert_eq!(ours.len() % 4, 0);
+    let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&ours).unwrap();
+    assert_eq!(parsed.header.sequence_number, 99);
+    assert_eq!(parsed.header.message_type, libc::RTM_SETLINK);
+}
+
+#[test]
+fn frames_walks_aligned_and_unpadded_messages_and_stops_at_a_bad_one() {
+    // Three messages; the last one is 17 bytes long and not padded.
+    let mut d =
+        [msg(RTM_NEWLINK, 0, 1, PORT, &[1, 2, 3]), msg(NLMSG_DONE, 0, 2, PORT, &[])].concat();
+    let last = msg(RTM_NEWLINK, 0, 3, PORT, &[9]);
+    d.extend_from_slice(&last[..17]);
+    let got: Vec<_> = frames(&d).map(|f| f.unwrap()).collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].payload, [1, 2, 3]);
+    assert_eq!(got[1].header.message_type, NLMSG_DONE);
+    assert!(got[1].payload.is_empty());
+    assert_eq!((got[2].header.sequence_number, got[2].payload), (3, &[9u8][..]));
+
+    // A bad length in the middle: the walk ends with one error.
+    let mut bad = msg(RTM_NEWLINK, 0, 2, PORT, &[0; 4]);
+    bad[0..4].copy_from_slice(&8u32.to_ne_bytes());
+    let d = [msg(RTM_NEWLINK, 0, 1, PORT, &[]), bad, msg(RTM_NEWLINK, 0, 3, PORT, &[])].concat();
+    let got: Vec<_> = frames(&d).collect();
+    assert_eq!(got.len(), 2);
+    assert!(got[0].is_ok() && got[1].is_err());
+    // Every prefix of a datagram is walked without a panic.
+    for cut in 0..d.len() {
+        let _ = frames(&d[..cut]).count();
+    }
+    assert!(NetlinkBuffer::new_checked(&d[..]).is_ok());
+}
+
+#[test]
+fn only_get_requests_with_a_dump_bit_are_dumps() {
+    let link = || LinkMessage::default();
+    // GET with both bits, or either one: the kernel dumps (rtnetlink_rcv_msg
+    // tests `flags & NLM_F_DUMP`).
+    for flags in [NLM_F_DUMP, NLM_F_ROOT, NLM_F_MATCH, NLM_F_DUMP | NLM_F_ACK] {
+        assert!(is_dump_request(&RouteNetlinkMessage::GetLink(link()), flags), "{flags:#x}");
+        assert!(is_dump_request(&RouteNetlinkMessage::GetRoute(RouteMessage::default()), flags));
+        assert!(is_dump_request(
+            &RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            flags
+        ));
+        assert!(is_dump_request(
+            &RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+            flags
+        ));
+    }
+    // GET without them: one object.
+    assert!(!is_dump_request(&RouteNetlinkMessage::GetLink(link()), 0));
+    assert!(!is_dump_request(&RouteNetlinkMessage::GetLink(link()), NLM_F_ECHO));
+    // The same bits on NEW are REPLACE/EXCL, on DEL NONREC: never a dump.
+    let create = NLM_F_CREATE | NLM_F_EXCL | NLM_F_REPLACE;
+    assert_eq!(NLM_F_EXCL | NLM_F_REPLACE, NLM_F_DUMP);
+    for flags in [create, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_DUMP] {
+        assert!(!is_dump_request(&RouteNetlinkMessage::NewLink(link()), flags));
+        assert!(!is_dump_request(&RouteNetlinkMessage::SetLink(link()), flags));
+        assert!(!is_dump_request(
+            &RouteNetlinkMessage::NewAddress(AddressMessage::default()),
+            flags
+        ));
+        assert!(!is_dump_request(&RouteNetlinkMessage::NewRoute(RouteMessage::default()), flags));
+    }
+    assert!(!is_dump_request(&RouteNetlinkMessage::DelLink(link()), NLM_F_NONREC));
+}
+
+#[test]
+fn get_types_are_told_apart_as_the_kernel_does() {
+    for t in [
+        libc::RTM_GETLINK,
+        libc::RTM_GETADDR,
+        libc::RTM_GETROUTE,
+        libc::RTM_GETNEIGH,
+        libc::RTM_GETRULE,
+        libc::RTM_GETQDISC,
+        libc::RTM_GETTCLASS,
+        libc::RTM_GETTFILTER,
+        libc::RTM_GETACTION,
+        libc::RTM_GETMULTICAST,
+        libc::RTM_GETANYCAST,
+        libc::RTM_GETNEIGHTBL,
+        libc::RTM_GETADDRLABEL,
+        libc::RTM_GETDCB,
+        libc::RTM_GETNETCONF,
+        libc::RTM_GETMDB,
+        libc::RTM_GETNSID,
+    ] {
+        assert!(is_get_type(t), "{t}");
+    }
+    for t in [
+        libc::RTM_NEWLINK,
+        libc::RTM_DELLINK,
+        libc::RTM_SETLINK,
+        libc::RTM_NEWADDR,
+        libc::RTM_DELROUTE,
+        libc::RTM_NEWNEIGH,
+        libc::RTM_NEWNSID,
+        libc::RTM_SETNEIGHTBL,
+        NLMSG_ERROR,
+        NLMSG_DONE,
+        0,
+    ] {
+        assert!(!is_get_type(t), "{t}");
+    }
+}
+
+#[test]
+fn raw_new_request_with_replace_and_excl_is_acknowledged_not_dumped() {
+    // The fake answers like the kernel does a NEW request: with an ack (a
+    // dump reader would wait for NLMSG_DONE and time out instead).
+    let mut c = conn(vec![Step::Reply(Box::new(|s| ack(s, 0, &[])))]);
+    let flags = NLM_F_CREATE | NLM_F_EXCL | NLM_F_REPLACE;
+    let out = c.raw(RouteNetlinkMessage::NewLink(LinkMessage::default()), flags).unwrap();
+    assert!(out.is_empty());
+    let h = sent_header(&c.t.sent[0], 0);
+    assert_eq!(h.flags, NLM_F_REQUEST | NLM_F_ACK | flags);
+    assert_eq!(h.message_type, RTM_NEWLINK);
+
+    // Refused: the kernel's errno, named after the table.
+    let mut c = conn(vec![Step::Reply(Box::new(|s| ack(s, -17, &extack_msg("exists"))))]);
+    let e = c.raw(RouteNetlinkMessage::NewLink(LinkMessage::default()), flags).unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::EEXIST));
+    assert_eq!(e.extack(), Some("exists"));
+    match &e {
+        Error::Os { op: Op::RawRequest, object, .. } => assert_eq!(object.kind, ObjectKind::Link),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn raw_get_with_one_dump_bit_is_read_as_a_dump() {
+    let mut c = conn(vec![
+        Step::Reply(Box::new(|s| link_msg(s, 0, 1, "lo"))),
+        Step::Reply(Box::new(|s| [link_msg(s, 0, 2, "a"), done(s)].concat())),
+    ]);
+    let out = c.raw(get(), NLM_F_ROOT).unwrap();
+    assert_eq!(names(&out), ["lo", "a"]);
+    let h = sent_header(&c.t.sent[0], 0);
+    assert_ne!(h.flags & NLM_F_DUMP, 0);
+    assert_eq!(h.flags & NLM_F_ACK, 0);
+}
+
+#[test]
+fn raw_single_get_returns_the_answer_then_the_ack() {
+    let mut c =
+        conn(vec![Step::Reply(Box::new(|s| [link_msg(s, 0, 1, "lo"), ack(s, 0, &[])].concat()))]);
+    let out = c.raw(get(), 0).unwrap();
+    assert_eq!(names(&out), ["lo"]);
+}
+
+#[test]
+fn dump_refusal_names_the_table() {
+    let mut c = conn(vec![Step::Reply(Box::new(|s| {
+        msg(NLMSG_DONE, NLM_F_MULTIPART, s, PORT, &(-1i32).to_ne_bytes())
+    }))]);
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+    match &e {
+        Error::Os { object, errno: 1, .. } => assert_eq!(object.kind, ObjectKind::Link),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_public_type_is_debug() {
+    fn is_debug<T: std::fmt::Debug>() {}
+    is_debug::<super::RouteSocket>();
+    is_debug::<super::Batch<'_>>();
+    is_debug::<super::extack::ExtAck>();
 }

@@ -2,6 +2,7 @@
 //! (in tests) a fake that replays canned datagrams.
 
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -10,7 +11,7 @@ use nix::libc;
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Object, ObjectKind, Op, Result};
 
 /// Sends request datagrams and receives reply datagrams.
 pub(crate) trait Transport {
@@ -29,10 +30,11 @@ pub(crate) trait Transport {
 const RCVBUF: usize = 4 << 20;
 
 /// The real `NETLINK_ROUTE` socket. `netlink_sys::Socket` is `Clone` and
-/// closes on drop; this wrapper never clones it, so the descriptor has
-/// exactly one owner.
+/// closes on drop; it is never cloned here, only shared through an `Arc`
+/// (with the [`RouteSocket`](super::RouteSocket) that owns this transport,
+/// for `AsFd`), so the descriptor is closed exactly once.
 pub(crate) struct SysTransport {
-    sock: Socket,
+    sock: Arc<Socket>,
     port: u32,
 }
 
@@ -45,7 +47,7 @@ impl SysTransport {
     /// with extended acks, capped acks and strict checking on.
     pub(crate) fn open() -> Result<SysTransport> {
         let op = Op::OpenNetlink;
-        let err = |e: &std::io::Error| Error::io(op, "NETLINK_ROUTE socket", e);
+        let err = |e: &std::io::Error| Error::io(op, Object::unnamed(ObjectKind::Socket), e);
         let mut sock = Socket::new(NETLINK_ROUTE).map_err(|e| err(&e))?;
         let addr = sock.bind_auto().map_err(|e| err(&e))?;
         sock.connect(&SocketAddr::new(0, 0)).map_err(|e| err(&e))?;
@@ -57,7 +59,12 @@ impl SysTransport {
         if setsockopt(&sock, sockopt::RcvBufForce, &RCVBUF).is_err() {
             let _ = setsockopt(&sock, sockopt::RcvBuf, &RCVBUF);
         }
-        Ok(SysTransport { port: addr.port_number(), sock })
+        Ok(SysTransport { port: addr.port_number(), sock: Arc::new(sock) })
+    }
+
+    /// The socket, shared.
+    pub(crate) fn socket(&self) -> Arc<Socket> {
+        Arc::clone(&self.sock)
     }
 
     /// The port id the kernel assigned.
