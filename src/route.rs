@@ -880,7 +880,7 @@ impl RouteSocket {
         if let Some(src) = r.src {
             m.attributes.push(RouteAttribute::PrefSource(src.into()));
         }
-        if table > 255 {
+        if u8::try_from(table).is_err() {
             m.attributes.push(RouteAttribute::Table(table));
         }
         if let Some(metric) = r.metric {

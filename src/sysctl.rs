@@ -44,8 +44,8 @@ pub enum SysctlKeyErrorKind {
 }
 
 /// A sysctl key refused by [`key_path`] (and so by [`read`] and
-/// [`write`]) before anything was opened. Converts into
-/// [`Error::Parse`](crate::Error::Parse) with `?`.
+/// [`write()`]) before anything was opened. Converts into
+/// [`Error::Parse`] with `?`.
 ///
 /// ```
 /// use nslink::sysctl::{SysctlKeyErrorKind, key_path};

@@ -5,6 +5,11 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
+/// The U/L bit of the first byte (IEEE 802): set in made-up addresses.
+const LOCALLY_ADMINISTERED: u8 = 0x02;
+/// The I/G bit of the first byte (IEEE 802): set in group addresses.
+const MULTICAST: u8 = 0x01;
+
 /// A 48-bit hardware (MAC) address, written `02:00:5e:10:00:01`
 /// (`IFLA_ADDRESS` of rtnetlink(7), `address` in ip-link(8)).
 ///
@@ -32,12 +37,12 @@ impl MacAddr {
     /// Whether the locally-administered bit is set (addresses you make up
     /// should have it, and not the multicast bit).
     pub fn is_locally_administered(&self) -> bool {
-        self.0[0] & 0x02 != 0
+        self.0[0] & LOCALLY_ADMINISTERED != 0
     }
 
     /// Whether the multicast bit is set (not usable as a device address).
     pub fn is_multicast(&self) -> bool {
-        self.0[0] & 0x01 != 0
+        self.0[0] & MULTICAST != 0
     }
 }
 
