@@ -1,18 +1,18 @@
-//! IP addresses on links (`ip addr`), IPv4 and IPv6, and the [`IpNet`]
-//! prefix type shared with routes.
+//! IP addresses on links (`ip addr`, `RTM_NEWADDR`/`RTM_DELADDR`/
+//! `RTM_GETADDR` of rtnetlink(7), ip-address(8)), IPv4 and IPv6, and the
+//! [`IpNet`] prefix type shared with routes.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use netlink_packet_route::address::{
-    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
-};
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Error, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
 use crate::netlink::{Request, RouteSocket};
+use crate::route::kernel_enum;
 
 /// An address with a prefix length, written `10.244.1.2/24` or
 /// `fd00::1/64`.
@@ -24,8 +24,13 @@ use crate::netlink::{Request, RouteSocket};
 /// assert_eq!(net.prefix_len(), 24);
 /// assert_eq!(net.network().to_string(), "10.244.1.0/24");
 /// assert!(net.contains("10.244.1.200".parse().unwrap()));
-/// assert!("10.0.0.1/33".parse::<IpNet>().is_err());
-/// # Ok::<(), nslink::Error>(())
+/// assert_eq!(format!("[{:<16}]", net), "[10.244.1.7/24   ]");
+/// let err = "10.0.0.1/33".parse::<IpNet>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid IP prefix \"10.0.0.1/33\": the prefix length 33 is longer than an IPv4 address (32 bits)"
+/// );
+/// # Ok::<(), nslink::addr::IpNetParseError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IpNet {
@@ -33,19 +38,103 @@ pub struct IpNet {
     prefix_len: u8,
 }
 
+/// What is wrong with a prefix refused by [`IpNet`]'s `parse` or
+/// [`IpNet::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IpNetErrorKind {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    Address,
+    /// The part after `/` is not a decimal number.
+    PrefixLength,
+    /// The prefix length is longer than the address.
+    PrefixTooLong {
+        /// The length given.
+        len: u32,
+        /// The address's length in bits (32 or 128).
+        max: u8,
+    },
+}
+
+/// A prefix refused by [`IpNet`]'s `parse` or [`IpNet::new`], like std's
+/// [`AddrParseError`](std::net::AddrParseError) for addresses. Converts into
+/// [`Error::Parse`] with `?`.
+///
+/// ```
+/// use nslink::addr::{IpNet, IpNetErrorKind};
+///
+/// let err = "fd00::/129".parse::<IpNet>().unwrap_err();
+/// assert_eq!(err.kind(), IpNetErrorKind::PrefixTooLong { len: 129, max: 128 });
+/// assert_eq!(err.input(), "fd00::/129");
+/// assert_eq!("x/24".parse::<IpNet>().unwrap_err().kind(), IpNetErrorKind::Address);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpNetParseError {
+    input: String,
+    kind: IpNetErrorKind,
+}
+
+impl IpNetParseError {
+    /// What is wrong.
+    pub fn kind(&self) -> IpNetErrorKind {
+        self.kind
+    }
+    /// The text refused (for [`IpNet::new`], `ADDR/LEN`).
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl fmt::Display for IpNetParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid IP prefix {:?}: ", self.input)?;
+        match self.kind {
+            IpNetErrorKind::Address => f.write_str("not an IPv4 or IPv6 address before the '/'"),
+            IpNetErrorKind::PrefixLength => {
+                f.write_str("the prefix length after the '/' is not a decimal number")
+            }
+            IpNetErrorKind::PrefixTooLong { len, max } => write!(
+                f,
+                "the prefix length {len} is longer than an {} address ({max} bits)",
+                if max == 32 { "IPv4" } else { "IPv6" }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for IpNetParseError {}
+
+impl From<IpNetParseError> for Error {
+    fn from(e: IpNetParseError) -> Error {
+        Error::Parse(crate::error::ParseError::IpNet(e))
+    }
+}
+
+fn max_len(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() { 32 } else { 128 }
+}
+
 impl IpNet {
     /// `addr/prefix_len`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the prefix is longer than the address
-    /// (32 for IPv4, 128 for IPv6).
-    pub fn new(addr: IpAddr, prefix_len: u8) -> Result<IpNet> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
+    /// [`IpNetParseError`] ([`IpNetErrorKind::PrefixTooLong`]) when the
+    /// prefix is longer than the address (32 for IPv4, 128 for IPv6).
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use nslink::IpNet;
+    ///
+    /// assert_eq!(IpNet::new(Ipv4Addr::new(10, 0, 0, 1).into(), 8)?.to_string(), "10.0.0.1/8");
+    /// assert!(IpNet::new(Ipv4Addr::new(10, 0, 0, 1).into(), 33).is_err());
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
+    pub fn new(addr: IpAddr, prefix_len: u8) -> Result<IpNet, IpNetParseError> {
+        let max = max_len(addr);
         if prefix_len > max {
-            return Err(Error::InvalidArgument {
-                op: Op::AddAddress,
-                object: crate::error::Object::from(format!("{addr}/{prefix_len}")),
-                detail: format!("prefix length is at most {max}"),
+            return Err(IpNetParseError {
+                input: format!("{addr}/{prefix_len}"),
+                kind: IpNetErrorKind::PrefixTooLong { len: prefix_len.into(), max },
             });
         }
         Ok(IpNet { addr, prefix_len })
@@ -53,7 +142,7 @@ impl IpNet {
 
     /// A host prefix (`/32` or `/128`).
     pub fn host(addr: IpAddr) -> IpNet {
-        IpNet { addr, prefix_len: if addr.is_ipv4() { 32 } else { 128 } }
+        IpNet { addr, prefix_len: max_len(addr) }
     }
 
     /// The default route's destination for `addr`'s family (`0.0.0.0/0` or
@@ -79,7 +168,7 @@ impl IpNet {
     }
 
     fn mask128(&self) -> u128 {
-        let bits = if self.is_ipv4() { 32 } else { 128 };
+        let bits = u32::from(max_len(self.addr));
         if self.prefix_len == 0 {
             0
         } else {
@@ -126,8 +215,9 @@ impl IpNet {
 }
 
 impl fmt::Display for IpNet {
+    /// `ADDR/LEN`; honours width and alignment (`{:<18}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix_len)
+        f.pad(&format!("{}/{}", self.addr, self.prefix_len))
     }
 }
 
@@ -138,31 +228,153 @@ impl fmt::Debug for IpNet {
 }
 
 impl FromStr for IpNet {
-    type Err = Error;
+    type Err = IpNetParseError;
     /// Parses `ADDR/LEN`; a bare address is a host prefix.
-    fn from_str(s: &str) -> Result<IpNet> {
-        let bad = |detail: &str| Error::InvalidArgument {
-            op: Op::AddAddress,
-            object: crate::error::Object::from(format!("{s:?}")),
-            detail: detail.into(),
-        };
+    fn from_str(s: &str) -> Result<IpNet, IpNetParseError> {
+        let bad = |kind| IpNetParseError { input: s.to_owned(), kind };
         let (a, len) = match s.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (s, None),
         };
-        let addr: IpAddr = a.parse().map_err(|_| bad("not an IP address"))?;
+        let addr: IpAddr = a.parse().map_err(|_| bad(IpNetErrorKind::Address))?;
         match len {
             None => Ok(IpNet::host(addr)),
             Some(l) => {
-                let l: u8 = l.parse().map_err(|_| bad("prefix length is not a number"))?;
-                IpNet::new(addr, l)
+                if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad(IpNetErrorKind::PrefixLength));
+                }
+                let max = max_len(addr);
+                match l.parse::<u32>() {
+                    Ok(n) if n <= u32::from(max) => Ok(IpNet { addr, prefix_len: n as u8 }),
+                    Ok(n) => Err(bad(IpNetErrorKind::PrefixTooLong { len: n, max })),
+                    // More digits than a u32 holds: longer than any address.
+                    Err(_) => Err(bad(IpNetErrorKind::PrefixTooLong { len: u32::MAX, max })),
+                }
             }
         }
     }
 }
 
+kernel_enum! {
+    /// How far an address is valid (`ifa_scope`, the `RT_SCOPE_*` values of
+    /// rtnetlink(7), `scope` in ip-address(8)).
+    ///
+    /// ```
+    /// use nslink::addr::AddressScope;
+    ///
+    /// assert_eq!("host".parse::<AddressScope>()?, AddressScope::Host);
+    /// assert_eq!(AddressScope::from(0u8).to_string(), "global");
+    /// assert_eq!(format!("{:>7}", AddressScope::Link), "   link");
+    /// # Ok::<(), nslink::route::ParseKeywordError>(())
+    /// ```
+    pub enum AddressScope: u8 as AddressScope {
+        /// `RT_SCOPE_UNIVERSE` (0): valid everywhere.
+        Global = 0, "global" | "universe";
+        /// `RT_SCOPE_SITE` (200): valid inside the site (IPv6 site-local).
+        Site = 200, "site";
+        /// `RT_SCOPE_LINK` (253): valid on the link only (IPv6 `fe80::/10`).
+        Link = 253, "link";
+        /// `RT_SCOPE_HOST` (254): valid inside this host (`127.0.0.1`,
+        /// `::1`).
+        Host = 254, "host";
+        /// `RT_SCOPE_NOWHERE` (255).
+        Nowhere = 255, "nowhere";
+    }
+}
+
+impl From<AddressScope> for netlink_packet_route::address::AddressScope {
+    fn from(s: AddressScope) -> Self {
+        s.value().into()
+    }
+}
+impl From<netlink_packet_route::address::AddressScope> for AddressScope {
+    fn from(s: netlink_packet_route::address::AddressScope) -> Self {
+        AddressScope::from_value(s.into())
+    }
+}
+
+bitflags::bitflags! {
+    /// The flags of an address (`IFA_F_*` in `ifa_flags` and `IFA_FLAGS`,
+    /// rtnetlink(7); printed by `ip addr` after the scope). Bits without a
+    /// name here are kept.
+    ///
+    /// ```
+    /// use nslink::addr::AddressFlags;
+    ///
+    /// let f = AddressFlags::NODAD | AddressFlags::NOPREFIXROUTE;
+    /// assert_eq!(f.bits(), 0x202);
+    /// assert_eq!(f.to_string(), "nodad noprefixroute");
+    /// assert_eq!(AddressFlags::from_bits_retain(0x8000).to_string(), "0x8000");
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct AddressFlags: u32 {
+        /// `IFA_F_SECONDARY`: a second address in an IPv4 prefix already on
+        /// the link (IPv6: a temporary address).
+        const SECONDARY = 0x01;
+        /// `IFA_F_NODAD`: no IPv6 duplicate address detection.
+        const NODAD = 0x02;
+        /// `IFA_F_OPTIMISTIC`: IPv6 optimistic DAD (usable while it runs).
+        const OPTIMISTIC = 0x04;
+        /// `IFA_F_DADFAILED`: IPv6 duplicate address detection failed.
+        const DADFAILED = 0x08;
+        /// `IFA_F_HOMEADDRESS`: a Mobile IPv6 home address.
+        const HOMEADDRESS = 0x10;
+        /// `IFA_F_DEPRECATED`: the preferred lifetime is over.
+        const DEPRECATED = 0x20;
+        /// `IFA_F_TENTATIVE`: IPv6 duplicate address detection is running.
+        const TENTATIVE = 0x40;
+        /// `IFA_F_PERMANENT`: no lifetime (`ip addr` prints `dynamic` when
+        /// this is missing).
+        const PERMANENT = 0x80;
+        /// `IFA_F_MANAGETEMPADDR`: make IPv6 temporary addresses from this
+        /// prefix.
+        const MANAGETEMPADDR = 0x100;
+        /// `IFA_F_NOPREFIXROUTE`: no prefix route for this address.
+        const NOPREFIXROUTE = 0x200;
+        /// `IFA_F_MCAUTOJOIN`: join the multicast group of this address.
+        const MCAUTOJOIN = 0x400;
+        /// `IFA_F_STABLE_PRIVACY`: an IPv6 stable-privacy address (RFC 7217).
+        const STABLE_PRIVACY = 0x800;
+        // Bits a newer kernel may set are kept.
+        const _ = !0;
+    }
+}
+
+impl fmt::Display for AddressFlags {
+    /// The words `ip addr` uses (`secondary nodad …`), unnamed bits in hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const WORDS: [(AddressFlags, &str); 12] = [
+            (AddressFlags::SECONDARY, "secondary"),
+            (AddressFlags::NODAD, "nodad"),
+            (AddressFlags::OPTIMISTIC, "optimistic"),
+            (AddressFlags::DADFAILED, "dadfailed"),
+            (AddressFlags::HOMEADDRESS, "home"),
+            (AddressFlags::DEPRECATED, "deprecated"),
+            (AddressFlags::TENTATIVE, "tentative"),
+            (AddressFlags::PERMANENT, "permanent"),
+            (AddressFlags::MANAGETEMPADDR, "mngtmpaddr"),
+            (AddressFlags::NOPREFIXROUTE, "noprefixroute"),
+            (AddressFlags::MCAUTOJOIN, "autojoin"),
+            (AddressFlags::STABLE_PRIVACY, "stable-privacy"),
+        ];
+        let mut words: Vec<String> = Vec::new();
+        let mut left = self.bits();
+        for (flag, word) in WORDS {
+            if self.contains(flag) {
+                words.push(word.to_owned());
+                left &= !flag.bits();
+            }
+        }
+        if left != 0 {
+            words.push(format!("{left:#x}"));
+        }
+        f.pad(&words.join(" "))
+    }
+}
+
 /// An address as the kernel reports it (`RTM_NEWADDR`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Address {
     /// The index of the link it is on.
     pub index: u32,
@@ -175,22 +387,11 @@ pub struct Address {
     pub broadcast: Option<Ipv4Addr>,
     /// The label (`eth0`, `eth0:1`).
     pub label: Option<String>,
-    /// `host`, `link` or `global`, as `ip addr` prints after `scope`.
-    pub scope: &'static str,
-    /// Whether the address is still tentative (IPv6 duplicate address
-    /// detection in progress).
-    pub tentative: bool,
-}
-
-fn scope_name(s: AddressScope) -> &'static str {
-    match s {
-        AddressScope::Universe => "global",
-        AddressScope::Site => "site",
-        AddressScope::Link => "link",
-        AddressScope::Host => "host",
-        AddressScope::Nowhere => "nowhere",
-        _ => "other",
-    }
+    /// The scope, as `ip addr` prints after `scope`.
+    pub scope: AddressScope,
+    /// The flags (`IFA_FLAGS`, or the header's 8 bits on kernels without
+    /// it).
+    pub flags: AddressFlags,
 }
 
 fn family_of(addr: IpAddr) -> AddressFamily {
@@ -198,6 +399,12 @@ fn family_of(addr: IpAddr) -> AddressFamily {
 }
 
 impl Address {
+    /// Whether the address is still tentative (IPv6 duplicate address
+    /// detection in progress): [`AddressFlags::TENTATIVE`].
+    pub fn is_tentative(&self) -> bool {
+        self.flags.contains(AddressFlags::TENTATIVE)
+    }
+
     fn from_message(m: AddressMessage) -> Option<Address> {
         let (mut local, mut address, mut broadcast, mut label, mut flags) =
             (None, None, None, None, None);
@@ -223,20 +430,48 @@ impl Address {
             peer,
             broadcast,
             label,
-            scope: scope_name(m.header.scope),
-            tentative: flags & 0x40 != 0,
+            scope: m.header.scope.into(),
+            flags: AddressFlags::from_bits_retain(flags),
         })
     }
 }
 
 /// Options for [`RouteSocket::add_address_with`].
+///
+/// ```
+/// use nslink::addr::{AddressFlags, AddressOptions, AddressScope};
+///
+/// let opts = AddressOptions::default()
+///     .flags(AddressFlags::NODAD | AddressFlags::NOPREFIXROUTE)
+///     .scope(AddressScope::Link);
+/// assert_eq!(opts.scope, Some(AddressScope::Link));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
 pub struct AddressOptions {
-    /// Skip IPv6 duplicate address detection (`nodad`): the address is
-    /// usable at once.
-    pub nodad: bool,
-    /// Do not add the prefix route (`noprefixroute`).
-    pub no_prefix_route: bool,
+    /// Flags to set (`ip addr add … nodad noprefixroute …`): those a user
+    /// may set are [`AddressFlags::NODAD`], [`AddressFlags::OPTIMISTIC`],
+    /// [`AddressFlags::HOMEADDRESS`], [`AddressFlags::MANAGETEMPADDR`],
+    /// [`AddressFlags::NOPREFIXROUTE`] and [`AddressFlags::MCAUTOJOIN`]; the
+    /// kernel ignores or refuses the others.
+    pub flags: AddressFlags,
+    /// The scope; `None` chooses like `ip addr add`: `host` for IPv4
+    /// loopback addresses (`127.0.0.0/8`), `global` otherwise. The kernel
+    /// chooses IPv6 scopes itself from the address.
+    pub scope: Option<AddressScope>,
+}
+
+impl AddressOptions {
+    /// Adds `flags` to the flags to set.
+    pub fn flags(mut self, flags: AddressFlags) -> AddressOptions {
+        self.flags |= flags;
+        self
+    }
+    /// Sets the scope.
+    pub fn scope(mut self, scope: AddressScope) -> AddressOptions {
+        self.scope = Some(scope);
+        self
+    }
 }
 
 impl RouteSocket {
@@ -251,8 +486,9 @@ impl RouteSocket {
         Ok(m)
     }
 
-    /// Adds `net` to `link`, like `ip addr add NET brd + dev LINK` (IPv4
-    /// addresses get the broadcast address of their prefix).
+    /// Adds `net` to `link`, like `ip addr add NET brd + dev LINK`
+    /// (`RTM_NEWADDR`, rtnetlink(7); IPv4 addresses get the broadcast
+    /// address of their prefix). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `EEXIST` ([`Error::is_already_exists`]) when the
@@ -269,15 +505,19 @@ impl RouteSocket {
         self.add_address_with(link, net, AddressOptions::default())
     }
 
-    /// Adds `net` to `link` with options.
+    /// Adds `net` to `link` with flags and a scope, like
+    /// `ip addr add NET dev LINK scope SCOPE nodad noprefixroute`
+    /// (`RTM_NEWADDR` with `IFA_FLAGS`, rtnetlink(7)). Needs
+    /// `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// As [`add_address`](RouteSocket::add_address).
     ///
     /// ```no_run
-    /// use nslink::AddressOptions;
+    /// use nslink::addr::{AddressFlags, AddressOptions};
     /// let nl = nslink::RouteSocket::open()?;
-    /// nl.add_address_with("eth0", "fd00::2/64".parse()?, AddressOptions { nodad: true, ..Default::default() })?;
+    /// let nodad = AddressOptions::default().flags(AddressFlags::NODAD);
+    /// nl.add_address_with("eth0", "fd00::2/64".parse()?, nodad)?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn add_address_with(
@@ -302,15 +542,17 @@ impl RouteSocket {
         if let Some(b) = net.broadcast() {
             m.attributes.push(AddressAttribute::Broadcast(b));
         }
-        let mut flags = 0u32;
-        if opts.nodad {
-            flags |= 0x02; // IFA_F_NODAD
-        }
-        if opts.no_prefix_route {
-            flags |= 0x200; // IFA_F_NOPREFIXROUTE
-        }
+        m.header.scope = opts
+            .scope
+            .unwrap_or(match net.addr() {
+                IpAddr::V4(a) if a.is_loopback() => AddressScope::Host,
+                _ => AddressScope::Global,
+            })
+            .into();
+        let flags = opts.flags.bits();
         if flags != 0 {
-            m.header.flags = AddressHeaderFlags::from_bits_truncate(flags as u8);
+            // The header holds the low 8 bits; IFA_FLAGS (Linux 3.14+) all.
+            m.header.flags = AddressHeaderFlags::from_bits_retain(flags as u8);
             m.attributes.push(AddressAttribute::Flags(
                 netlink_packet_route::address::AddressFlags::from_bits_retain(flags),
             ));
@@ -323,7 +565,8 @@ impl RouteSocket {
         })
     }
 
-    /// Removes `net` from `link`, like `ip addr del NET dev LINK`.
+    /// Removes `net` from `link`, like `ip addr del NET dev LINK`
+    /// (`RTM_DELADDR`, rtnetlink(7)). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `EADDRNOTAVAIL` when the link does not have it,
@@ -348,7 +591,9 @@ impl RouteSocket {
         .map(drop)
     }
 
-    /// Every address of the namespace, like `ip addr show`.
+    /// Every address of the namespace, like `ip addr show` (an
+    /// `RTM_GETADDR` dump, rtnetlink(7)), with its scope and flags. Needs
+    /// no privilege.
     ///
     /// # Errors
     /// The exchange errors.
@@ -452,8 +697,39 @@ mod tests {
         let zero: IpNet = "0.0.0.0/0".parse().unwrap();
         assert!(zero.contains("8.8.8.8".parse().unwrap()));
         assert_eq!(IpNet::default_for("fd00::1".parse().unwrap()).to_string(), "::/0");
-        for bad in ["10.0.0.1/33", "fd00::/129", "x/24", "10.0.0.1/", "10.0.0.1/a", ""] {
-            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        use IpNetErrorKind::*;
+        for (bad, kind) in [
+            ("10.0.0.1/33", PrefixTooLong { len: 33, max: 32 }),
+            ("fd00::/129", PrefixTooLong { len: 129, max: 128 }),
+            ("10.0.0.1/99999999999", PrefixTooLong { len: u32::MAX, max: 32 }),
+            ("x/24", Address),
+            ("", Address),
+            ("10.0.0.1/", PrefixLength),
+            ("10.0.0.1/a", PrefixLength),
+            ("10.0.0.1/+8", PrefixLength),
+            ("10.0.0.1/ 8", PrefixLength),
+        ] {
+            let e = bad.parse::<IpNet>().unwrap_err();
+            assert_eq!((e.kind(), e.input()), (kind, bad));
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("invalid IP prefix {bad:?}: ")), "{msg}");
         }
+        let e: Error = "10.0.0.1/33".parse::<IpNet>().unwrap_err().into();
+        assert_eq!(e.op(), None);
+        assert!(e.to_string().contains("33 is longer than an IPv4 address (32 bits)"), "{e}");
+        assert_eq!(IpNet::new("10.0.0.1".parse().unwrap(), 33).unwrap_err().input(), "10.0.0.1/33");
+    }
+
+    #[test]
+    fn display_pads_and_flags_print_like_ip() {
+        let n: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert_eq!(format!("{n:<12}|{n:>12}|{n:^12}"), "10.0.0.0/8  |  10.0.0.0/8| 10.0.0.0/8 ");
+        assert_eq!(format!("{n:?}"), "10.0.0.0/8");
+        let f = AddressFlags::PERMANENT | AddressFlags::NOPREFIXROUTE;
+        assert_eq!(format!("[{f:<24}]"), "[permanent noprefixroute ]");
+        assert_eq!(AddressFlags::empty().to_string(), "");
+        assert_eq!(AddressScope::from(254u8), AddressScope::Host);
+        assert_eq!(AddressScope::Other(7).to_string(), "7");
+        assert!("hots".parse::<AddressScope>().is_err());
     }
 }

@@ -526,6 +526,26 @@ impl fmt::Display for ProtocolError {
     }
 }
 
+/// A value that could not be read from text (or built from its parts):
+/// the parse error of the value's own type, for `?` into [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// An [`IpNet`](crate::IpNet).
+    #[error(transparent)]
+    IpNet(#[from] crate::addr::IpNetParseError),
+    /// A [`MacAddr`](crate::MacAddr).
+    #[error(transparent)]
+    MacAddr(#[from] crate::link::MacAddrParseError),
+    /// A sysctl key ([`sysctl::key_path`](crate::sysctl::key_path)).
+    #[error(transparent)]
+    SysctlKey(#[from] crate::sysctl::SysctlKeyError),
+    /// A route type, scope, protocol or table, an address scope or a
+    /// neighbour state.
+    #[error(transparent)]
+    Keyword(#[from] crate::route::ParseKeywordError),
+}
+
 /// The error type of every fallible nslink operation.
 ///
 /// Match on the variants for the cases you handle specially, or use the
@@ -724,6 +744,10 @@ pub enum Error {
         /// What is wrong with it.
         detail: String,
     },
+
+    /// A value could not be parsed ([`ParseError`]); no operation was tried.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
 }
 
 fn describe_os(errno: i32, extack: Option<&str>) -> String {
@@ -795,7 +819,7 @@ impl Error {
     /// The operation that failed, where the error has one.
     pub fn op(&self) -> Option<Op> {
         match self {
-            Error::InvalidName { .. } => None,
+            Error::InvalidName { .. } | Error::Parse(_) => None,
             Error::Os { op, .. }
             | Error::NotFound { op, .. }
             | Error::NotANetns { op, .. }
@@ -864,7 +888,7 @@ impl From<Error> for io::Error {
             None => match &e {
                 Error::NotFound { .. } => io::ErrorKind::NotFound,
                 Error::Timeout { .. } => io::ErrorKind::TimedOut,
-                Error::InvalidName { .. } | Error::InvalidArgument { .. } => {
+                Error::InvalidName { .. } | Error::InvalidArgument { .. } | Error::Parse(_) => {
                     io::ErrorKind::InvalidInput
                 }
                 _ => io::ErrorKind::Other,

@@ -139,17 +139,19 @@ pub mod route;
 mod sys;
 pub mod sysctl;
 
-pub use addr::{Address, AddressOptions, IpNet};
-pub use error::{Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, Result};
+pub use addr::{Address, AddressFlags, AddressOptions, AddressScope, IpNet};
+pub use error::{
+    Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
+};
 pub use link::{
     Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId,
     LinkKind, MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };
 pub use name::{IfName, IntoIfName, IntoNsName, NsName};
-pub use neigh::Neighbour;
+pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
-pub use route::Route;
+pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no

@@ -8,20 +8,122 @@
 //! permanent entries ([`RouteSocket::add_neighbour`]) do not count against
 //! the limit.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
-use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
-};
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Op, Result};
 use crate::link::{IntoLinkId, MacAddr};
 use crate::netlink::RouteSocket;
+use crate::route::kernel_enum;
 
-/// One neighbour entry, as `ip neigh` shows it.
+kernel_enum! {
+    /// The state of a neighbour entry (`ndm_state`, the `NUD_*` values of
+    /// rtnetlink(7), `nud` in ip-neighbour(8)). Prints in capitals, as
+    /// `ip neigh show` does; parses in any case.
+    ///
+    /// ```
+    /// use nslink::neigh::NeighbourState;
+    ///
+    /// assert_eq!("permanent".parse::<NeighbourState>()?, NeighbourState::Permanent);
+    /// assert_eq!(NeighbourState::Stale.to_string(), "STALE");
+    /// assert_eq!(NeighbourState::from(0x80u16), NeighbourState::Permanent);
+    /// assert_eq!(NeighbourState::Other(0x300).to_string(), "768");
+    /// # Ok::<(), nslink::route::ParseKeywordError>(())
+    /// ```
+    pub enum NeighbourState: u16 as NeighbourState {
+        /// `NUD_NONE` (0): no state yet.
+        None = 0x00, "NONE";
+        /// `NUD_INCOMPLETE`: address resolution is in progress.
+        Incomplete = 0x01, "INCOMPLETE";
+        /// `NUD_REACHABLE`: confirmed recently.
+        Reachable = 0x02, "REACHABLE";
+        /// `NUD_STALE`: usable, but to be confirmed when next used.
+        Stale = 0x04, "STALE";
+        /// `NUD_DELAY`: waiting a little before probing.
+        Delay = 0x08, "DELAY";
+        /// `NUD_PROBE`: being probed.
+        Probe = 0x10, "PROBE";
+        /// `NUD_FAILED`: resolution failed.
+        Failed = 0x20, "FAILED";
+        /// `NUD_NOARP`: valid, never resolved nor expired (hidden by plain
+        /// `ip neigh show`; `ip neigh show nud all` lists it).
+        Noarp = 0x40, "NOARP";
+        /// `NUD_PERMANENT`: set by the administrator, never expires.
+        Permanent = 0x80, "PERMANENT";
+    }
+}
+
+impl From<NeighbourState> for netlink_packet_route::neighbour::NeighbourState {
+    fn from(s: NeighbourState) -> Self {
+        s.value().into()
+    }
+}
+impl From<netlink_packet_route::neighbour::NeighbourState> for NeighbourState {
+    fn from(s: netlink_packet_route::neighbour::NeighbourState) -> Self {
+        NeighbourState::from_value(s.into())
+    }
+}
+
+bitflags::bitflags! {
+    /// The flags of a neighbour entry (`ndm_flags`, the `NTF_*` values of
+    /// rtnetlink(7)). Bits without a name here are kept.
+    ///
+    /// ```
+    /// use nslink::neigh::NeighbourFlags;
+    ///
+    /// assert_eq!(NeighbourFlags::ROUTER.to_string(), "router");
+    /// assert_eq!(NeighbourFlags::from_bits_retain(0x90).to_string(), "extern_learn router");
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct NeighbourFlags: u8 {
+        /// `NTF_USE`: the entry is in use (a request flag).
+        const USE = 0x01;
+        /// `NTF_SELF`: the device's own table (bridge FDB).
+        const SELF = 0x02;
+        /// `NTF_MASTER`: the master device's table (bridge FDB).
+        const MASTER = 0x04;
+        /// `NTF_PROXY`: a proxy ARP / NDP entry (`ip neigh add proxy`).
+        const PROXY = 0x08;
+        /// `NTF_EXT_LEARNED`: learned by an external agent
+        /// (`extern_learn`).
+        const EXT_LEARNED = 0x10;
+        /// `NTF_OFFLOADED`: offloaded to hardware.
+        const OFFLOADED = 0x20;
+        /// `NTF_STICKY`: may not move to another port (bridge FDB).
+        const STICKY = 0x40;
+        /// `NTF_ROUTER`: the neighbour is an IPv6 router (`router`).
+        const ROUTER = 0x80;
+        // Bits a newer kernel may set are kept.
+        const _ = !0;
+    }
+}
+
+impl fmt::Display for NeighbourFlags {
+    /// The words `ip neigh` uses, separated by spaces.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const WORDS: [(NeighbourFlags, &str); 8] = [
+            (NeighbourFlags::USE, "use"),
+            (NeighbourFlags::SELF, "self"),
+            (NeighbourFlags::MASTER, "master"),
+            (NeighbourFlags::PROXY, "proxy"),
+            (NeighbourFlags::EXT_LEARNED, "extern_learn"),
+            (NeighbourFlags::OFFLOADED, "offload"),
+            (NeighbourFlags::STICKY, "sticky"),
+            (NeighbourFlags::ROUTER, "router"),
+        ];
+        let words: Vec<&str> =
+            WORDS.iter().filter(|(flag, _)| self.contains(*flag)).map(|(_, w)| *w).collect();
+        f.pad(&words.join(" "))
+    }
+}
+
+/// One neighbour entry, as `ip neigh show nud all` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Neighbour {
     /// The link it belongs to.
     pub index: u32,
@@ -29,23 +131,10 @@ pub struct Neighbour {
     pub ip: IpAddr,
     /// Its hardware address, once resolved.
     pub mac: Option<MacAddr>,
-    /// `REACHABLE`, `STALE`, `DELAY`, `PROBE`, `FAILED`, `INCOMPLETE`,
-    /// `PERMANENT`, `NOARP` or `NONE`.
-    pub state: &'static str,
-}
-
-fn state_name(s: NeighbourState) -> &'static str {
-    match s {
-        NeighbourState::Incomplete => "INCOMPLETE",
-        NeighbourState::Reachable => "REACHABLE",
-        NeighbourState::Stale => "STALE",
-        NeighbourState::Delay => "DELAY",
-        NeighbourState::Probe => "PROBE",
-        NeighbourState::Failed => "FAILED",
-        NeighbourState::Noarp => "NOARP",
-        NeighbourState::Permanent => "PERMANENT",
-        _ => "NONE",
-    }
+    /// The entry's state.
+    pub state: NeighbourState,
+    /// The entry's flags (`router`, `extern_learn`, …).
+    pub flags: NeighbourFlags,
 }
 
 fn message(index: u32, ip: IpAddr) -> NeighbourMessage {
@@ -60,15 +149,16 @@ fn message(index: u32, ip: IpAddr) -> NeighbourMessage {
 }
 
 impl RouteSocket {
-    /// Every IPv4 and IPv6 neighbour entry of the namespace, like
-    /// `ip neigh show`.
+    /// Every IPv4 and IPv6 neighbour entry of the namespace, in every state,
+    /// like `ip neigh show nud all` (an `RTM_GETNEIGH` dump, rtnetlink(7)).
+    /// Needs no privilege.
     ///
     /// # Errors
     /// The exchange errors.
     ///
     /// ```no_run
     /// for n in nslink::RouteSocket::open()?.neighbours()? {
-    ///     println!("{} {:?} {}", n.ip, n.mac, n.state);
+    ///     println!("{:<16} {:?} {}", n.ip, n.mac, n.state);
     /// }
     /// # Ok::<(), nslink::Error>(())
     /// ```
@@ -101,7 +191,8 @@ impl RouteSocket {
                     index: m.header.ifindex,
                     ip,
                     mac,
-                    state: state_name(m.header.state),
+                    state: m.header.state.into(),
+                    flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
                 });
             }
         }
@@ -109,7 +200,8 @@ impl RouteSocket {
     }
 
     /// Adds or replaces a permanent entry, like
-    /// `ip neigh replace IP lladdr MAC dev LINK nud permanent`.
+    /// `ip neigh replace IP lladdr MAC dev LINK nud permanent`; see
+    /// [`replace_neighbour`](Self::replace_neighbour).
     ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENODEV` for a missing link.
@@ -121,11 +213,38 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "ip neigh replace")]
     pub fn add_neighbour(&self, link: impl IntoLinkId, ip: IpAddr, mac: MacAddr) -> Result<()> {
+        self.replace_neighbour(link, ip, mac, NeighbourState::Permanent)
+    }
+
+    /// Adds or replaces an entry in `state`, like
+    /// `ip neigh replace IP lladdr MAC dev LINK nud STATE` (`RTM_NEWNEIGH`
+    /// with `NLM_F_CREATE|NLM_F_REPLACE`, rtnetlink(7)). Needs
+    /// `CAP_NET_ADMIN`.
+    ///
+    /// # Errors
+    /// [`Error::Os`](crate::Error::Os) with `ENODEV` for a missing link,
+    /// `EINVAL` for a state the kernel refuses.
+    ///
+    /// ```no_run
+    /// use nslink::neigh::NeighbourState;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let gw = "10.244.1.1".parse().unwrap();
+    /// nl.replace_neighbour("eth0", gw, "02:42:0a:f4:01:01".parse()?, NeighbourState::Stale)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "RTM_NEWNEIGH")]
+    pub fn replace_neighbour(
+        &self,
+        link: impl IntoLinkId,
+        ip: IpAddr,
+        mac: MacAddr,
+        state: NeighbourState,
+    ) -> Result<()> {
         let op = Op::AddNeighbour;
         let link = link.into_link_id()?;
         let index = self.resolve_index(op, &link)?;
         let mut m = message(index, ip);
-        m.header.state = NeighbourState::Permanent;
+        m.header.state = state.into();
         m.attributes.push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
         self.request(
             op,
@@ -136,7 +255,8 @@ impl RouteSocket {
         .map(drop)
     }
 
-    /// Deletes one entry, like `ip neigh del IP dev LINK`.
+    /// Deletes one entry, like `ip neigh del IP dev LINK` (`RTM_DELNEIGH`,
+    /// rtnetlink(7)). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENOENT` when there is no such
@@ -177,7 +297,7 @@ impl RouteSocket {
         let doomed: Vec<(RouteNetlinkMessage, u16)> = self
             .neighbours()?
             .into_iter()
-            .filter(|n| n.state != "PERMANENT" && n.state != "NOARP")
+            .filter(|n| n.state != NeighbourState::Permanent && n.state != NeighbourState::Noarp)
             .map(|n| (RouteNetlinkMessage::DelNeighbour(message(n.index, n.ip)), 0))
             .collect();
         let mut count = 0;

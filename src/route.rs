@@ -1,66 +1,587 @@
-//! Routes (`ip route`): add, replace, delete, list; IPv4 and IPv6, default
-//! routes via a gateway, device routes, tables and metrics.
+//! Routes (`ip route`, `RTM_NEWROUTE`/`RTM_DELROUTE`/`RTM_GETROUTE` of
+//! rtnetlink(7)): add, replace, delete, list; IPv4 and IPv6, default routes
+//! via a gateway, device routes, blackhole/unreachable/prohibit routes,
+//! tables, metrics and protocols, as ip-route(8) describes them.
+//!
+//! The route's type, scope, protocol and table are typed ([`RouteType`],
+//! [`RouteScope`], [`RouteProtocol`], [`RouteTable`]); each keeps the values a
+//! newer kernel may send (`Other(n)` / [`RouteTable::Id`]), parses the words
+//! `ip route` uses, and prints them the way `ip route` does.
 
+use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
-};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::addr::IpNet;
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, NameError, NameKind, Object, ObjectKind, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
 use crate::netlink::{Request, RouteSocket};
 
-/// The main routing table (`ip route` without `table`).
-pub const TABLE_MAIN: u32 = 254;
-/// The local table (addresses of this host).
-pub const TABLE_LOCAL: u32 = 255;
+/// Which kind of keyword a [`ParseKeywordError`] was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeywordKind {
+    /// A [`RouteType`].
+    RouteType,
+    /// A [`RouteScope`].
+    RouteScope,
+    /// A [`RouteProtocol`].
+    RouteProtocol,
+    /// A [`RouteTable`].
+    RouteTable,
+    /// An [`AddressScope`](crate::addr::AddressScope).
+    AddressScope,
+    /// A [`NeighbourState`](crate::neigh::NeighbourState).
+    NeighbourState,
+}
 
-/// A route: what to add or delete, and what listing returns.
+impl KeywordKind {
+    fn words(self) -> &'static [&'static str] {
+        match self {
+            KeywordKind::RouteType => RouteType::WORDS,
+            KeywordKind::RouteScope => RouteScope::WORDS,
+            KeywordKind::RouteProtocol => RouteProtocol::WORDS,
+            KeywordKind::RouteTable => &["main", "local", "default"],
+            KeywordKind::AddressScope => crate::addr::AddressScope::WORDS,
+            KeywordKind::NeighbourState => crate::neigh::NeighbourState::WORDS,
+        }
+    }
+}
+
+impl fmt::Display for KeywordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            KeywordKind::RouteType => "route type",
+            KeywordKind::RouteScope => "route scope",
+            KeywordKind::RouteProtocol => "route protocol",
+            KeywordKind::RouteTable => "route table",
+            KeywordKind::AddressScope => "address scope",
+            KeywordKind::NeighbourState => "neighbour state",
+        })
+    }
+}
+
+/// A word that names no [`RouteType`], [`RouteScope`], [`RouteProtocol`],
+/// [`RouteTable`], [`AddressScope`](crate::addr::AddressScope) or
+/// [`NeighbourState`](crate::neigh::NeighbourState), nor a number in range.
+///
+/// ```
+/// use nslink::route::{KeywordKind, RouteScope};
+///
+/// let err = "lnik".parse::<RouteScope>().unwrap_err();
+/// assert_eq!(err.kind(), KeywordKind::RouteScope);
+/// assert_eq!(err.input(), "lnik");
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown route scope \"lnik\": expected global, site, link, host, nowhere or a number"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseKeywordError {
+    kind: KeywordKind,
+    input: String,
+}
+
+impl ParseKeywordError {
+    pub(crate) fn new(kind: KeywordKind, input: &str) -> ParseKeywordError {
+        ParseKeywordError { kind, input: input.to_owned() }
+    }
+    /// What was being parsed.
+    pub fn kind(&self) -> KeywordKind {
+        self.kind
+    }
+    /// The text that was refused.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl fmt::Display for ParseKeywordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}: expected ", self.kind, self.input)?;
+        for (i, w) in self.kind.words().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(w)?;
+        }
+        f.write_str(" or a number")
+    }
+}
+
+impl std::error::Error for ParseKeywordError {}
+
+impl From<ParseKeywordError> for Error {
+    fn from(e: ParseKeywordError) -> Error {
+        Error::Parse(crate::error::ParseError::Keyword(e))
+    }
+}
+
+/// Declares a kernel enumeration: named variants with their value and the
+/// word `ip` prints, plus `Other(n)` for values this crate does not know.
+/// Equality and hashing go by the value, so `Other(n)` equals the named
+/// variant of `n`.
+macro_rules! kernel_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident: $repr:ty as $kind:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, $word:literal $(| $alias:literal)*; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A value without a name here (a newer kernel's, or a number
+            /// from a local table); prints as the number.
+            Other($repr),
+        }
+
+        impl $name {
+            /// The words `ip` uses for the named values, in order.
+            pub(crate) const WORDS: &'static [&'static str] = &[$($word),*];
+
+            /// The kernel's number for this value.
+            pub fn value(self) -> $repr {
+                match self {
+                    $( $name::$variant => $value, )*
+                    $name::Other(v) => v,
+                }
+            }
+
+            /// The value for the kernel's number (`Other` when it has no name).
+            pub fn from_value(v: $repr) -> $name {
+                match v {
+                    $( $value => $name::$variant, )*
+                    v => $name::Other(v),
+                }
+            }
+
+            /// The word `ip` prints for it, if it has one.
+            pub fn name(self) -> Option<&'static str> {
+                match $name::from_value(self.value()) {
+                    $( $name::$variant => Some($word), )*
+                    $name::Other(_) => None,
+                }
+            }
+        }
+
+        impl From<$repr> for $name {
+            fn from(v: $repr) -> $name {
+                $name::from_value(v)
+            }
+        }
+
+        impl From<$name> for $repr {
+            fn from(v: $name) -> $repr {
+                v.value()
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &$name) -> bool {
+                self.value() == other.value()
+            }
+        }
+        impl Eq for $name {}
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+                self.value().hash(h)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.name() {
+                    Some(w) => f.pad(w),
+                    None => f.pad(&self.value().to_string()),
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::route::ParseKeywordError;
+            /// Parses the word `ip` uses (any case) or a number.
+            fn from_str(s: &str) -> std::result::Result<$name, crate::route::ParseKeywordError> {
+                $(
+                    if s.eq_ignore_ascii_case($word) $(|| s.eq_ignore_ascii_case($alias))* {
+                        return Ok($name::$variant);
+                    }
+                )*
+                crate::route::parse_number::<$repr>(s)
+                    .map($name::from_value)
+                    .ok_or_else(|| {
+                        crate::route::ParseKeywordError::new(crate::route::KeywordKind::$kind, s)
+                    })
+            }
+        }
+    };
+}
+pub(crate) use kernel_enum;
+
+/// Parses a decimal or `0x` hexadecimal number, as `ip` accepts them.
+pub(crate) fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u64::from_str_radix(hex, 16).ok()?
+        }
+        Some(_) => return None,
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok()?,
+        None => return None,
+    };
+    T::try_from(v).ok()
+}
+
+kernel_enum! {
+    /// What the kernel does with a packet that matches a route: the
+    /// route's type (`rtm_type`, the `RTN_*` values of rtnetlink(7)), the
+    /// word before the prefix in `ip route` (`blackhole 10.0.0.0/8`).
+    ///
+    /// ```
+    /// use nslink::route::RouteType;
+    ///
+    /// let t: RouteType = "blackhole".parse()?;
+    /// assert_eq!(t, RouteType::Blackhole);
+    /// assert_eq!(t.value(), 6);
+    /// assert_eq!(RouteType::from(6u8), RouteType::Blackhole);
+    /// assert_eq!(RouteType::Other(42).to_string(), "42");
+    /// assert_eq!(format!("[{:<9}]", RouteType::Local), "[local    ]");
+    /// # Ok::<(), nslink::route::ParseKeywordError>(())
+    /// ```
+    pub enum RouteType: u8 as RouteType {
+        /// `RTN_UNSPEC`: no type (in a delete request, any type).
+        Unspec = 0, "unspec";
+        /// `RTN_UNICAST`: a gateway or a directly connected destination.
+        Unicast = 1, "unicast";
+        /// `RTN_LOCAL`: an address of this host (the `local` table).
+        Local = 2, "local";
+        /// `RTN_BROADCAST`: a broadcast address, sent as broadcast.
+        Broadcast = 3, "broadcast";
+        /// `RTN_ANYCAST`: a local address answered as anycast.
+        Anycast = 4, "anycast";
+        /// `RTN_MULTICAST`: a multicast destination.
+        Multicast = 5, "multicast";
+        /// `RTN_BLACKHOLE`: packets are dropped silently.
+        Blackhole = 6, "blackhole";
+        /// `RTN_UNREACHABLE`: packets are dropped with ICMP "host
+        /// unreachable" (`EHOSTUNREACH` for local senders).
+        Unreachable = 7, "unreachable";
+        /// `RTN_PROHIBIT`: packets are dropped with ICMP "communication
+        /// administratively prohibited" (`EACCES`).
+        Prohibit = 8, "prohibit";
+        /// `RTN_THROW`: the lookup goes on in the next rule's table.
+        Throw = 9, "throw";
+        /// `RTN_NAT`: stateless NAT (no longer supported by Linux).
+        Nat = 10, "nat";
+        /// `RTN_XRESOLVE`: an external resolver (not implemented by Linux).
+        ExternalResolve = 11, "xresolve";
+    }
+}
+
+kernel_enum! {
+    /// How far a route's destination is (`rtm_scope`, the `RT_SCOPE_*`
+    /// values of rtnetlink(7), `scope` in ip-route(8)).
+    ///
+    /// ```
+    /// use nslink::route::RouteScope;
+    ///
+    /// assert_eq!("link".parse::<RouteScope>()?, RouteScope::Link);
+    /// assert_eq!("253".parse::<RouteScope>()?, RouteScope::Link);
+    /// assert_eq!(RouteScope::Global.to_string(), "global");
+    /// assert!("lnik".parse::<RouteScope>().is_err());
+    /// # Ok::<(), nslink::route::ParseKeywordError>(())
+    /// ```
+    pub enum RouteScope: u8 as RouteScope {
+        /// `RT_SCOPE_UNIVERSE` (0): anywhere, through gateways.
+        Global = 0, "global" | "universe";
+        /// `RT_SCOPE_SITE` (200): inside this site (IPv6 site-local).
+        Site = 200, "site";
+        /// `RT_SCOPE_LINK` (253): on a directly attached link.
+        Link = 253, "link";
+        /// `RT_SCOPE_HOST` (254): on this host.
+        Host = 254, "host";
+        /// `RT_SCOPE_NOWHERE` (255): no destination (in a delete request,
+        /// any scope).
+        Nowhere = 255, "nowhere";
+    }
+}
+
+kernel_enum! {
+    /// Who installed a route (`rtm_protocol`, the `RTPROT_*` values of
+    /// rtnetlink(7), `proto` in ip-route(8)). The kernel only stores it;
+    /// routing daemons use it to find their own routes.
+    ///
+    /// ```
+    /// use nslink::route::RouteProtocol;
+    ///
+    /// assert_eq!("static".parse::<RouteProtocol>()?, RouteProtocol::Static);
+    /// assert_eq!("100".parse::<RouteProtocol>()?, RouteProtocol::Other(100));
+    /// assert_eq!(RouteProtocol::from(42u8).to_string(), "babel");
+    /// # Ok::<(), nslink::route::ParseKeywordError>(())
+    /// ```
+    pub enum RouteProtocol: u8 as RouteProtocol {
+        /// `RTPROT_UNSPEC` (0): unknown (in a delete request, any protocol).
+        Unspec = 0, "unspec";
+        /// `RTPROT_REDIRECT` (1): an ICMP redirect (no longer used).
+        Redirect = 1, "redirect";
+        /// `RTPROT_KERNEL` (2): made by the kernel (prefix routes of
+        /// addresses, the `local` table).
+        Kernel = 2, "kernel";
+        /// `RTPROT_BOOT` (3): added by hand or at boot; what `ip route add`
+        /// uses when no protocol is given.
+        Boot = 3, "boot";
+        /// `RTPROT_STATIC` (4): added by the administrator, to be kept.
+        Static = 4, "static";
+        /// `RTPROT_GATED` (8).
+        Gated = 8, "gated";
+        /// `RTPROT_RA` (9): IPv6 router advertisements.
+        Ra = 9, "ra";
+        /// `RTPROT_MRT` (10).
+        Mrt = 10, "mrt";
+        /// `RTPROT_ZEBRA` (11).
+        Zebra = 11, "zebra";
+        /// `RTPROT_BIRD` (12).
+        Bird = 12, "bird";
+        /// `RTPROT_DNROUTED` (13).
+        DnRouted = 13, "dnrouted";
+        /// `RTPROT_XORP` (14).
+        Xorp = 14, "xorp";
+        /// `RTPROT_NTK` (15).
+        Ntk = 15, "ntk";
+        /// `RTPROT_DHCP` (16): a DHCP client.
+        Dhcp = 16, "dhcp";
+        /// `RTPROT_MROUTED` (17).
+        Mrouted = 17, "mrouted";
+        /// `RTPROT_KEEPALIVED` (18).
+        Keepalived = 18, "keepalived";
+        /// `RTPROT_BABEL` (42).
+        Babel = 42, "babel";
+        /// `RTPROT_OPENR` (99).
+        OpenR = 99, "openr";
+        /// `RTPROT_BGP` (186).
+        Bgp = 186, "bgp";
+        /// `RTPROT_ISIS` (187).
+        Isis = 187, "isis";
+        /// `RTPROT_OSPF` (188).
+        Ospf = 188, "ospf";
+        /// `RTPROT_RIP` (189).
+        Rip = 189, "rip";
+        /// `RTPROT_EIGRP` (192).
+        Eigrp = 192, "eigrp";
+    }
+}
+
+/// A routing table (`rtm_table` and `RTA_TABLE`, `table` in ip-route(8)).
+///
+/// Equality goes by number: `RouteTable::Id(254) == RouteTable::Main`.
+///
+/// ```
+/// use nslink::route::RouteTable;
+///
+/// assert_eq!(RouteTable::from(254), RouteTable::Main);
+/// assert_eq!("100".parse::<RouteTable>()?, RouteTable::Id(100));
+/// assert_eq!(RouteTable::Local.to_string(), "local");
+/// assert_eq!(u32::from(RouteTable::Default), 253);
+/// # Ok::<(), nslink::route::ParseKeywordError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub enum RouteTable {
+    /// `RT_TABLE_DEFAULT` (253), consulted after `main` by the default rules.
+    Default,
+    /// `RT_TABLE_MAIN` (254): what plain `ip route` shows and changes.
+    Main,
+    /// `RT_TABLE_LOCAL` (255): local and broadcast addresses, kept by the
+    /// kernel.
+    Local,
+    /// Any other table, by number (1 to 2³²−1; 0 means "unspecified").
+    Id(u32),
+}
+
+impl RouteTable {
+    /// The table's number.
+    pub fn id(self) -> u32 {
+        match self {
+            RouteTable::Default => 253,
+            RouteTable::Main => 254,
+            RouteTable::Local => 255,
+            RouteTable::Id(n) => n,
+        }
+    }
+}
+
+impl From<u32> for RouteTable {
+    fn from(n: u32) -> RouteTable {
+        match n {
+            253 => RouteTable::Default,
+            254 => RouteTable::Main,
+            255 => RouteTable::Local,
+            n => RouteTable::Id(n),
+        }
+    }
+}
+
+impl From<RouteTable> for u32 {
+    fn from(t: RouteTable) -> u32 {
+        t.id()
+    }
+}
+
+impl PartialEq for RouteTable {
+    fn eq(&self, other: &RouteTable) -> bool {
+        self.id() == other.id()
+    }
+}
+impl Eq for RouteTable {}
+impl std::hash::Hash for RouteTable {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.id().hash(h)
+    }
+}
+impl PartialOrd for RouteTable {
+    fn partial_cmp(&self, other: &RouteTable) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for RouteTable {
+    fn cmp(&self, other: &RouteTable) -> std::cmp::Ordering {
+        self.id().cmp(&other.id())
+    }
+}
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match RouteTable::from(self.id()) {
+            RouteTable::Default => f.pad("default"),
+            RouteTable::Main => f.pad("main"),
+            RouteTable::Local => f.pad("local"),
+            RouteTable::Id(n) => f.pad(&n.to_string()),
+        }
+    }
+}
+
+impl FromStr for RouteTable {
+    type Err = ParseKeywordError;
+    /// Parses `main`, `local`, `default` or a number.
+    fn from_str(s: &str) -> std::result::Result<RouteTable, ParseKeywordError> {
+        match s.to_ascii_lowercase().as_str() {
+            "main" => Ok(RouteTable::Main),
+            "local" => Ok(RouteTable::Local),
+            "default" => Ok(RouteTable::Default),
+            _ => parse_number::<u32>(s)
+                .map(RouteTable::from)
+                .ok_or_else(|| ParseKeywordError::new(KeywordKind::RouteTable, s)),
+        }
+    }
+}
+
+// Conversions to and from netlink-packet-route's types, for requests built
+// by hand with `RouteSocket::request_raw`.
+impl From<RouteType> for netlink_packet_route::route::RouteType {
+    fn from(t: RouteType) -> Self {
+        t.value().into()
+    }
+}
+impl From<netlink_packet_route::route::RouteType> for RouteType {
+    fn from(t: netlink_packet_route::route::RouteType) -> Self {
+        RouteType::from_value(t.into())
+    }
+}
+impl From<RouteScope> for netlink_packet_route::route::RouteScope {
+    fn from(s: RouteScope) -> Self {
+        s.value().into()
+    }
+}
+impl From<netlink_packet_route::route::RouteScope> for RouteScope {
+    fn from(s: netlink_packet_route::route::RouteScope) -> Self {
+        RouteScope::from_value(s.into())
+    }
+}
+impl From<RouteProtocol> for netlink_packet_route::route::RouteProtocol {
+    fn from(p: RouteProtocol) -> Self {
+        p.value().into()
+    }
+}
+impl From<netlink_packet_route::route::RouteProtocol> for RouteProtocol {
+    fn from(p: netlink_packet_route::route::RouteProtocol) -> Self {
+        RouteProtocol::from_value(p.into())
+    }
+}
+
+/// A device given to [`Route::dev`] that could not be used, kept until the
+/// route is sent so the chain of builder calls needs no `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BadDev {
+    Name { kind: NameKind, input: String, reason: NameError },
+    Other(String),
+}
+
+/// A route: what to add, replace or delete, and what listing returns.
+///
+/// Built from [`Route::to`] or [`Route::default_via`] and refined with the
+/// chained setters; every field a listing fills is public. A route built
+/// here has type [`RouteType::Unicast`], table [`RouteTable::Main`], and
+/// no protocol or scope: on add they are chosen like `ip route add` chooses
+/// them (protocol [`RouteProtocol::Boot`]; scope `host` for local routes,
+/// `link` for broadcast, anycast, multicast and for unicast routes without
+/// a gateway, `global` otherwise); on delete they match any route.
 ///
 /// ```no_run
-/// use nslink::{Route, RouteSocket};
+/// use nslink::route::{Route, RouteProtocol, RouteTable, RouteType};
+/// use nslink::RouteSocket;
 ///
 /// let nl = RouteSocket::open()?;
 /// // ip route add default via 10.244.1.1
 /// nl.add_route(&Route::default_via("10.244.1.1".parse()?))?;
-/// // ip route add 10.96.0.0/12 dev eth0 table 100 metric 50
-/// nl.add_route(&Route::to("10.96.0.0/12".parse()?).dev("eth0")?.table(100).metric(50))?;
+/// // ip route add 10.96.0.0/12 dev eth0 table 100 metric 50 proto static
+/// nl.add_route(
+///     &Route::to("10.96.0.0/12".parse()?)
+///         .dev("eth0")
+///         .table(RouteTable::Id(100))
+///         .metric(50)
+///         .protocol(RouteProtocol::Static),
+/// )?;
+/// // ip route add blackhole 192.0.2.0/24
+/// nl.add_route(&Route::to("192.0.2.0/24".parse()?).kind(RouteType::Blackhole))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a route does nothing until it is passed to add_route, replace_route or delete_route"]
 pub struct Route {
     /// Destination prefix.
     pub dst: IpNet,
     /// Next-hop gateway (`via`).
     pub gateway: Option<IpAddr>,
-    /// Output device (`dev`).
+    /// Output device (`dev`); listed routes name it by index.
     pub dev: Option<LinkId>,
     /// Preferred source address (`src`).
     pub src: Option<IpAddr>,
-    /// Routing table (default [`TABLE_MAIN`]).
-    pub table: u32,
+    /// Routing table (default [`RouteTable::Main`]).
+    pub table: RouteTable,
     /// Metric / priority (`metric`).
     pub metric: Option<u32>,
-    /// Scope: `"global"`, `"link"`, `"host"`; chosen like `ip route` does
-    /// when not set (link for a device route without gateway).
-    pub scope: Option<&'static str>,
-    /// Route type as `ip route` prints it (`unicast`, `local`, `broadcast`,
-    /// `unreachable`, …); set on listed routes.
-    pub kind: &'static str,
-    /// Who installed it (`kernel`, `boot`, `static`, …); set on listed
-    /// routes.
-    pub protocol: &'static str,
+    /// Scope; `None` chooses it like `ip route` on add, and matches any on
+    /// delete. Listed routes always have one.
+    pub scope: Option<RouteScope>,
+    /// Route type (default [`RouteType::Unicast`]).
+    pub kind: RouteType,
+    /// Who installed it; `None` is [`RouteProtocol::Boot`] on add, like
+    /// `ip route add`, and matches any on delete. Listed routes always have
+    /// one.
+    pub protocol: Option<RouteProtocol>,
+    bad_dev: Option<BadDev>,
 }
 
 impl Route {
-    /// A route to `dst` (add a gateway or a device).
+    /// A unicast route to `dst` in the main table (add a gateway or a
+    /// device). Host bits of `dst` are cleared.
     ///
     /// ```
-    /// let r = nslink::Route::to("10.96.0.0/12".parse()?).via("10.244.1.1".parse().unwrap());
+    /// let r = nslink::Route::to("10.96.0.1/12".parse()?).via("10.244.1.1".parse().unwrap());
     /// assert_eq!(r.dst.to_string(), "10.96.0.0/12");
     /// # Ok::<(), nslink::Error>(())
     /// ```
@@ -70,11 +591,12 @@ impl Route {
             gateway: None,
             dev: None,
             src: None,
-            table: TABLE_MAIN,
+            table: RouteTable::Main,
             metric: None,
             scope: None,
-            kind: "unicast",
-            protocol: "boot",
+            kind: RouteType::Unicast,
+            protocol: None,
+            bad_dev: None,
         }
     }
 
@@ -89,42 +611,149 @@ impl Route {
         Route::to(IpNet::default_for(gateway)).via(gateway)
     }
 
-    /// Sets the gateway.
+    /// Sets the gateway (`via`).
+    ///
+    /// ```
+    /// let r = nslink::Route::to("10.0.0.0/8".parse()?).via("192.0.2.1".parse().unwrap());
+    /// assert_eq!(r.gateway, Some("192.0.2.1".parse().unwrap()));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn via(mut self, gateway: IpAddr) -> Route {
         self.gateway = Some(gateway);
         self
     }
 
-    /// Sets the output device.
+    /// Sets the output device (`dev`), by name, index or handle. An invalid
+    /// name is reported when the route is used (an
+    /// [`Error::InvalidName`] from [`add_route`](RouteSocket::add_route)
+    /// and the others), so the chain needs no `?`.
     ///
-    /// # Errors
-    /// [`Error::InvalidName`] for an invalid name.
-    pub fn dev(mut self, link: impl IntoLinkId) -> Result<Route> {
-        self.dev = Some(link.into_link_id()?);
-        Ok(self)
+    /// ```
+    /// use nslink::{LinkId, Route};
+    ///
+    /// let r = Route::to("10.0.0.0/8".parse()?).dev(3);
+    /// assert_eq!(r.dev, Some(LinkId::Index(3)));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn dev(mut self, link: impl IntoLinkId) -> Route {
+        match link.into_link_id() {
+            Ok(id) => {
+                self.dev = Some(id);
+                self.bad_dev = None;
+            }
+            Err(Error::InvalidName { kind, input, reason }) => {
+                self.dev = None;
+                self.bad_dev = Some(BadDev::Name { kind, input, reason });
+            }
+            Err(e) => {
+                self.dev = None;
+                self.bad_dev = Some(BadDev::Other(e.to_string()));
+            }
+        }
+        self
     }
 
-    /// Sets the preferred source address.
+    /// Sets the preferred source address (`src`).
     pub fn src(mut self, src: IpAddr) -> Route {
         self.src = Some(src);
         self
     }
 
-    /// Sets the table.
-    pub fn table(mut self, table: u32) -> Route {
+    /// Sets the table (`table`).
+    ///
+    /// ```
+    /// use nslink::route::{Route, RouteTable};
+    ///
+    /// let r = Route::to("10.0.0.0/8".parse()?).table(RouteTable::Id(100));
+    /// assert!(!r.is_main());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn table(mut self, table: RouteTable) -> Route {
         self.table = table;
         self
     }
 
-    /// Sets the metric.
+    /// Sets the metric (`metric`).
     pub fn metric(mut self, metric: u32) -> Route {
         self.metric = Some(metric);
         self
     }
 
-    /// Whether this route is in the main table.
+    /// Sets the scope (`scope`).
+    ///
+    /// ```
+    /// use nslink::route::{Route, RouteScope};
+    ///
+    /// let r = Route::to("10.0.0.0/8".parse()?).dev("eth0").scope(RouteScope::Host);
+    /// assert_eq!(r.scope, Some(RouteScope::Host));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn scope(mut self, scope: RouteScope) -> Route {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// Sets the type (`blackhole`, `unreachable`, `prohibit`, `local`, …).
+    ///
+    /// ```
+    /// use nslink::route::{Route, RouteType};
+    ///
+    /// let r = Route::to("192.0.2.0/24".parse()?).kind(RouteType::Unreachable);
+    /// assert_eq!(r.kind, RouteType::Unreachable);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn kind(mut self, kind: RouteType) -> Route {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the protocol (`proto`).
+    ///
+    /// ```
+    /// use nslink::route::{Route, RouteProtocol};
+    ///
+    /// let r = Route::to("10.0.0.0/8".parse()?).protocol(RouteProtocol::Static);
+    /// assert_eq!(r.protocol, Some(RouteProtocol::Static));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn protocol(mut self, protocol: RouteProtocol) -> Route {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// Whether this route is in the main table (what plain `ip route`
+    /// shows).
     pub fn is_main(&self) -> bool {
-        self.table == TABLE_MAIN
+        self.table == RouteTable::Main
+    }
+
+    /// The scope `ip route add` would choose for this route.
+    fn default_scope(&self) -> RouteScope {
+        match self.kind {
+            RouteType::Local | RouteType::Nat => RouteScope::Host,
+            RouteType::Broadcast | RouteType::Multicast | RouteType::Anycast => RouteScope::Link,
+            RouteType::Unicast | RouteType::Unspec if self.gateway.is_none() => RouteScope::Link,
+            _ => RouteScope::Global,
+        }
+    }
+
+    /// How the route is named in errors.
+    fn object(&self) -> Object {
+        let mut detail = Vec::new();
+        if self.kind != RouteType::Unicast {
+            detail.push(format!("type {}", self.kind));
+        }
+        if let Some(gw) = self.gateway {
+            detail.push(format!("via {gw}"));
+        }
+        if let Some(dev) = &self.dev {
+            detail.push(format!("dev {}", dev.describe()));
+        }
+        if self.table != RouteTable::Main {
+            detail.push(format!("table {}", self.table));
+        }
+        let o = Object::value(ObjectKind::Route, self.dst);
+        if detail.is_empty() { o } else { o.with_detail(detail.join(" ")) }
     }
 
     fn from_message(m: RouteMessage) -> Option<Route> {
@@ -161,11 +790,12 @@ impl Route {
             gateway,
             dev,
             src,
-            table,
+            table: RouteTable::from(table),
             metric,
-            scope: Some(scope_name(m.header.scope)),
-            kind: type_name(m.header.kind),
-            protocol: protocol_name(m.header.protocol),
+            scope: Some(m.header.scope.into()),
+            kind: m.header.kind.into(),
+            protocol: Some(m.header.protocol.into()),
+            bad_dev: None,
         })
     }
 }
@@ -178,70 +808,41 @@ fn ip_of(a: RouteAddress) -> Option<IpAddr> {
     }
 }
 
-fn scope_name(s: RouteScope) -> &'static str {
-    match s {
-        RouteScope::Universe => "global",
-        RouteScope::Site => "site",
-        RouteScope::Link => "link",
-        RouteScope::Host => "host",
-        RouteScope::NoWhere => "nowhere",
-        _ => "other",
-    }
-}
-
-fn scope_value(s: &str) -> RouteScope {
-    match s {
-        "link" => RouteScope::Link,
-        "host" => RouteScope::Host,
-        "site" => RouteScope::Site,
-        _ => RouteScope::Universe,
-    }
-}
-
-fn type_name(t: RouteType) -> &'static str {
-    match t {
-        RouteType::Unicast => "unicast",
-        RouteType::Local => "local",
-        RouteType::Broadcast => "broadcast",
-        RouteType::Anycast => "anycast",
-        RouteType::Multicast => "multicast",
-        RouteType::BlackHole => "blackhole",
-        RouteType::Unreachable => "unreachable",
-        RouteType::Prohibit => "prohibit",
-        _ => "other",
-    }
-}
-
-fn protocol_name(p: RouteProtocol) -> &'static str {
-    match p {
-        RouteProtocol::Kernel => "kernel",
-        RouteProtocol::Boot => "boot",
-        RouteProtocol::Static => "static",
-        RouteProtocol::Dhcp => "dhcp",
-        RouteProtocol::Ra => "ra",
-        RouteProtocol::Unspec => "unspec",
-        _ => "other",
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Add,
-    Replace,
     Delete,
 }
 
 impl RouteSocket {
     fn route_message(&self, op: Op, r: &Route, mode: Mode) -> Result<RouteMessage> {
+        match &r.bad_dev {
+            None => {}
+            Some(BadDev::Name { kind, input, reason }) => {
+                return Err(Error::InvalidName {
+                    kind: *kind,
+                    input: input.clone(),
+                    reason: *reason,
+                });
+            }
+            Some(BadDev::Other(detail)) => {
+                return Err(Error::InvalidArgument {
+                    op,
+                    object: r.object(),
+                    detail: format!("bad device: {detail}"),
+                });
+            }
+        }
         if let Some(gw) = r.gateway
             && gw.is_ipv4() != r.dst.is_ipv4()
         {
             return Err(Error::InvalidArgument {
                 op,
-                object: crate::error::Object::from(format!("route to {}", r.dst)),
+                object: r.object(),
                 detail: format!("gateway {gw} is not of the destination's family"),
             });
         }
+        let table = r.table.id();
         let mut h = RouteHeader {
             address_family: if r.dst.is_ipv4() {
                 AddressFamily::Inet
@@ -250,19 +851,20 @@ impl RouteSocket {
             },
             destination_prefix_length: r.dst.prefix_len(),
             // Tables above 255 travel in RTA_TABLE with rtm_table unspecified.
-            table: u8::try_from(r.table).unwrap_or(0),
+            table: u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC),
+            kind: r.kind.into(),
             ..Default::default()
         };
-        if mode == Mode::Delete {
-            h.scope = RouteScope::NoWhere;
-        } else {
-            h.protocol = RouteProtocol::Boot;
-            h.kind = RouteType::Unicast;
-            h.scope = match r.scope {
-                Some(s) => scope_value(s),
-                None if r.gateway.is_none() => RouteScope::Link,
-                None => RouteScope::Universe,
-            };
+        match mode {
+            Mode::Delete => {
+                // Unset protocol and scope match any route (rtnetlink(7)).
+                h.scope = r.scope.unwrap_or(RouteScope::Nowhere).into();
+                h.protocol = r.protocol.unwrap_or(RouteProtocol::Unspec).into();
+            }
+            Mode::Add => {
+                h.scope = r.scope.unwrap_or_else(|| r.default_scope()).into();
+                h.protocol = r.protocol.unwrap_or(RouteProtocol::Boot).into();
+            }
         }
         let mut m = RouteMessage::default();
         m.header = h;
@@ -278,8 +880,8 @@ impl RouteSocket {
         if let Some(src) = r.src {
             m.attributes.push(RouteAttribute::PrefSource(src.into()));
         }
-        if r.table > 255 {
-            m.attributes.push(RouteAttribute::Table(r.table));
+        if u8::try_from(table).is_err() {
+            m.attributes.push(RouteAttribute::Table(table));
         }
         if let Some(metric) = r.metric {
             m.attributes.push(RouteAttribute::Priority(metric));
@@ -287,32 +889,22 @@ impl RouteSocket {
         Ok(m)
     }
 
-    fn describe_route(r: &Route) -> String {
-        let mut s = format!("{}", r.dst);
-        if let Some(gw) = r.gateway {
-            s.push_str(&format!(" via {gw}"));
-        }
-        if let Some(dev) = &r.dev {
-            s.push_str(&format!(" dev {dev}"));
-        }
-        if r.table != TABLE_MAIN {
-            s.push_str(&format!(" table {}", r.table));
-        }
-        s
-    }
-
-    /// Adds a route, like `ip route add …`.
+    /// Adds a route, like `ip route add …` (`RTM_NEWROUTE` with
+    /// `NLM_F_CREATE|NLM_F_EXCL`, rtnetlink(7)). Needs `CAP_NET_ADMIN` in
+    /// the socket's namespace.
     ///
     /// # Errors
     /// [`Error::Os`] with `EEXIST` when it exists, `ENETUNREACH` (and the
     /// kernel's message) for a gateway no device can reach, `ENODEV` for a
-    /// missing device; [`Error::InvalidArgument`] for a gateway of the other
-    /// family.
+    /// missing device, `EINVAL` for a scope the type does not allow;
+    /// [`Error::InvalidArgument`] for a gateway of the other family;
+    /// [`Error::InvalidName`] for an invalid device name given to
+    /// [`Route::dev`].
     ///
     /// ```no_run
     /// use nslink::{Route, RouteSocket};
     /// let nl = RouteSocket::open()?;
-    /// nl.add_route(&Route::to("10.0.0.0/8".parse()?).dev("eth0")?.metric(100))?;
+    /// nl.add_route(&Route::to("10.0.0.0/8".parse()?).dev("eth0").metric(100))?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
     #[doc(alias = "ip route add")]
@@ -328,13 +920,15 @@ impl RouteSocket {
         let m = self.route_message(op, route, Mode::Add)?;
         Ok(Request {
             op,
-            object: Self::describe_route(route),
+            object: route.object().to_string(),
             msg: RouteNetlinkMessage::NewRoute(m),
             flags: NLM_F_CREATE | NLM_F_EXCL,
         })
     }
 
-    /// Adds or replaces a route, like `ip route replace …`.
+    /// Adds or replaces a route, like `ip route replace …` (`RTM_NEWROUTE`
+    /// with `NLM_F_CREATE|NLM_F_REPLACE`, rtnetlink(7)). Needs
+    /// `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// As [`add_route`](RouteSocket::add_route), without `EEXIST`.
@@ -348,17 +942,21 @@ impl RouteSocket {
     #[doc(alias = "ip route replace")]
     pub fn replace_route(&self, route: &Route) -> Result<()> {
         let op = Op::AddRoute;
-        let m = self.route_message(op, route, Mode::Replace)?;
+        let m = self.route_message(op, route, Mode::Add)?;
         self.request(
             op,
-            || Self::describe_route(route),
+            || route.object().to_string(),
             RouteNetlinkMessage::NewRoute(m),
             NLM_F_CREATE | NLM_F_REPLACE,
         )
         .map(drop)
     }
 
-    /// Deletes a route, like `ip route del …`.
+    /// Deletes a route, like `ip route del …` (`RTM_DELROUTE`,
+    /// rtnetlink(7)). The type, table, gateway, device, metric and, when
+    /// set, scope and protocol must match; a route from
+    /// [`routes`](RouteSocket::routes) matches itself. Needs
+    /// `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `ESRCH` ([`Error::is_not_found`]) when there is no
@@ -371,27 +969,30 @@ impl RouteSocket {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     #[doc(alias = "ip route del")]
+    #[doc(alias = "RTM_DELROUTE")]
     pub fn delete_route(&self, route: &Route) -> Result<()> {
         let op = Op::DeleteRoute;
         let m = self.route_message(op, route, Mode::Delete)?;
-        self.request(op, || Self::describe_route(route), RouteNetlinkMessage::DelRoute(m), 0)
+        self.request(op, || route.object().to_string(), RouteNetlinkMessage::DelRoute(m), 0)
             .map(drop)
     }
 
     /// Every IPv4 and IPv6 route of every table, like
-    /// `ip route show table all` plus `ip -6 route show table all`. Filter
-    /// with [`Route::is_main`] for what plain `ip route` shows.
+    /// `ip route show table all` plus `ip -6 route show table all` (an
+    /// `RTM_GETROUTE` dump, rtnetlink(7)). Filter with [`Route::is_main`]
+    /// for what plain `ip route` shows. Needs no privilege.
     ///
     /// # Errors
     /// The exchange errors.
     ///
     /// ```no_run
     /// for r in nslink::RouteSocket::open()?.routes()?.into_iter().filter(|r| r.is_main()) {
-    ///     println!("{} via {:?} ({})", r.dst, r.gateway, r.protocol);
+    ///     println!("{} {:<18} via {:?} proto {:?}", r.kind, r.dst, r.gateway, r.protocol);
     /// }
     /// # Ok::<(), nslink::Error>(())
     /// ```
     #[doc(alias = "ip route show")]
+    #[doc(alias = "RTM_GETROUTE")]
     pub fn routes(&self) -> Result<Vec<Route>> {
         let mut out = Vec::new();
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
@@ -406,5 +1007,60 @@ impl RouteSocket {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_round_trip_and_unknown_values_are_kept() {
+        for v in 0..=255u8 {
+            let t = RouteType::from(v);
+            assert_eq!(t.value(), v);
+            assert_eq!(t.to_string().parse::<RouteType>().unwrap(), t);
+            let s = RouteScope::from(v);
+            assert_eq!(s.to_string().parse::<RouteScope>().unwrap(), s);
+            let p = RouteProtocol::from(v);
+            assert_eq!(p.to_string().parse::<RouteProtocol>().unwrap(), p);
+            assert_eq!(u8::from(netlink_packet_route::route::RouteProtocol::from(p)), v);
+            assert_eq!(RouteProtocol::from(netlink_packet_route::route::RouteProtocol::from(v)), p);
+        }
+        assert_eq!(RouteType::Other(6), RouteType::Blackhole);
+        assert_eq!(RouteType::Other(6).to_string(), "blackhole");
+        assert_eq!(RouteScope::from(7).to_string(), "7");
+        assert_eq!("UNIVERSE".parse::<RouteScope>().unwrap(), RouteScope::Global);
+        assert_eq!("0xfd".parse::<RouteScope>().unwrap(), RouteScope::Link);
+        for bad in ["", "lnik", "256", "-1", "0x", "0x1ff", " link"] {
+            let e = bad.parse::<RouteScope>().unwrap_err();
+            assert_eq!(e.input(), bad);
+        }
+        assert!("blakhole".parse::<RouteType>().is_err());
+        assert_eq!(RouteTable::from(100).to_string(), "100");
+        assert_eq!(RouteTable::Id(255), RouteTable::Local);
+        assert_eq!("4294967295".parse::<RouteTable>().unwrap().id(), u32::MAX);
+        assert!("4294967296".parse::<RouteTable>().is_err());
+        assert_eq!(format!("{:>6}|{:<6}|", RouteScope::Host, RouteTable::Main), "  host|main  |");
+    }
+
+    #[test]
+    fn default_scope_is_chosen_like_ip_route() {
+        let to = || Route::to("10.0.0.0/8".parse().unwrap());
+        assert_eq!(to().default_scope(), RouteScope::Link);
+        assert_eq!(to().via("10.1.1.1".parse().unwrap()).default_scope(), RouteScope::Global);
+        assert_eq!(to().kind(RouteType::Blackhole).default_scope(), RouteScope::Global);
+        assert_eq!(to().kind(RouteType::Local).default_scope(), RouteScope::Host);
+        assert_eq!(to().kind(RouteType::Broadcast).default_scope(), RouteScope::Link);
+    }
+
+    #[test]
+    fn a_bad_device_is_kept_for_later_and_a_good_one_clears_it() {
+        let r = Route::to("10.0.0.0/8".parse().unwrap()).dev("a name far too long");
+        assert!(r.bad_dev.is_some());
+        assert_eq!(r.dev, None);
+        let r = r.dev("eth0");
+        assert!(r.bad_dev.is_none());
+        assert!(r.dev.is_some());
     }
 }

@@ -10,16 +10,102 @@
 //! `net/ipv6/conf/eth0.100/accept_ra`. Only keys under `net` are accepted,
 //! and no key can name a path outside `/proc/sys/net`.
 
+use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::{Error, NameError, NameKind, Op, Result};
+use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::netns::{NetNs, run_in};
 
-/// Turns a key into its path under `/proc/sys`, refusing anything that is not
-/// a plain key under `net`.
+/// The longest key accepted, in bytes.
+const MAX_KEY_LEN: usize = 512;
+
+/// Why a sysctl key was refused by [`key_path`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SysctlKeyErrorKind {
+    /// The key is empty.
+    Empty,
+    /// The key is longer than 512 bytes.
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A NUL, a blank or a control character, at a byte offset.
+    BadChar {
+        /// The character.
+        ch: char,
+        /// Its byte offset.
+        pos: usize,
+    },
+    /// The key is not under `net` (or is `net` alone).
+    NotUnderNet,
+    /// A part between separators is empty, `.` or `..`.
+    BadPart,
+}
+
+/// A sysctl key refused by [`key_path`] (and so by [`read`] and
+/// [`write()`]) before anything was opened. Converts into
+/// [`Error::Parse`] with `?`.
+///
+/// ```
+/// use nslink::sysctl::{SysctlKeyErrorKind, key_path};
+///
+/// let err = key_path("kernel.hostname").unwrap_err();
+/// assert_eq!(err.kind(), SysctlKeyErrorKind::NotUnderNet);
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid sysctl key \"kernel.hostname\": only keys under net are accepted"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysctlKeyError {
+    input: String,
+    kind: SysctlKeyErrorKind,
+}
+
+impl SysctlKeyError {
+    /// What is wrong.
+    pub fn kind(&self) -> SysctlKeyErrorKind {
+        self.kind
+    }
+    /// The key as given.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl fmt::Display for SysctlKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid sysctl key {:?}: ", self.input)?;
+        match self.kind {
+            SysctlKeyErrorKind::Empty => f.write_str("it is empty"),
+            SysctlKeyErrorKind::TooLong { len } => {
+                write!(f, "it is {len} bytes long, the limit is {MAX_KEY_LEN}")
+            }
+            SysctlKeyErrorKind::BadChar { ch, pos } => {
+                write!(f, "character {ch:?} at byte {pos} is not allowed")
+            }
+            SysctlKeyErrorKind::NotUnderNet => f.write_str("only keys under net are accepted"),
+            SysctlKeyErrorKind::BadPart => {
+                f.write_str("a part between separators is empty, \".\" or \"..\"")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SysctlKeyError {}
+
+impl From<SysctlKeyError> for Error {
+    fn from(e: SysctlKeyError) -> Error {
+        Error::Parse(crate::error::ParseError::SysctlKey(e))
+    }
+}
+
+/// Turns a key into its path under `/proc/sys` (proc(5), sysctl(8)),
+/// refusing anything that is not a plain key under `net`.
 ///
 /// # Errors
-/// [`Error::InvalidName`] (kind [`NameKind::Sysctl`]).
+/// [`SysctlKeyError`].
 ///
 /// ```
 /// use nslink::sysctl::key_path;
@@ -31,29 +117,29 @@ use crate::netns::{NetNs, run_in};
 /// );
 /// assert!(key_path("net.ipv4.../../../etc/passwd").is_err());
 /// assert!(key_path("kernel.hostname").is_err());
-/// # Ok::<(), nslink::Error>(())
+/// # Ok::<(), nslink::sysctl::SysctlKeyError>(())
 /// ```
-pub fn key_path(key: &str) -> Result<PathBuf> {
-    let bad = |reason| Error::InvalidName { kind: NameKind::Sysctl, input: key.into(), reason };
+pub fn key_path(key: &str) -> Result<PathBuf, SysctlKeyError> {
+    let bad = |kind| SysctlKeyError { input: key.into(), kind };
     if key.is_empty() {
-        return Err(bad(NameError::Empty));
+        return Err(bad(SysctlKeyErrorKind::Empty));
     }
-    if key.len() > 512 {
-        return Err(bad(NameError::TooLong { len: key.len(), max: 512 }));
+    if key.len() > MAX_KEY_LEN {
+        return Err(bad(SysctlKeyErrorKind::TooLong { len: key.len() }));
+    }
+    for (pos, ch) in key.char_indices() {
+        if ch == '\0' || ch.is_whitespace() || ch.is_control() {
+            return Err(bad(SysctlKeyErrorKind::BadChar { ch, pos }));
+        }
     }
     let parts: Vec<&str> =
         if key.contains('/') { key.split('/').collect() } else { key.split('.').collect() };
-    for (pos, ch) in key.char_indices() {
-        if ch == '\0' || ch.is_whitespace() || ch.is_control() {
-            return Err(bad(NameError::BadChar { ch, pos }));
-        }
-    }
     if parts.first() != Some(&"net") || parts.len() < 2 {
-        return Err(bad(NameError::BadChar { ch: key.chars().next().unwrap_or('?'), pos: 0 }));
+        return Err(bad(SysctlKeyErrorKind::NotUnderNet));
     }
     for p in &parts {
         if p.is_empty() || *p == "." || *p == ".." {
-            return Err(bad(NameError::Reserved));
+            return Err(bad(SysctlKeyErrorKind::BadPart));
         }
     }
     let mut path = PathBuf::from("/proc/sys");
@@ -61,12 +147,17 @@ pub fn key_path(key: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+fn object(ns: &NetNs, key: &str) -> Object {
+    Object::value(ObjectKind::Sysctl, key).in_netns(ns.describe())
+}
+
 /// Reads setting `key` of namespace `ns`, like
-/// `ip netns exec NS sysctl -n KEY`, without the trailing newline.
+/// `ip netns exec NS sysctl -n KEY`, without the trailing newline (a read
+/// of `/proc/sys/net/…` on nslink's helper thread inside `ns`, proc(5)).
 ///
 /// # Errors
-/// [`Error::InvalidName`] for a bad key; [`Error::Os`] with `ENOENT` for a key
-/// the kernel does not have.
+/// [`Error::Parse`] for a bad key; [`Error::Os`] with `ENOENT` for a key
+/// the kernel does not have, `EACCES` for a write-only key.
 ///
 /// ```no_run
 /// let ns = nslink::NetNs::open("test1")?;
@@ -75,7 +166,7 @@ pub fn key_path(key: &str) -> Result<PathBuf> {
 /// ```
 pub fn read(ns: &NetNs, key: &str) -> Result<String> {
     let path = key_path(key)?;
-    let object = format!("{key:?} in namespace {}", ns.describe());
+    let object = object(ns, key);
     run_in(ns, Op::ReadSysctl, move || {
         std::fs::read_to_string(&path)
             .map(|s| s.trim_end_matches('\n').to_owned())
@@ -84,38 +175,49 @@ pub fn read(ns: &NetNs, key: &str) -> Result<String> {
 }
 
 /// Sets `key` of namespace `ns` to `value`, like
-/// `ip netns exec NS sysctl -w KEY=VALUE`. The current value is read first
-/// and the file is written only if it differs (so a read-only `/proc` is no
-/// error when nothing needs to change). Returns the previous value.
+/// `ip netns exec NS sysctl -w KEY=VALUE` (a write to `/proc/sys/net/…` on
+/// nslink's helper thread inside `ns`, proc(5); needs `CAP_NET_ADMIN` over
+/// the namespace for most keys). The current value is read first and the
+/// file is written only if it differs (so a read-only `/proc` is no error
+/// when nothing needs to change). Returns the previous value, or `None`
+/// for a write-only key such as `net.ipv4.route.flush`, which is always
+/// written.
 ///
 /// # Errors
-/// [`Error::InvalidName`] for a bad key; [`Error::InvalidArgument`] for a
-/// value with a newline or NUL; [`Error::Os`] with `ENOENT` for an unknown key,
-/// `EINVAL` for a value the kernel refuses, `EACCES`/`EROFS` when it cannot be
-/// written.
+/// [`Error::Parse`] for a bad key; [`Error::InvalidArgument`] for a value
+/// with a newline or NUL; [`Error::Os`] (operation [`Op::WriteSysctl`])
+/// with `ENOENT` for an unknown key, `EINVAL` for a value the kernel
+/// refuses, `EACCES`/`EROFS` when it cannot be written.
 ///
 /// ```no_run
 /// let node = nslink::NetNs::open("node")?;
 /// let before = nslink::sysctl::write(&node, "net.ipv4.ip_forward", "1")?;
+/// assert_eq!(nslink::sysctl::write(&node, "net.ipv4.route.flush", "1")?, None);
 /// # Ok::<(), nslink::Error>(())
 /// ```
-pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<String> {
+pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<Option<String>> {
     let path = key_path(key)?;
-    let object = format!("{key:?} in namespace {}", ns.describe());
+    let object = object(ns, key);
     if value.contains('\n') || value.contains('\0') {
         return Err(Error::InvalidArgument {
             op: Op::WriteSysctl,
-            object: crate::error::Object::from(object),
+            object,
             detail: "a sysctl value is one line without NUL".into(),
         });
     }
     let value = value.to_owned();
     run_in(ns, Op::WriteSysctl, move || {
-        let before = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(Op::ReadSysctl, object.clone(), &e))?
-            .trim_end_matches('\n')
-            .to_owned();
-        if before.split_whitespace().eq(value.split_whitespace()) {
+        let before = match std::fs::read_to_string(&path) {
+            Ok(s) => Some(s.trim_end_matches('\n').to_owned()),
+            // A write-only key (mode 0200): nothing to compare, write it.
+            Err(e) if e.raw_os_error() == Some(nix::libc::EACCES) => None,
+            // The write is what was asked for: an unknown key is a write
+            // that found nothing (ENOENT), not a failed read.
+            Err(e) => return Err(Error::io(Op::WriteSysctl, object, &e)),
+        };
+        if let Some(b) = &before
+            && b.split_whitespace().eq(value.split_whitespace())
+        {
             return Ok(before);
         }
         std::fs::write(&path, &value).map_err(|e| Error::io(Op::WriteSysctl, object, &e))?;
@@ -148,7 +250,7 @@ impl NetNs {
     /// ns.set_sysctl("net.ipv4.ip_forward", "1")?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
-    pub fn set_sysctl(&self, key: &str, value: &str) -> Result<String> {
+    pub fn set_sysctl(&self, key: &str, value: &str) -> Result<Option<String>> {
         write(self, key, value)
     }
 }
@@ -189,10 +291,11 @@ mod tests {
             "net.ipv4.ip\0forward",
             "net/ipv4/ip_forward/",
         ] {
-            assert!(
-                matches!(key_path(bad), Err(Error::InvalidName { kind: NameKind::Sysctl, .. })),
-                "{bad:?}"
-            );
+            let e = key_path(bad).unwrap_err();
+            assert_eq!(e.input(), bad);
+            assert!(e.to_string().starts_with("invalid sysctl key "), "{e}");
+            let e: Error = e.into();
+            assert!(matches!(e, Error::Parse(crate::error::ParseError::SysctlKey(_))), "{e:?}");
         }
     }
 }

@@ -3,15 +3,22 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Op};
+use crate::error::Error;
 
-/// A 48-bit hardware (MAC) address, written `02:00:5e:10:00:01`.
+/// The U/L bit of the first byte (IEEE 802): set in made-up addresses.
+const LOCALLY_ADMINISTERED: u8 = 0x02;
+/// The I/G bit of the first byte (IEEE 802): set in group addresses.
+const MULTICAST: u8 = 0x01;
+
+/// A 48-bit hardware (MAC) address, written `02:00:5e:10:00:01`
+/// (`IFLA_ADDRESS` of rtnetlink(7), `address` in ip-link(8)).
 ///
 /// ```
 /// let mac: nslink::MacAddr = "02:00:5E:10:00:01".parse()?;
 /// assert_eq!(mac.to_string(), "02:00:5e:10:00:01");
+/// assert_eq!(format!("[{mac:>19}]"), "[  02:00:5e:10:00:01]");
 /// assert!(mac.is_locally_administered());
-/// # Ok::<(), nslink::Error>(())
+/// # Ok::<(), nslink::link::MacAddrParseError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MacAddr(pub [u8; 6]);
@@ -30,19 +37,23 @@ impl MacAddr {
     /// Whether the locally-administered bit is set (addresses you make up
     /// should have it, and not the multicast bit).
     pub fn is_locally_administered(&self) -> bool {
-        self.0[0] & 0x02 != 0
+        self.0[0] & LOCALLY_ADMINISTERED != 0
     }
 
     /// Whether the multicast bit is set (not usable as a device address).
     pub fn is_multicast(&self) -> bool {
-        self.0[0] & 0x01 != 0
+        self.0[0] & MULTICAST != 0
     }
 }
 
 impl fmt::Display for MacAddr {
+    /// Six lower-case hex bytes with `:`; honours width and alignment.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        f.pad(&format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        ))
     }
 }
 
@@ -52,19 +63,54 @@ impl fmt::Debug for MacAddr {
     }
 }
 
+/// A text refused by [`MacAddr`]'s `parse`: not six hex bytes of one or
+/// two digits separated by `:`. Like std's
+/// [`AddrParseError`](std::net::AddrParseError); converts into
+/// [`Error::Parse`](crate::Error::Parse) with `?`.
+///
+/// ```
+/// let err = "02:00:5e:10:00".parse::<nslink::MacAddr>().unwrap_err();
+/// assert_eq!(err.input(), "02:00:5e:10:00");
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid MAC address \"02:00:5e:10:00\": expected six hex bytes separated by ':'"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacAddrParseError {
+    input: String,
+}
+
+impl MacAddrParseError {
+    /// The text refused.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+impl fmt::Display for MacAddrParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid MAC address {:?}: expected six hex bytes separated by ':'", self.input)
+    }
+}
+
+impl std::error::Error for MacAddrParseError {}
+
+impl From<MacAddrParseError> for Error {
+    fn from(e: MacAddrParseError) -> Error {
+        Error::Parse(crate::error::ParseError::MacAddr(e))
+    }
+}
+
 impl FromStr for MacAddr {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<MacAddr, Error> {
-        let bad = || Error::InvalidArgument {
-            op: Op::SetLink,
-            object: crate::error::Object::from(format!("MAC address {s:?}")),
-            detail: "expected six hex bytes separated by ':'".into(),
-        };
+    type Err = MacAddrParseError;
+    fn from_str(s: &str) -> Result<MacAddr, MacAddrParseError> {
+        let bad = || MacAddrParseError { input: s.to_owned() };
         let mut out = [0u8; 6];
         let mut parts = s.split(':');
         for byte in out.iter_mut() {
             let p = parts.next().ok_or_else(bad)?;
-            if p.is_empty() || p.len() > 2 {
+            if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(bad());
             }
             *byte = u8::from_str_radix(p, 16).map_err(|_| bad())?;
@@ -85,10 +131,19 @@ mod tests {
         let m: MacAddr = "0a:1:FF:00:00:10".parse().unwrap();
         assert_eq!(m.0, [0x0a, 1, 0xff, 0, 0, 0x10]);
         assert_eq!(m.to_string(), "0a:01:ff:00:00:10");
-        for bad in
-            ["", "1:2:3:4:5", "1:2:3:4:5:6:7", "g0:00:00:00:00:00", "100:0:0:0:0:0", "1::2:3:4:5"]
-        {
-            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        for bad in [
+            "",
+            "1:2:3:4:5",
+            "1:2:3:4:5:6:7",
+            "g0:00:00:00:00:00",
+            "100:0:0:0:0:0",
+            "1::2:3:4:5",
+            "+1:2:3:4:5:6",
+        ] {
+            assert_eq!(bad.parse::<MacAddr>().unwrap_err().input(), bad);
         }
+        let e: Error = "x".parse::<MacAddr>().unwrap_err().into();
+        assert_eq!(e.op(), None);
+        assert_eq!(format!("{m:<18}|"), "0a:01:ff:00:00:10 |");
     }
 }

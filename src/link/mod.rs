@@ -24,7 +24,7 @@ use nix::errno::Errno;
 
 pub use bridge::{Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions};
 pub use kind::LinkKind;
-pub use mac::MacAddr;
+pub use mac::{MacAddr, MacAddrParseError};
 pub use moving::NetnsLocal;
 use std::sync::Arc;
 pub use veth::{VethBuilder, VethEnd, VethPair};
