@@ -630,9 +630,12 @@ fn veth_with_both_ends_in_two_other_namespaces() {
 fn assert_clash(err: &Error, name: &str, ns_text: &str) {
     assert!(err.is_already_exists(), "{err:?}");
     assert_eq!(err.errno(), Some(Errno::EEXIST));
+    let Error::Os { object, .. } = err else { panic!("not an Os error: {err:?}") };
+    assert_eq!(object.name(), Some(name), "the error does not name {name:?} as the clash: {err}");
+    assert_eq!(object.netns.as_deref(), Some(ns_text), "the error names another namespace: {err}");
     let msg = err.to_string();
     let at = msg
-        .find(&format!("{name:?} already exists"))
+        .find(&format!("link {name:?}"))
         .unwrap_or_else(|| panic!("the message does not name {name:?} as the clash: {msg}"));
     assert!(msg[at..].contains(ns_text), "the message does not name namespace {ns_text}: {msg}");
 }
