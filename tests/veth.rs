@@ -15,7 +15,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use nslink::{Error, NetNs, RouteSocket, VethPair};
+use nslink::{Bridge, BridgePortOptions, Error, NetNs, RouteSocket, VethPair};
 
 use common::{output, run_ok, sandbox};
 
@@ -394,6 +394,12 @@ fn refusals_name_what_was_asked_and_leave_nothing() {
                     .up()
                     .create(&nl),
             ),
+            // lo takes no ports: the kernel refuses after making the
+            // device, and unmakes it.
+            (
+                "master is not a bridge",
+                VethPair::builder("eth0", "vethhost1").netns(&pod).master("lo").up().create(&nl),
+            ),
         ];
         for (what, r) in tries {
             let err = r.expect_err(what);
@@ -414,5 +420,172 @@ fn refusals_name_what_was_asked_and_leave_nothing() {
         assert!(!msg.contains("nsl"), "{msg}");
         assert_eq!(links(None), h);
         assert_eq!(links(Some("pod")), p);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Masters and link ids
+// ---------------------------------------------------------------------------
+
+/// Issue 7 item 21: `master` takes the same link ids as everything else
+/// (index, name, `&Bridge`, `&Link`), looked up in the local end's
+/// namespace; `&VethEnd` is a link id too; a bad name is reported by
+/// `create`, not in the middle of the chain, and nothing is sent.
+#[test]
+fn master_takes_any_link_id_and_ends_are_link_ids() {
+    sandbox(|| {
+        let nl = RouteSocket::open().unwrap();
+        host_eth0();
+        let pod = NetNs::create("pod").unwrap();
+        let br = Bridge::builder("br0").up().create(&nl).unwrap();
+        let br_link = nl.require_link("br0").unwrap();
+        let b = |name: &str, peer: &str| VethPair::builder(name, peer).peer_netns(&pod);
+        let pairs = [
+            b("v1", "eth0").master("br0").create(&nl).unwrap(),
+            b("v2", "eth1").master(&br).up().create(&nl).unwrap(),
+            b("v3", "eth2").master(&br_link).create(&nl).unwrap(),
+            b("v4", "eth3").master(br.index()).up().create(&nl).unwrap(),
+            b("v5", "eth4").master(nslink::LinkId::Index(br.index())).create(&nl).unwrap(),
+        ];
+        for p in &pairs {
+            let j = link_json(None, p.local().name().as_str()).unwrap();
+            assert_eq!(field(&j, "master").as_deref(), Some("br0"), "{j}");
+        }
+        let mut ports: Vec<String> = common::json_ifnames(&run_ok("bridge", &["-j", "link"]));
+        ports.sort();
+        assert_eq!(ports, ["v1", "v2", "v3", "v4", "v5"]);
+
+        // A bridge in the pod, named from the pod's side: the local end's
+        // namespace is where the master is looked up.
+        ip_bridge(Some("pod"));
+        let in_pod = VethPair::builder("eth9", "vethhost9")
+            .netns(&pod)
+            .master("br0")
+            .up()
+            .create(&nl)
+            .unwrap();
+        let j = link_json(Some("pod"), "eth9").unwrap();
+        assert_eq!(field(&j, "master").as_deref(), Some("br0"), "{j}");
+        assert!(has_flag(&j, "UP"), "{j}");
+
+        // &VethEnd names its device (by index, in its own namespace).
+        let (local, peer) = (pairs[0].local(), pairs[0].peer());
+        nl.set_nomaster(local).unwrap();
+        assert_eq!(field(&link_json(None, "v1").unwrap(), "master"), None);
+        nl.set_master(local, &br).unwrap();
+        assert_eq!(field(&link_json(None, "v1").unwrap(), "master").as_deref(), Some("br0"));
+        RouteSocket::open_in(peer.netns()).unwrap().set_up(peer).unwrap();
+        assert!(has_flag(&link_json(Some("pod"), "eth0").unwrap(), "UP"));
+        nl.set_mtu(local, 1400).unwrap();
+        assert_eq!(field(&link_json(None, "v1").unwrap(), "mtu").as_deref(), Some("1400"));
+        assert_eq!(in_pod.local().netns(), &pod);
+
+        // An invalid master name: reported by create, nothing made.
+        let before = (links(None), links(Some("pod")));
+        let err = b("v6", "eth6").master("no such bridge").up().create(&nl).unwrap_err();
+        assert!(err.is_invalid_name(), "{err:?}");
+        assert_eq!((links(None), links(Some("pod"))), before);
+    });
+}
+
+/// A missing master named by name is `NotFound` naming it too; so is a
+/// bridge given as a `&Bridge` that was deleted since.
+#[test]
+fn missing_master_by_name_or_stale_bridge_is_not_found() {
+    sandbox(|| {
+        let nl = RouteSocket::open().unwrap();
+        let pod = NetNs::create("pod").unwrap();
+        let br = Bridge::builder("brgone").create(&nl).unwrap();
+        nl.delete_link(&br).unwrap();
+        let before = (links(None), links(Some("pod")));
+        let err = VethPair::builder("v1", "eth0").peer_netns(&pod).master("nosuch").create(&nl);
+        let err = err.unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert!(err.to_string().contains("link \"nosuch\" (master for \"v1\")"), "{err}");
+        let err = VethPair::builder("v1", "eth0").peer_netns(&pod).master(&br).up().create(&nl);
+        let err = err.unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert!(err.to_string().contains(&format!("link {}", br.index())), "{err}");
+        // In another namespace, the error says which.
+        let err = VethPair::builder("eth0", "v1").netns(&pod).master("nosuch").create(&nl);
+        let err = err.unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert!(err.to_string().contains("in namespace \"pod\""), "{err}");
+        assert_eq!((links(None), links(Some("pod"))), before);
+    });
+}
+
+/// Issue 7 item 17: `set_master` with a master that does not exist is
+/// `NotFound` naming the master, by name or by index (the kernel says
+/// `EINVAL` for an index, and nslink used to invent `ENODEV` for a name);
+/// and the port stays on the bridge it was on (the kernel takes it off its
+/// bridge before it finds out that the new master is missing).
+#[test]
+fn set_master_to_a_missing_master_is_not_found_and_the_port_stays() {
+    sandbox(|| {
+        let nl = RouteSocket::open().unwrap();
+        ip_bridge(None);
+        ip_in(None, &["link", "add", "p0", "type", "veth", "peer", "name", "p1"]);
+        ip_in(None, &["link", "set", "p0", "master", "br0"]);
+        for (what, r) in
+            [("by name", nl.set_master("p0", "nosuch")), ("by index", nl.set_master("p0", 4242))]
+        {
+            let err = r.unwrap_err();
+            assert!(matches!(err, Error::NotFound { .. }), "{what}: {err:?}");
+            let msg = err.to_string();
+            assert!(msg.contains("nosuch") || msg.contains("4242"), "{what}: {msg}");
+            let j = link_json(None, "p0").unwrap();
+            assert_eq!(
+                field(&j, "master").as_deref(),
+                Some("br0"),
+                "{what}: the port left its bridge: {j}"
+            );
+        }
+        // A missing port is the kernel's ENODEV, naming the port.
+        let err = nl.set_master("nosuch0", "br0").unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+        assert!(err.to_string().contains("\"nosuch0\""), "{err}");
+        // bridge_ports of a missing bridge: NotFound, by name and by index.
+        for r in [nl.bridge_ports("nosuch"), nl.bridge_ports(4242u32)] {
+            let err = r.unwrap_err();
+            assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        }
+    });
+}
+
+/// Issue 7 item 21: one type for bridge-port flags, set and read back:
+/// what `set_bridge_port` sets is what `Link::bridge_port` returns, and what
+/// `ip -d -j link` shows.
+#[test]
+fn bridge_port_options_set_and_read_back_are_one_type() {
+    sandbox(|| {
+        let nl = RouteSocket::open().unwrap();
+        let br = Bridge::builder("br0").create(&nl).unwrap();
+        let pair = VethPair::builder("p0", "p1").master(&br).create(&nl).unwrap();
+        let all = BridgePortOptions {
+            hairpin: Some(true),
+            learning: Some(false),
+            unicast_flood: Some(false),
+            isolated: Some(true),
+            cost: Some(42),
+        };
+        nl.set_bridge_port(pair.local(), all).unwrap();
+        let read: BridgePortOptions = nl.require_link("p0").unwrap().bridge_port().unwrap();
+        assert_eq!(read, all);
+        let d = ip_in(None, &["-d", "-j", "link", "show", "dev", "p0"]);
+        assert_eq!(field(&d, "hairpin").as_deref(), Some("true"), "{d}");
+        assert_eq!(field(&d, "learning").as_deref(), Some("false"), "{d}");
+        assert_eq!(field(&d, "flood").as_deref(), Some("false"), "{d}");
+        assert_eq!(field(&d, "isolated").as_deref(), Some("true"), "{d}");
+        assert_eq!(field(&d, "cost").as_deref(), Some("42"), "{d}");
+        // What was read back can be sent again as it is (a no-op), or
+        // changed field by field.
+        nl.set_bridge_port("p0", read).unwrap();
+        nl.set_bridge_port("p0", BridgePortOptions { hairpin: Some(false), ..read }).unwrap();
+        let again = nl.require_link("p0").unwrap().bridge_port().unwrap();
+        assert_eq!(again, BridgePortOptions { hairpin: Some(false), ..all });
+        // A refusal names the port as it was given.
+        let err = nl.set_bridge_port("p1", all).unwrap_err();
+        assert!(err.to_string().contains("link \"p1\""), "{err}");
     });
 }

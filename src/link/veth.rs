@@ -299,7 +299,12 @@ fn pair_object(name: &IfName, peer: &IfName) -> Object {
 
 /// The index of `master` in the namespace of `tx` (the local end's), or
 /// [`Error::NotFound`] naming it.
-fn resolve_master(tx: &RouteSocket, master: &LinkId, name: &IfName, elsewhere: bool) -> Result<u32> {
+fn resolve_master(
+    tx: &RouteSocket,
+    master: &LinkId,
+    name: &IfName,
+    elsewhere: bool,
+) -> Result<u32> {
     match tx.link(master)? {
         Some(l) => Ok(l.index()),
         None => {
@@ -369,7 +374,11 @@ fn finish(
             None => tx.veth_peer(link.index())?.0,
         };
         Ok(VethPair {
-            local: VethEnd { name: name.clone(), index: link.index(), netns: local_ns.try_clone()? },
+            local: VethEnd {
+                name: name.clone(),
+                index: link.index(),
+                netns: local_ns.try_clone()?,
+            },
             peer: VethEnd { name: peer.clone(), index: peer_index, netns: peer_ns.try_clone()? },
         })
     };
