@@ -8,13 +8,26 @@ use netlink_packet_route::link::{
     LinkAttribute, LinkFlags as RawFlags, LinkInfo, LinkMessage,
 };
 
-use super::{CREATE, IntoLinkId, Link, LinkKind, MacAddr, message_for};
-use crate::error::{Error, Op, Result};
+use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr, message_for};
+use crate::error::{Error, Object, Op, Result};
 use crate::name::{IfName, IntoIfName};
-use crate::netlink::RouteSocket;
+use crate::netlink::{ReplyError, RouteSocket};
+
+/// The failing object for a device named by `id`: `link "eth0"` or
+/// `link 7`.
+pub(super) fn link_object(id: &LinkId) -> Object {
+    match id {
+        LinkId::Index(i) => Object::link_index(*i),
+        LinkId::Name(n) => Object::link_name(n),
+    }
+}
 
 /// A bridge device (a software switch): the node side of a pod network, like
 /// Docker's `docker0` or CNI's `cni0`.
+///
+/// `&Bridge` names the device wherever a device is expected
+/// ([`IntoLinkId`]): it stands for the bridge's index, in the namespace of
+/// the socket that made or opened it.
 ///
 /// ```no_run
 /// use nslink::{Bridge, RouteSocket};
@@ -35,8 +48,17 @@ pub struct Bridge {
     name: IfName,
 }
 
-/// Options of a new bridge; finish with [`create`](BridgeBuilder::create).
+/// Options of a new bridge (`ip link add NAME type bridge …`,
+/// ip-link(8)); finish with [`create`](BridgeBuilder::create).
+///
+/// ```no_run
+/// let nl = nslink::RouteSocket::open()?;
+/// let builder = nslink::Bridge::builder("br0").stp(false).up();
+/// let br = builder.create(&nl)?;
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug)]
+#[must_use = "a builder does nothing until `create` is called"]
 pub struct BridgeBuilder {
     name: Result<IfName>,
     stp: Option<bool>,
@@ -93,7 +115,7 @@ impl Bridge {
         if link.kind() != &LinkKind::Bridge {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
+                object: Object::link_name(link.name()),
                 detail: format!("is a {} device, not a bridge", link.kind()),
             });
         }
@@ -112,7 +134,8 @@ impl Bridge {
     /// Attaches `port` to this bridge, like `ip link set PORT master BR`.
     ///
     /// # Errors
-    /// As [`RouteSocket::set_master`].
+    /// As [`RouteSocket::set_master`]: [`Error::NotFound`] if the bridge is
+    /// gone.
     ///
     /// ```no_run
     /// let nl = nslink::RouteSocket::open()?;
@@ -245,57 +268,108 @@ impl BridgeBuilder {
             info.push(LinkInfo::Data(InfoData::Bridge(data)));
         }
         m.attributes.push(LinkAttribute::LinkInfo(info));
-        nl.request(
-            Op::CreateBridge,
-            || format!("{:?}", name.as_str()),
-            RouteNetlinkMessage::NewLink(m),
-            CREATE,
-        )?;
+        let op = Op::CreateBridge;
+        match nl.request_reply(op, RouteNetlinkMessage::NewLink(m), CREATE)? {
+            Ok(_) => {}
+            Err(ReplyError::Kernel(r)) => {
+                return Err(Error::Os {
+                    op,
+                    object: Object::link_name(&name),
+                    errno: r.errno,
+                    extack: r.ack.message,
+                });
+            }
+            Err(ReplyError::Other(e)) => return Err(e),
+        }
         let link = nl.require_link(&name)?;
         Ok(Bridge { index: link.index(), name })
     }
 }
 
-/// Flags of one bridge port, as `bridge link set dev PORT …` sets them.
-/// `None` leaves a flag as it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The flags of one bridge port (`IFLA_BRPORT_*` in
+/// `IFLA_INFO_SLAVE_DATA`), one type both ways:
+///
+/// - to set them, like `bridge link set dev PORT hairpin on …`
+///   (bridge(8)), with [`RouteSocket::set_bridge_port`]: `None` leaves a
+///   flag as it is;
+/// - to read them back, as `ip -d link` and `bridge -d link` show them,
+///   from [`Link::bridge_port`]: `None` is a flag the kernel did not report.
+///
+/// ```no_run
+/// use nslink::{BridgePortOptions, RouteSocket};
+///
+/// let nl = RouteSocket::open()?;
+/// let wanted = BridgePortOptions { hairpin: Some(true), learning: Some(false), ..Default::default() };
+/// nl.set_bridge_port("veth-pod1", wanted)?;
+/// let now = nl.require_link("veth-pod1")?.bridge_port().expect("a bridge port");
+/// assert_eq!((now.hairpin, now.learning), (Some(true), Some(false)));
+/// # Ok::<(), nslink::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[must_use]
 pub struct BridgePortOptions {
-    /// `hairpin`: send frames back out of the port they came in on.
+    /// `hairpin` (`IFLA_BRPORT_MODE`): send frames back out of the port
+    /// they came in on.
     pub hairpin: Option<bool>,
-    /// `learning`: learn source addresses seen on this port.
+    /// `learning` (`IFLA_BRPORT_LEARNING`): learn source addresses seen on
+    /// this port.
     pub learning: Option<bool>,
-    /// `flood`: flood unknown unicast to this port.
+    /// `flood` (`IFLA_BRPORT_UNICAST_FLOOD`): flood unknown unicast to this
+    /// port.
     pub unicast_flood: Option<bool>,
-    /// `isolated`: isolated ports only talk to non-isolated ones.
+    /// `isolated` (`IFLA_BRPORT_ISOLATED`): isolated ports only talk to
+    /// non-isolated ones.
     pub isolated: Option<bool>,
-    /// `cost`: STP path cost.
+    /// `cost` (`IFLA_BRPORT_COST`): STP path cost.
     pub cost: Option<u32>,
 }
 
-/// The bridge-port state of an enslaved link, read from the link message
-/// (`IFLA_INFO_SLAVE_DATA`), as `ip -d link` shows it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BridgePortInfo {
-    /// Hairpin mode.
-    pub hairpin: Option<bool>,
-    /// Learning.
-    pub learning: Option<bool>,
-    /// Unicast flooding.
-    pub unicast_flood: Option<bool>,
-    /// Isolation.
-    pub isolated: Option<bool>,
-    /// STP cost.
-    pub cost: Option<u32>,
+/// The same type as [`BridgePortOptions`], under the name it had when
+/// reading and setting used two types. Prefer `BridgePortOptions`.
+pub type BridgePortInfo = BridgePortOptions;
+
+impl IntoLinkId for &Bridge {
+    /// The bridge's index.
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(LinkId::Index(self.index))
+    }
+}
+
+/// `"veth0"` or `link 7`, for the words that place an object.
+fn words(id: &LinkId) -> String {
+    match id {
+        LinkId::Index(i) => format!("link {i}"),
+        LinkId::Name(n) => format!("\"{n}\""),
+    }
 }
 
 impl RouteSocket {
+    /// The index of the would-be master `master` in this namespace, or
+    /// [`Error::NotFound`] naming it.
+    fn master_index(&self, op: Op, master: &LinkId, port: &LinkId) -> Result<u32> {
+        match self.link(master)? {
+            Some(l) => Ok(l.index()),
+            None => Err(Error::NotFound {
+                op,
+                object: link_object(master).with_detail(format!("(master for {})", words(port))),
+            }),
+        }
+    }
+
     /// Attaches `port` to the bridge `master`, like
-    /// `ip link set PORT master BR`.
+    /// `ip link set PORT master BR` (`IFLA_MASTER` in an `RTM_SETLINK`,
+    /// rtnetlink(7); needs `CAP_NET_ADMIN`). Both are looked up in this
+    /// socket's namespace: a device in another namespace cannot join.
+    ///
+    /// The master is looked up first (one more request): the kernel would
+    /// answer a missing master with a bare `EINVAL`, after taking the port
+    /// off its current bridge.
     ///
     /// # Errors
-    /// [`Error::Os`] with `ENODEV` when the port (or the bridge, if given by
-    /// name) does not exist *in this namespace*: a port in another namespace
-    /// cannot join; the kernel's reason otherwise.
+    /// [`Error::NotFound`] naming the master when there is no such device;
+    /// [`Error::Os`] with `ENODEV` ([`Error::is_not_found`]) when the port
+    /// does not exist; the kernel's reason otherwise (e.g. `EOPNOTSUPP` for
+    /// a master that takes no ports).
     ///
     /// ```no_run
     /// let nl = nslink::RouteSocket::open()?;
@@ -306,24 +380,27 @@ impl RouteSocket {
     pub fn set_master(&self, port: impl IntoLinkId, master: impl IntoLinkId) -> Result<()> {
         let port = port.into_link_id()?;
         let master = master.into_link_id()?;
-        let object = || format!("{} to {}", port.describe(), master.describe());
-        let with_object = |e: Error| match e {
-            Error::Os { op, errno, extack, .. } => {
-                Error::Os { op, object: crate::error::Object::from(object()), errno, extack }
-            }
-            e => e,
-        };
-        let master_index = self.resolve_index(Op::SetMaster, &master).map_err(with_object)?;
+        let master_index = self.master_index(Op::SetMaster, &master, &port)?;
         self.set_link(Op::SetMaster, port.clone(), |m| {
             m.attributes.push(LinkAttribute::Controller(master_index))
         })
-        .map_err(with_object)
+        .map_err(|e| match e {
+            Error::Os { op, errno, extack, .. } => Error::Os {
+                op,
+                object: link_object(&port).with_detail(format!("to {}", words(&master))),
+                errno,
+                extack,
+            },
+            e => e,
+        })
     }
 
-    /// Detaches `port` from its bridge, like `ip link set PORT nomaster`.
+    /// Detaches `port` from its bridge, like `ip link set PORT nomaster`
+    /// (`IFLA_MASTER` 0 in an `RTM_SETLINK`, rtnetlink(7)).
     ///
     /// # Errors
-    /// [`Error::Os`] with `ENODEV` for a missing port.
+    /// [`Error::Os`] with `ENODEV` ([`Error::is_not_found`]) for a missing
+    /// port.
     ///
     /// ```no_run
     /// nslink::RouteSocket::open()?.set_nomaster("veth1")?;
@@ -336,26 +413,33 @@ impl RouteSocket {
         })
     }
 
-    /// The links whose master is `bridge`, like `bridge link show`.
+    /// The links whose master is `bridge`, like `bridge link show`
+    /// (one `RTM_GETLINK` dump, rtnetlink(7)).
     ///
     /// # Errors
-    /// The exchange errors.
+    /// [`Error::NotFound`] when there is no such device; the exchange
+    /// errors.
     ///
     /// ```no_run
     /// let ports = nslink::RouteSocket::open()?.bridge_ports("cni0")?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn bridge_ports(&self, bridge: impl IntoLinkId) -> Result<Vec<Link>> {
-        let index = self.resolve_index(Op::ListLinks, &bridge.into_link_id()?)?;
+        let bridge = bridge.into_link_id()?;
+        let Some(index) = self.link(&bridge)?.map(|l| l.index()) else {
+            return Err(Error::NotFound { op: Op::ListLinks, object: link_object(&bridge) });
+        };
         Ok(self.links()?.into_iter().filter(|l| l.master() == Some(index)).collect())
     }
 
     /// Changes bridge-port flags, like
-    /// `bridge link set dev PORT hairpin on learning off`.
+    /// `bridge link set dev PORT hairpin on learning off` (bridge(8);
+    /// `IFLA_INFO_SLAVE_DATA` in an `RTM_NEWLINK` on the port). Read them
+    /// back with [`Link::bridge_port`], which returns the same type.
     ///
     /// # Errors
     /// [`Error::Os`] with `EOPNOTSUPP` or `EINVAL` when `port` is not a bridge
-    /// port; `ENODEV` when it does not exist.
+    /// port; `ENODEV` ([`Error::is_not_found`]) when it does not exist.
     ///
     /// ```no_run
     /// use nslink::BridgePortOptions;
@@ -390,7 +474,16 @@ impl RouteSocket {
             LinkInfo::PortKind(InfoPortKind::Bridge),
             LinkInfo::PortData(InfoPortData::BridgePort(data)),
         ]));
-        self.request(Op::SetBridgePort, || port.describe(), RouteNetlinkMessage::NewLink(m), 0)
-            .map(drop)
+        let op = Op::SetBridgePort;
+        match self.request_reply(op, RouteNetlinkMessage::NewLink(m), 0)? {
+            Ok(_) => Ok(()),
+            Err(ReplyError::Kernel(r)) => Err(Error::Os {
+                op,
+                object: link_object(&port),
+                errno: r.errno,
+                extack: r.ack.message,
+            }),
+            Err(ReplyError::Other(e)) => Err(e),
+        }
     }
 }

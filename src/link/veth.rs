@@ -8,13 +8,27 @@ use netlink_packet_route::link::{
 };
 use nix::errno::Errno;
 
-use super::{CREATE, IntoLinkId, Link, LinkKind, MacAddr};
-use crate::error::{Error, Op, Result};
+use super::bridge::link_object;
+use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr};
+use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{ReplyError, RouteSocket};
 use crate::netns::NetNs;
 
 /// One end of a veth pair: its name, index and namespace.
+///
+/// `&VethEnd` names the device wherever a device is expected
+/// ([`IntoLinkId`]): it stands for its index, which is only meaningful in
+/// its own namespace, so use it with a socket of [`netns`](VethEnd::netns).
+///
+/// ```no_run
+/// use nslink::{RouteSocket, VethPair};
+///
+/// let nl = RouteSocket::open()?;
+/// let pair = VethPair::builder("va", "vb").create(&nl)?;
+/// nl.set_up(pair.peer())?;        // both ends are in the socket's namespace
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct VethEnd {
     name: IfName,
@@ -100,8 +114,20 @@ impl VethPair {
     }
 }
 
-/// Options of a veth pair; finish with [`create`](VethBuilder::create).
+/// Options of a veth pair (`ip link add NAME type veth peer name PEER`,
+/// ip-link(8)); finish with [`create`](VethBuilder::create).
+///
+/// ```no_run
+/// use nslink::{NetNs, RouteSocket, VethPair};
+///
+/// let nl = RouteSocket::open()?;
+/// let pod = NetNs::new()?;
+/// let builder = VethPair::builder("eth0", "veth-pod1").netns(&pod).up();
+/// let pair = builder.create(&nl)?;   // "eth0" in the pod, up; "veth-pod1" here
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug)]
+#[must_use = "a builder does nothing until `create` is called"]
 pub struct VethBuilder<'ns> {
     name: Result<IfName>,
     peer: Result<IfName>,
@@ -115,12 +141,13 @@ struct VethOpts<'ns> {
     peer_mac: Option<MacAddr>,
     netns: Option<&'ns NetNs>,
     peer_netns: Option<&'ns NetNs>,
-    master: Option<u32>,
+    /// The master as given; an invalid name is reported by `create`.
+    master: Option<Result<LinkId>>,
     up: bool,
 }
 
 impl<'ns> VethBuilder<'ns> {
-    /// MTU of both ends.
+    /// MTU of both ends (`IFLA_MTU` on each).
     pub fn mtu(mut self, mtu: u32) -> Self {
         self.o.mtu = Some(mtu);
         self
@@ -154,11 +181,27 @@ impl<'ns> VethBuilder<'ns> {
             o: VethOpts { peer_netns: Some(ns), ..self.o },
         }
     }
-    /// Enslaves this end to a bridge (by index) at creation, like
-    /// `ip link add … master BR`. The bridge must be in the same namespace
-    /// as this end.
-    pub fn master(mut self, bridge_index: u32) -> Self {
-        self.o.master = Some(bridge_index);
+    /// Enslaves this end to `master` (a bridge, by anything that names a
+    /// device: index, name, [`&Bridge`](crate::Bridge), [`&Link`](Link)) at
+    /// creation, like `ip link add … master BR` (`IFLA_MASTER`). The master
+    /// is looked up in *this end's* namespace (the socket's, or
+    /// [`netns`](VethBuilder::netns)'s): a `&Bridge` or `&Link` stands for
+    /// its index there.
+    ///
+    /// An invalid name is reported by [`create`](VethBuilder::create).
+    ///
+    /// ```no_run
+    /// use nslink::{Bridge, NetNs, RouteSocket, VethPair};
+    ///
+    /// let nl = RouteSocket::open()?;
+    /// let pod = NetNs::new()?;
+    /// let br = Bridge::builder("cni0").up().create(&nl)?;
+    /// VethPair::builder("veth1", "eth0").peer_netns(&pod).master(&br).up().create(&nl)?;
+    /// VethPair::builder("veth2", "eth0").peer_netns(&pod).master("cni0").create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn master(mut self, master: impl IntoLinkId) -> Self {
+        self.o.master = Some(master.into_link_id());
         self
     }
     /// Brings this end up at creation. (The peer can only be brought up
@@ -169,53 +212,179 @@ impl<'ns> VethBuilder<'ns> {
         self
     }
 
-    /// Creates the pair in one `RTM_NEWLINK` (each end directly in its
-    /// namespace) and returns both ends.
+    /// Creates the pair in one `RTM_NEWLINK` (rtnetlink(7); each end
+    /// directly in its namespace, the local end with its master and up as
+    /// asked) and returns both ends. The kernel creates both ends or
+    /// neither: a refusal leaves nothing behind.
     ///
-    /// # Name clashes
-    /// When a name is taken, the error says which name clashed in which
-    /// namespace, and nothing is left behind (the kernel creates both ends
-    /// or neither). Kernels before about 6.15 look the *peer's* name up in
-    /// the socket's namespace rather than the peer's target; when that is
-    /// the only clash, nslink creates the peer under a temporary name and
-    /// renames it inside its namespace (deleting the pair if the rename
-    /// fails), so the result is the same on every kernel.
+    /// The request is sent from inside this end's namespace (through a
+    /// socket opened there, when it is not the socket's own), with the
+    /// peer's namespace as `IFLA_NET_NS_FD` of the peer. Older kernels
+    /// (Linux 6.1, for one) look the name of the device a request creates
+    /// (here: this end, not the peer) up in the *sending* socket's
+    /// namespace rather than in the device's target; sent from the target,
+    /// the name is checked where the device will live, on every kernel.
+    /// Needs `CAP_NET_ADMIN`, and `CAP_SYS_ADMIN` to enter a namespace given
+    /// to [`netns`](VethBuilder::netns).
     ///
     /// # Errors
-    /// [`Error::InvalidName`] before anything is sent; [`Error::Os`] with
-    /// `EEXIST` ([`Error::is_already_exists`]) naming the clash; the kernel's
-    /// reason otherwise (e.g. `ENODEV` for a missing master).
+    /// - [`Error::InvalidName`] (for a name or the master) before anything
+    ///   is sent;
+    /// - [`Error::InvalidArgument`] when both ends would have the same name
+    ///   in the same namespace;
+    /// - [`Error::NotFound`] naming the master when there is no such device
+    ///   in this end's namespace (the kernel itself would only say
+    ///   `EINVAL`);
+    /// - [`Error::Os`] with `EEXIST` ([`Error::is_already_exists`]) naming
+    ///   the end whose name is taken and its namespace;
+    /// - the kernel's reason otherwise (an MTU out of range is `EINVAL`, a
+    ///   master that cannot take ports `EOPNOTSUPP`), naming the pair as it
+    ///   was asked for.
     ///
     /// ```no_run
     /// use nslink::{NetNs, RouteSocket, VethPair};
     /// let (a, b) = (NetNs::new()?, NetNs::new()?);
     /// let nl = RouteSocket::open()?;
     /// // Both ends elsewhere: "eth0" in `a` and "eth0" in `b`, joined.
-    /// let pair = VethPair::builder("eth0", "eth0").netns(&a).peer_netns(&b).create(&nl)?;
+    /// let pair = VethPair::builder("eth0", "eth0").netns(&a).peer_netns(&b).up().create(&nl)?;
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn create(self, nl: &RouteSocket) -> Result<VethPair> {
         let name = self.name?;
         let peer = self.peer?;
-        let o = self.o;
+        let master = self.o.master.transpose()?;
+        let o = VethOpts { master: None, ..self.o };
         let op = Op::CreateVeth;
-        let object = format!("{:?}/{:?}", name.as_str(), peer.as_str());
-        if name == peer && o.netns.unwrap_or(nl.netns()) == o.peer_netns.unwrap_or(nl.netns()) {
+        let here = nl.netns();
+        let local_ns = o.netns.unwrap_or(here);
+        let peer_ns = o.peer_netns.unwrap_or(here);
+        if name == peer && local_ns == peer_ns {
             return Err(Error::InvalidArgument {
                 op,
-                object: crate::error::Object::from(object),
+                object: pair_object(&name, &peer),
                 detail: "both ends would have the same name in the same namespace".into(),
             });
         }
-        match nl.request_reply(op, o.request(&name, &peer), CREATE)? {
+        let opened;
+        let tx = if local_ns == here {
+            nl
+        } else {
+            opened = RouteSocket::open_in(local_ns)?;
+            &opened
+        };
+        let master = match master {
+            None => None,
+            Some(id) => Some(resolve_master(tx, &id, &name, local_ns != here)?),
+        };
+        let peer_fd = (peer_ns != local_ns).then_some(peer_ns);
+        match tx.request_reply(op, o.request(&name, &peer, peer_fd, master), CREATE)? {
             Ok(_) => {}
-            Err(ReplyError::Kernel(r)) if r.errno == Errno::EEXIST as i32 => {
-                o.resolve_clash(nl, &name, &peer, r.ack.message)?;
+            Err(ReplyError::Kernel(r)) => {
+                let (errno, extack) = (r.errno, r.ack.message);
+                if errno == Errno::EEXIST as i32 {
+                    return Err(name_clash(tx, (&name, local_ns), (&peer, peer_ns), extack));
+                }
+                return Err(Error::Os { op, object: pair_object(&name, &peer), errno, extack });
             }
-            Err(e) => return Err(e.into_error(op, object)),
+            Err(ReplyError::Other(e)) => return Err(e),
         }
-        o.finish(nl, &name, &peer)
+        finish(tx, (&name, local_ns), (&peer, peer_ns))
     }
+}
+
+/// The pair as the user named it: `link "NAME" (peer "PEER")`.
+fn pair_object(name: &IfName, peer: &IfName) -> Object {
+    Object::link_name(name).with_detail(format!("(peer \"{peer}\")"))
+}
+
+/// The index of `master` in the namespace of `tx` (the local end's), or
+/// [`Error::NotFound`] naming it.
+fn resolve_master(
+    tx: &RouteSocket,
+    master: &LinkId,
+    name: &IfName,
+    elsewhere: bool,
+) -> Result<u32> {
+    match tx.link(master)? {
+        Some(l) => Ok(l.index()),
+        None => {
+            let mut object = link_object(master).with_detail(format!("(master for \"{name}\")"));
+            if elsewhere {
+                object = object.in_netns(tx.netns().describe());
+            }
+            Err(Error::NotFound { op: Op::CreateVeth, object })
+        }
+    }
+}
+
+/// After `EEXIST`: says which end's name is taken, and where. `tx` is a
+/// socket in the local end's namespace.
+fn name_clash(
+    tx: &RouteSocket,
+    (name, local_ns): (&IfName, &NetNs),
+    (peer, peer_ns): (&IfName, &NetNs),
+    extack: Option<String>,
+) -> Error {
+    let op = Op::CreateVeth;
+    let eexist = |object: Object| Error::Os {
+        op,
+        object,
+        errno: Errno::EEXIST as i32,
+        extack: extack.clone(),
+    };
+    match exists_in(tx, local_ns, name) {
+        Ok(true) => {
+            let object = Object::link_name(name)
+                .with_detail(format!("(peer \"{peer}\")"))
+                .in_netns(local_ns.describe());
+            return eexist(object);
+        }
+        Ok(false) => {}
+        Err(e) => return e,
+    }
+    match exists_in(tx, peer_ns, peer) {
+        Ok(true) => {
+            let object = Object::link_name(peer)
+                .with_detail(format!("(peer of \"{name}\")"))
+                .in_netns(peer_ns.describe());
+            eexist(object)
+        }
+        Ok(false) => eexist(pair_object(name, peer)),
+        Err(e) => e,
+    }
+}
+
+/// Reads the local end back through `tx` (its `IFLA_LINK` is the peer's
+/// index). If that fails, the pair just made is deleted again.
+fn finish(
+    tx: &RouteSocket,
+    (name, local_ns): (&IfName, &NetNs),
+    (peer, peer_ns): (&IfName, &NetNs),
+) -> Result<VethPair> {
+    let link = match tx.require_link(name) {
+        Ok(link) => link,
+        Err(e) => {
+            let _ = tx.delete_link(name);
+            return Err(e);
+        }
+    };
+    let ends = || -> Result<VethPair> {
+        let peer_index = match link.parent_index() {
+            Some(index) => index,
+            None => tx.veth_peer(link.index())?.0,
+        };
+        Ok(VethPair {
+            local: VethEnd {
+                name: name.clone(),
+                index: link.index(),
+                netns: local_ns.try_clone()?,
+            },
+            peer: VethEnd { name: peer.clone(), index: peer_index, netns: peer_ns.try_clone()? },
+        })
+    };
+    ends().inspect_err(|_| {
+        let _ = tx.delete_link(link.index());
+    })
 }
 
 impl VethOpts<'_> {
@@ -244,13 +413,20 @@ impl VethOpts<'_> {
         m
     }
 
-    /// The `RTM_NEWLINK` request, with the peer named `peer_name`.
-    fn request(&self, name: &IfName, peer_name: &IfName) -> RouteNetlinkMessage {
+    /// The `RTM_NEWLINK` request, to be sent from the local end's
+    /// namespace; `peer_ns` when the peer goes elsewhere.
+    fn request(
+        &self,
+        name: &IfName,
+        peer_name: &IfName,
+        peer_ns: Option<&NetNs>,
+        master: Option<u32>,
+    ) -> RouteNetlinkMessage {
         // The peer cannot be brought up in this request: the kernel
         // configures it before the two ends are joined (ENOTCONN).
-        let peer = Self::end_message(peer_name, self.mtu, self.peer_mac, self.peer_netns, false);
-        let mut m = Self::end_message(name, self.mtu, self.mac, self.netns, self.up);
-        if let Some(master) = self.master {
+        let peer = Self::end_message(peer_name, self.mtu, self.peer_mac, peer_ns, false);
+        let mut m = Self::end_message(name, self.mtu, self.mac, None, self.up);
+        if let Some(master) = master {
             m.attributes.push(LinkAttribute::Controller(master));
         }
         m.attributes.push(LinkAttribute::LinkInfo(vec![
@@ -259,130 +435,15 @@ impl VethOpts<'_> {
         ]));
         RouteNetlinkMessage::NewLink(m)
     }
-
-    /// After `EEXIST`: name the clash, or work around the old-kernel lookup.
-    fn resolve_clash(
-        &self,
-        nl: &RouteSocket,
-        name: &IfName,
-        peer: &IfName,
-        extack: Option<String>,
-    ) -> Result<()> {
-        let op = Op::CreateVeth;
-        let clash = |which: &IfName, ns: &NetNs| Error::Os {
-            op,
-            object: crate::error::Object::from(format!(
-                "{:?}/{:?}: {:?} already exists in namespace {}",
-                name.as_str(),
-                peer.as_str(),
-                which.as_str(),
-                ns.describe()
-            )),
-            errno: Errno::EEXIST as i32,
-            extack: extack.clone(),
-        };
-        let local_ns = self.netns.unwrap_or(nl.netns());
-        if exists_in(nl, local_ns, name)? {
-            return Err(clash(name, local_ns));
-        }
-        let peer_ns = self.peer_netns.unwrap_or(nl.netns());
-        if exists_in(nl, peer_ns, peer)? {
-            return Err(clash(peer, peer_ns));
-        }
-        // Neither target has the names: an older kernel looked a name up in
-        // the socket's namespace. Create that end under a temporary name
-        // free in both places, then rename it where it lives.
-        let here = nl.netns();
-        let mut local_name = name.clone();
-        let mut peer_name = peer.clone();
-        if local_ns != here && exists_in(nl, here, name)? {
-            local_name = temporary_name(nl, local_ns, 0)?;
-        }
-        if peer_ns != here && exists_in(nl, here, peer)? {
-            peer_name = temporary_name(nl, peer_ns, 1)?;
-        }
-        if &local_name == name && &peer_name == peer {
-            // Nothing explains the clash: report it as the kernel did.
-            return Err(Error::Os {
-                op,
-                object: crate::error::Object::from(format!(
-                    "{:?}/{:?}",
-                    name.as_str(),
-                    peer.as_str()
-                )),
-                errno: Errno::EEXIST as i32,
-                extack,
-            });
-        }
-        if let Err(e) = nl.request_reply(op, self.request(&local_name, &peer_name), CREATE)? {
-            return Err(e.into_error(op, format!("{:?}/{:?}", name.as_str(), peer.as_str())));
-        }
-        let mut renamed = Ok(());
-        if &peer_name != peer {
-            renamed = rename_in(nl, peer_ns, &peer_name, peer);
-        }
-        if renamed.is_ok() && &local_name != name {
-            renamed = rename_in(nl, local_ns, &local_name, name);
-        }
-        if let Err(e) = renamed {
-            let _ = delete_in(nl, local_ns, &local_name).or_else(|_| delete_in(nl, local_ns, name));
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Reads the local end back (its `IFLA_LINK` is the peer's index).
-    fn finish(&self, nl: &RouteSocket, name: &IfName, peer: &IfName) -> Result<VethPair> {
-        let local_ns = self.netns.unwrap_or(nl.netns());
-        let link = if local_ns == nl.netns() {
-            nl.require_link(name)?
-        } else {
-            RouteSocket::open_in(local_ns)?.require_link(name)?
-        };
-        let peer_index = link.parent_index().unwrap_or(0);
-        let peer_ns = self.peer_netns.unwrap_or(nl.netns());
-        Ok(VethPair {
-            local: VethEnd {
-                name: name.clone(),
-                index: link.index(),
-                netns: local_ns.try_clone()?,
-            },
-            peer: VethEnd { name: peer.clone(), index: peer_index, netns: peer_ns.try_clone()? },
-        })
-    }
 }
 
-fn exists_in(nl: &RouteSocket, ns: &NetNs, name: &IfName) -> Result<bool> {
-    if ns == nl.netns() {
-        Ok(nl.link(name)?.is_some())
+/// Whether `name` exists in `ns`; `tx` is used when it is in `ns`.
+fn exists_in(tx: &RouteSocket, ns: &NetNs, name: &IfName) -> Result<bool> {
+    if ns == tx.netns() {
+        Ok(tx.link(name)?.is_some())
     } else {
         Ok(RouteSocket::open_in(ns)?.link(name)?.is_some())
     }
-}
-
-fn rename_in(nl: &RouteSocket, ns: &NetNs, from: &IfName, to: &IfName) -> Result<()> {
-    if ns == nl.netns() { nl.rename(from, to) } else { RouteSocket::open_in(ns)?.rename(from, to) }
-}
-
-fn delete_in(nl: &RouteSocket, ns: &NetNs, name: &IfName) -> Result<()> {
-    if ns == nl.netns() {
-        nl.delete_link(name)
-    } else {
-        RouteSocket::open_in(ns)?.delete_link(name)
-    }
-}
-
-/// A name free both in the socket's namespace and in `ns`, for the
-/// old-kernel workaround.
-fn temporary_name(nl: &RouteSocket, ns: &NetNs, salt: u32) -> Result<IfName> {
-    let pid = std::process::id();
-    for n in 0..64u32 {
-        let candidate = IfName::new(&format!("nsl{:x}t{:x}", pid & 0xffff, n * 2 + salt))?;
-        if !exists_in(nl, nl.netns(), &candidate)? && !exists_in(nl, ns, &candidate)? {
-            return Ok(candidate);
-        }
-    }
-    Err(Error::os(Op::CreateVeth, "temporary name", Errno::EEXIST))
 }
 
 impl RouteSocket {
@@ -406,7 +467,7 @@ impl RouteSocket {
         if link.kind() != &LinkKind::Veth {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
+                object: Object::link_name(link.name()),
                 detail: format!("is a {} device, not a veth", link.kind()),
             });
         }
@@ -418,8 +479,16 @@ impl RouteSocket {
             Some(index) => Ok((index, link.link_netnsid())),
             None => Err(Error::NotFound {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("peer of {:?}", link.name().as_str())),
+                object: Object::unnamed(ObjectKind::Link)
+                    .with_detail(format!("peer of \"{}\"", link.name())),
             }),
         }
+    }
+}
+
+impl IntoLinkId for &VethEnd {
+    /// The end's index (meaningful in the end's own namespace).
+    fn into_link_id(self) -> Result<LinkId> {
+        Ok(LinkId::Index(self.index))
     }
 }
