@@ -93,7 +93,7 @@ impl Bridge {
         if link.kind() != &LinkKind::Bridge {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
+                object: crate::error::Object::from(format!("{:?}", link.name())),
                 detail: format!("is a {} device, not a bridge", link.kind()),
             });
         }
@@ -233,7 +233,7 @@ impl BridgeBuilder {
             m.header.flags = RawFlags::Up;
             m.header.change_mask = RawFlags::Up;
         }
-        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(super::ifname_attr(&name));
         if let Some(mac) = self.mac {
             m.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
         }
@@ -247,7 +247,7 @@ impl BridgeBuilder {
         m.attributes.push(LinkAttribute::LinkInfo(info));
         nl.request(
             Op::CreateBridge,
-            || format!("{:?}", name.as_str()),
+            || format!("{:?}", name),
             RouteNetlinkMessage::NewLink(m),
             CREATE,
         )?;

@@ -86,9 +86,22 @@ fn u8_of(kind: u16, v: &[u8]) -> Result<u8, String> {
     v.first().copied().ok_or_else(|| format!("attribute {kind} is empty"))
 }
 
-fn str_of(v: &[u8]) -> String {
+/// The bytes of a string attribute, up to its NUL (if any).
+fn bytes_of(v: &[u8]) -> &[u8] {
     let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
-    String::from_utf8_lossy(&v[..end]).into_owned()
+    &v[..end]
+}
+
+/// A text attribute that is ASCII by the kernel's convention (a kind name);
+/// anything else is replaced, never trusted.
+fn str_of(v: &[u8]) -> String {
+    String::from_utf8_lossy(bytes_of(v)).into_owned()
+}
+
+/// `IFLA_IFNAME`: the exact bytes, UTF-8 or not.
+fn name_of(v: &[u8]) -> Result<IfName, String> {
+    let b = bytes_of(v);
+    IfName::from_kernel(b).ok_or_else(|| format!("IFLA_IFNAME of {} bytes is not a name", b.len()))
 }
 
 fn oper_state(v: u8) -> OperState {
@@ -128,6 +141,35 @@ pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Li
     Link::from_bytes(payload).map(Some)
 }
 
+/// The attributes of a link message, gathered before the [`Link`] is built.
+struct Parts {
+    operstate: OperState,
+    mtu: u32,
+    mac: Option<MacAddr>,
+    master: Option<u32>,
+    alias: Option<String>,
+    parent: Option<u32>,
+    link_netnsid: Option<i32>,
+    netns_immutable: Option<bool>,
+    bridge_port: Option<BridgePortInfo>,
+}
+
+impl Default for Parts {
+    fn default() -> Parts {
+        Parts {
+            operstate: OperState::Unknown,
+            mtu: 0,
+            mac: None,
+            master: None,
+            alias: None,
+            parent: None,
+            link_netnsid: None,
+            netns_immutable: None,
+            bridge_port: None,
+        }
+    }
+}
+
 impl Link {
     /// Reads a link from the payload of an `RTM_NEWLINK` message (an
     /// `ifinfomsg` followed by attributes).
@@ -141,29 +183,14 @@ impl Link {
         let link_type = u16::from_ne_bytes([hdr[2], hdr[3]]);
         let index = u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
         let flags = u32::from_ne_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]);
-        let mut l = Link {
-            index,
-            name: IfName::from_kernel(String::new()),
-            kind: LinkKind::Unknown(link_type),
-            link_type,
-            flags: LinkFlags::from_bits_retain(flags),
-            operstate: OperState::Unknown,
-            mtu: 0,
-            mac: None,
-            master: None,
-            alias: None,
-            parent: None,
-            link_netnsid: None,
-            netns_immutable: None,
-            bridge_port: None,
-            bytes: Arc::from(payload),
-        };
+        let mut name = None;
+        let mut l = Parts::default();
         let mut info_kind = None;
         let mut tap = false;
         for a in attrs(&payload[IFINFOMSG_LEN..]) {
             let (kind, v) = a?;
             match kind {
-                IFLA_IFNAME => l.name = IfName::from_kernel(str_of(v)),
+                IFLA_IFNAME => name = Some(name_of(v)?),
                 IFLA_MTU => l.mtu = u32_of(kind, v)?,
                 IFLA_ADDRESS => l.mac = MacAddr::from_bytes(v),
                 IFLA_MASTER => l.master = Some(u32_of(kind, v)?).filter(|&m| m != 0),
@@ -203,8 +230,24 @@ impl Link {
                 _ => {}
             }
         }
-        l.kind = LinkKind::from_parts(info_kind.as_deref(), link_type, tap);
-        Ok(l)
+        let name = name.ok_or_else(|| format!("link {index} has no IFLA_IFNAME"))?;
+        Ok(Link {
+            index,
+            name,
+            kind: LinkKind::from_parts(info_kind.as_deref(), link_type, tap),
+            link_type,
+            flags: LinkFlags::from_bits_retain(flags),
+            operstate: l.operstate,
+            mtu: l.mtu,
+            mac: l.mac,
+            master: l.master,
+            alias: l.alias,
+            parent: l.parent,
+            link_netnsid: l.link_netnsid,
+            netns_immutable: l.netns_immutable,
+            bridge_port: l.bridge_port,
+            bytes: Arc::from(payload),
+        })
     }
 }
 

@@ -199,7 +199,7 @@ impl<'ns> VethBuilder<'ns> {
         let peer = self.peer?;
         let o = self.o;
         let op = Op::CreateVeth;
-        let object = format!("{:?}/{:?}", name.as_str(), peer.as_str());
+        let object = format!("{:?}/{:?}", name, peer);
         if name == peer && o.netns.unwrap_or(nl.netns()) == o.peer_netns.unwrap_or(nl.netns()) {
             return Err(Error::InvalidArgument {
                 op,
@@ -231,7 +231,7 @@ impl VethOpts<'_> {
             m.header.flags = RawFlags::Up;
             m.header.change_mask = RawFlags::Up;
         }
-        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(super::ifname_attr(name));
         if let Some(mtu) = mtu {
             m.attributes.push(LinkAttribute::Mtu(mtu));
         }
@@ -273,9 +273,9 @@ impl VethOpts<'_> {
             op,
             object: crate::error::Object::from(format!(
                 "{:?}/{:?}: {:?} already exists in namespace {}",
-                name.as_str(),
-                peer.as_str(),
-                which.as_str(),
+                name,
+                peer,
+                which,
                 ns.describe()
             )),
             errno: Errno::EEXIST as i32,
@@ -307,15 +307,15 @@ impl VethOpts<'_> {
                 op,
                 object: crate::error::Object::from(format!(
                     "{:?}/{:?}",
-                    name.as_str(),
-                    peer.as_str()
+                    name,
+                    peer
                 )),
                 errno: Errno::EEXIST as i32,
                 extack,
             });
         }
         if let Err(e) = nl.request_reply(op, self.request(&local_name, &peer_name), CREATE)? {
-            return Err(e.into_error(op, format!("{:?}/{:?}", name.as_str(), peer.as_str())));
+            return Err(e.into_error(op, format!("{:?}/{:?}", name, peer)));
         }
         let mut renamed = Ok(());
         if &peer_name != peer {
@@ -406,7 +406,7 @@ impl RouteSocket {
         if link.kind() != &LinkKind::Veth {
             return Err(Error::InvalidArgument {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("{:?}", link.name().as_str())),
+                object: crate::error::Object::from(format!("{:?}", link.name())),
                 detail: format!("is a {} device, not a veth", link.kind()),
             });
         }
@@ -418,7 +418,7 @@ impl RouteSocket {
             Some(index) => Ok((index, link.link_netnsid())),
             None => Err(Error::NotFound {
                 op: Op::GetLink,
-                object: crate::error::Object::from(format!("peer of {:?}", link.name().as_str())),
+                object: crate::error::Object::from(format!("peer of {:?}", link.name())),
             }),
         }
     }
