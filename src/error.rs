@@ -434,7 +434,10 @@ impl fmt::Display for NameError {
                     _ => "",
                 };
                 if byte.is_ascii_graphic() {
-                    format!("byte {byte:#04x} ('{}') at offset {pos} is not allowed{why}", *byte as char)
+                    format!(
+                        "byte {byte:#04x} ('{}') at offset {pos} is not allowed{why}",
+                        *byte as char
+                    )
                 } else {
                     format!("byte {byte:#04x} at offset {pos} is not allowed{why}")
                 }

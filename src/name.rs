@@ -637,11 +637,8 @@ mod tests {
     #[test]
     fn every_single_byte_follows_the_kernels_rule() {
         for b in 0..=255u8 {
-            let kernel_ok = !(b == 0
-                || b == b'/'
-                || b == b':'
-                || b == b'.'
-                || matches!(b, 9..=13 | 32 | 0xa0));
+            let kernel_ok =
+                !(b == 0 || b == b'/' || b == b':' || b == b'.' || matches!(b, 9..=13 | 32 | 0xa0));
             // '%' is the one byte nslink refuses beyond the kernel's rule.
             let want = kernel_ok && b != b'%';
             assert_eq!(IfName::from_bytes(&[b]).is_ok(), want, "byte {b:#04x}");
@@ -691,7 +688,8 @@ mod tests {
     #[test]
     fn ifname_order_and_hash_follow_the_bytes() {
         use std::collections::HashSet;
-        let mut v = [IfName::new("b").unwrap(), IfName::new("ab").unwrap(), IfName::new("a").unwrap()];
+        let mut v =
+            [IfName::new("b").unwrap(), IfName::new("ab").unwrap(), IfName::new("a").unwrap()];
         v.sort();
         assert_eq!(v.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(), [&b"a"[..], b"ab", b"b"]);
         let set: HashSet<IfName> = v.iter().cloned().collect();
@@ -739,8 +737,9 @@ mod tests {
         );
         let e = NsName::new("a\x1b[2J").unwrap_err();
         assert!(!e.to_string().contains('\x1b'), "{e}");
-        let e = IfName::from_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff")
-            .unwrap_err();
+        let e =
+            IfName::from_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff")
+                .unwrap_err();
         assert!(e.to_string().starts_with("invalid interface name \"\\xff\\xff"), "{e}");
     }
 

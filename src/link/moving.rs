@@ -169,9 +169,9 @@ impl RouteSocket {
     fn move_impl(&self, id: LinkId, target: &NetNs, new_name: Option<IfName>) -> Result<()> {
         let op = Op::MoveLink;
         let target_desc = format!("namespace {}", target.describe());
-        let link = self
-            .link(&id)?
-            .ok_or_else(|| Error::os(op, id.object().with_detail(format!("to {target_desc}")), Errno::ENODEV))?;
+        let link = self.link(&id)?.ok_or_else(|| {
+            Error::os(op, id.object().with_detail(format!("to {target_desc}")), Errno::ENODEV)
+        })?;
         let local = self.netns_local_of(&link)?;
         if local.local == Some(true) {
             return Err(Error::NetnsImmutable {

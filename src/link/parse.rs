@@ -292,7 +292,7 @@ mod tests {
             ]),
         ];
         let l = Link::from_bytes(&bytes_of(&m)).unwrap();
-        assert_eq!((l.index(), l.name().as_str(), l.mtu()), (7, "veth7", 1450));
+        assert_eq!((l.index(), l.name().to_str().unwrap(), l.mtu()), (7, "veth7", 1450));
         assert_eq!(l.kind(), &LinkKind::Veth);
         assert_eq!(l.mac().unwrap().to_string(), "02:00:00:00:00:07");
         assert_eq!((l.master(), l.parent_index(), l.link_netnsid()), (Some(3), Some(8), Some(2)));
@@ -303,6 +303,41 @@ mod tests {
         assert_eq!((p.hairpin, p.learning, p.cost), (Some(true), Some(false), Some(5)));
         // The full message is still there on demand.
         assert_eq!(l.message().unwrap(), m);
+    }
+
+    /// An `ifinfomsg` for index 9 with one `IFLA_IFNAME` holding `name`.
+    fn raw_named(name: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; IFINFOMSG_LEN];
+        b[4..8].copy_from_slice(&9u32.to_ne_bytes());
+        let len = 4 + name.len() + 1;
+        b.extend_from_slice(&(len as u16).to_ne_bytes());
+        b.extend_from_slice(&IFLA_IFNAME.to_ne_bytes());
+        b.extend_from_slice(name);
+        b.push(0);
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        b
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_kept_exact() {
+        let a = Link::from_bytes(&raw_named(b"\xff\xfe")).unwrap();
+        let b = Link::from_bytes(&raw_named(b"\xff\xfd")).unwrap();
+        assert_eq!(a.name().as_bytes(), b"\xff\xfe");
+        assert_eq!(b.name().as_bytes(), b"\xff\xfd");
+        assert_ne!(a.name(), b.name());
+        assert_ne!(a.name().to_string(), b.name().to_string());
+        // 15 bytes stay 15 bytes (a lossy decode made 45 of them).
+        let long = Link::from_bytes(&raw_named(&[0xff; 15])).unwrap();
+        assert_eq!(long.name().as_bytes(), &[0xff; 15]);
+        // Nothing the kernel could send makes a name over 15 bytes.
+        assert!(Link::from_bytes(&raw_named(&[b'a'; 16])).is_err());
+        assert!(Link::from_bytes(&raw_named(b"")).is_err());
+        assert!(Link::from_bytes(&raw_named(b"x")).is_ok());
+        let mut no_name = vec![0u8; IFINFOMSG_LEN];
+        no_name.extend_from_slice(&[8, 0, 4, 0, 0xdc, 5, 0, 0]);
+        assert!(Link::from_bytes(&no_name).unwrap_err().contains("IFLA_IFNAME"));
     }
 
     #[test]

@@ -305,11 +305,7 @@ impl VethOpts<'_> {
             // Nothing explains the clash: report it as the kernel did.
             return Err(Error::Os {
                 op,
-                object: crate::error::Object::from(format!(
-                    "{:?}/{:?}",
-                    name,
-                    peer
-                )),
+                object: crate::error::Object::from(format!("{:?}/{:?}", name, peer)),
                 errno: Errno::EEXIST as i32,
                 extack,
             });
