@@ -250,6 +250,12 @@ fn names_that_are_not_utf8_stay_exact_and_reach_their_device() {
         assert_eq!(now[&v.index()].mtu, 1400);
         assert_eq!(now[&peer.index()].mtu, 1500);
 
+        // An alias that is not UTF-8 is kept exact too.
+        ip_raw_ok(&[b"link", b"set", b"dev", b"\xff\xfd", b"alias", b"\xff\x01z"]);
+        let with_alias = nl.require_link(b.name()).unwrap();
+        assert_eq!(with_alias.alias_bytes(), Some(&b"\xff\x01z"[..]));
+        assert_eq!(with_alias.alias(), Some("\u{fffd}\u{1}z"));
+
         // Rename to a name given as bytes, then find it by that name.
         let renamed = IfName::from_bytes(b"\xee\x01").unwrap();
         nl.rename(b.name(), &renamed).unwrap();

@@ -134,6 +134,7 @@ pub struct Link {
     mac: Option<MacAddr>,
     master: Option<u32>,
     alias: Option<String>,
+    alias_bytes: Option<Box<[u8]>>,
     parent: Option<u32>,
     link_netnsid: Option<i32>,
     netns_immutable: Option<bool>,
@@ -179,9 +180,15 @@ impl Link {
     pub fn master(&self) -> Option<u32> {
         self.master
     }
-    /// The alias (`ip link set DEV alias TEXT`).
+    /// The alias (`ip link set DEV alias TEXT`), as text: bytes that are
+    /// not UTF-8 (another tool may set any) are replaced by U+FFFD. See
+    /// [`alias_bytes`](Link::alias_bytes) for the exact bytes.
     pub fn alias(&self) -> Option<&str> {
         self.alias.as_deref()
+    }
+    /// The alias exactly as the kernel holds it (`IFLA_IFALIAS`).
+    pub fn alias_bytes(&self) -> Option<&[u8]> {
+        self.alias_bytes.as_deref()
     }
     /// `IFLA_LINK`: for a veth, the peer's index (in the namespace given by
     /// [`link_netnsid`](Link::link_netnsid) when that is set); for a

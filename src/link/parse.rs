@@ -147,7 +147,7 @@ struct Parts {
     mtu: u32,
     mac: Option<MacAddr>,
     master: Option<u32>,
-    alias: Option<String>,
+    alias: Option<Box<[u8]>>,
     parent: Option<u32>,
     link_netnsid: Option<i32>,
     netns_immutable: Option<bool>,
@@ -194,7 +194,7 @@ impl Link {
                 IFLA_MTU => l.mtu = u32_of(kind, v)?,
                 IFLA_ADDRESS => l.mac = MacAddr::from_bytes(v),
                 IFLA_MASTER => l.master = Some(u32_of(kind, v)?).filter(|&m| m != 0),
-                IFLA_IFALIAS => l.alias = Some(str_of(v)),
+                IFLA_IFALIAS => l.alias = Some(bytes_of(v).into()),
                 IFLA_LINK => l.parent = Some(u32_of(kind, v)?).filter(|&p| p != 0),
                 IFLA_LINK_NETNSID => l.link_netnsid = Some(u32_of(kind, v)? as i32),
                 IFLA_NETNS_IMMUTABLE => l.netns_immutable = Some(u8_of(kind, v)? != 0),
@@ -241,7 +241,8 @@ impl Link {
             mtu: l.mtu,
             mac: l.mac,
             master: l.master,
-            alias: l.alias,
+            alias: l.alias.as_deref().map(|a| String::from_utf8_lossy(a).into_owned()),
+            alias_bytes: l.alias,
             parent: l.parent,
             link_netnsid: l.link_netnsid,
             netns_immutable: l.netns_immutable,
@@ -299,6 +300,7 @@ mod tests {
         assert_eq!(l.operstate(), OperState::Up);
         assert_eq!(l.netns_immutable_attr(), Some(false));
         assert_eq!(l.alias(), Some("pod seven"));
+        assert_eq!(l.alias_bytes(), Some(&b"pod seven"[..]));
         let p = l.bridge_port().unwrap();
         assert_eq!((p.hairpin, p.learning, p.cost), (Some(true), Some(false), Some(5)));
         // The full message is still there on demand.
