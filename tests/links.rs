@@ -869,7 +869,13 @@ fn link_and_require_link() {
             assert!(e.is_not_found());
         }
         let e = nl.require_link("nosuch0").unwrap_err();
-        assert_eq!(e.to_string(), "get link \"nosuch0\": not found");
+        match &e {
+            Error::NotFound { object, .. } => {
+                assert_eq!(object, &nslink::Object::link_name("nosuch0"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.to_string().matches("\"nosuch0\"").count(), 1, "{e}");
         assert_unchanged(&nl, &before, "lookups");
     });
 }
