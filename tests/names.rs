@@ -256,7 +256,10 @@ fn names_that_are_not_utf8_stay_exact_and_reach_their_device() {
         assert_eq!(with_alias.alias_bytes(), Some(&b"\xff\x01z"[..]));
         assert_eq!(with_alias.alias(), Some("\u{fffd}\u{1}z"));
 
-        // Rename to a name given as bytes, then find it by that name.
+        // Rename to a name given as bytes, then find it by that name (down
+        // first: Linux before 6.2 refuses to rename a device that is up).
+        nl.set_down(b.name()).unwrap();
+        assert!(!ip_links()[&b.index()].flags.iter().any(|f| f == "UP"));
         let renamed = IfName::from_bytes(b"\xee\x01").unwrap();
         nl.rename(b.name(), &renamed).unwrap();
         assert_eq!(nl.link(b.index()).unwrap().unwrap().name(), &renamed);
