@@ -373,7 +373,7 @@ pub enum NameKind {
 
 impl fmt::Display for NameKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             NameKind::Interface => "interface name",
             NameKind::Namespace => "namespace name",
             NameKind::Sysctl => "sysctl key",
@@ -396,27 +396,60 @@ pub enum NameError {
     },
     /// `.` and `..` are reserved.
     Reserved,
-    /// A character the kernel (or iproute2) refuses, at a byte offset.
+    /// A character refused in a text name ([`NsName`](crate::NsName), a
+    /// sysctl key), at a byte offset.
     BadChar {
         /// The offending character.
         ch: char,
         /// Its byte offset in the input.
         pos: usize,
     },
+    /// A byte the kernel refuses in an interface name
+    /// ([`IfName`](crate::IfName)): `/`, `:`, NUL, `%`, or one its
+    /// `isspace` counts as white space (9 to 13, 32 and 0xA0).
+    BadByte {
+        /// The offending byte.
+        byte: u8,
+        /// Its offset in the input.
+        pos: usize,
+    },
+    /// The name starts with `-`, which commands (`ip netns exec NAME`) would
+    /// read as an option.
+    LeadingDash,
 }
 
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NameError::Empty => f.write_str("it is empty"),
+        let s = match self {
+            NameError::Empty => "it is empty".to_owned(),
             NameError::TooLong { len, max } => {
-                write!(f, "it is {len} bytes long, the limit is {max}")
+                format!("it is {len} bytes long, the limit is {max}")
             }
-            NameError::Reserved => f.write_str("\".\" and \"..\" are reserved"),
+            NameError::Reserved => "\".\" and \"..\" are reserved".to_owned(),
             NameError::BadChar { ch, pos } => {
-                write!(f, "character {ch:?} at byte {pos} is not allowed")
+                format!("character {ch:?} at byte {pos} is not allowed")
             }
-        }
+            NameError::BadByte { byte, pos } => {
+                let why = match byte {
+                    0 => " (NUL ends a name)",
+                    b'%' => " (the kernel reads a name with '%' as a template like veth%d)",
+                    9..=13 | b' ' | 0xa0 => " (white space to the kernel)",
+                    _ => "",
+                };
+                if byte.is_ascii_graphic() {
+                    format!(
+                        "byte {byte:#04x} ('{}') at offset {pos} is not allowed{why}",
+                        *byte as char
+                    )
+                } else {
+                    format!("byte {byte:#04x} at offset {pos} is not allowed{why}")
+                }
+            }
+            NameError::LeadingDash => {
+                "it starts with '-', which commands would read as an option".to_owned()
+            }
+        };
+        f.pad(&s)
     }
 }
 
@@ -567,12 +600,16 @@ pub enum ParseError {
 #[non_exhaustive]
 pub enum Error {
     /// A name was rejected before any system call was made.
-    #[error("invalid {kind} {input:?}: {reason}")]
+    ///
+    /// The message quotes the input escaped as [`IfName`](crate::IfName)'s
+    /// `Debug` does (bytes that are not UTF-8 or not printable as `\xNN`).
+    #[error("invalid {kind} {}: {reason}", crate::name::Quoted(input))]
     InvalidName {
         /// Which kind of name.
         kind: NameKind,
-        /// The input as given.
-        input: String,
+        /// The input as given: its exact bytes (an interface name need not
+        /// be UTF-8).
+        input: Vec<u8>,
         /// The rule it broke.
         reason: NameError,
     },

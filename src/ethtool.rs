@@ -45,7 +45,7 @@ use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::name::IfName;
 
 // Values from <linux/ethtool.h> that the libc crate does not define.
@@ -179,7 +179,7 @@ pub struct DriverInfo {
 /// ```
 pub fn control_socket() -> Result<OwnedFd> {
     socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| Error::os(Op::Ethtool, "control socket", e))
+        .map_err(|e| Error::os(Op::Ethtool, Object::unnamed(ObjectKind::Socket), e))
 }
 
 /// The features of device `name` with their states, in the kernel's order,
@@ -410,7 +410,7 @@ pub fn veth_peer_index(sock: impl AsFd, name: &IfName) -> Result<Option<u32>> {
 }
 
 fn link_error(name: &IfName, errno: Errno) -> Error {
-    Error::os(Op::Ethtool, format!("link {name:?}"), errno)
+    Error::os(Op::Ethtool, Object::link_name(name), errno)
 }
 
 /// Runs `f` until it does not report `EFAULT` (our sign that a set grew
@@ -446,7 +446,7 @@ unsafe fn ethtool_ioctl(
     name: &IfName,
     data: *mut c_void,
 ) -> Result<(), Errno> {
-    let bytes = name.as_str().as_bytes();
+    let bytes = name.as_bytes();
     if bytes.len() >= libc::IFNAMSIZ {
         // Unreachable for a validated IfName; the kernel would refuse it too.
         return Err(Errno::EINVAL);

@@ -516,7 +516,7 @@ impl From<netlink_packet_route::route::RouteProtocol> for RouteProtocol {
 /// route is sent so the chain of builder calls needs no `?`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum BadDev {
-    Name { kind: NameKind, input: String, reason: NameError },
+    Name { kind: NameKind, input: Vec<u8>, reason: NameError },
     Other(String),
 }
 

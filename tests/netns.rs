@@ -226,7 +226,7 @@ fn invalid_names_are_rejected_before_anything_is_touched() {
         let check = |what: &str, name: &str, want: NameError, e: Error| {
             match &e {
                 Error::InvalidName { kind: NameKind::Namespace, input, reason } => {
-                    assert_eq!(input, name, "{what}");
+                    assert_eq!(input, name.as_bytes(), "{what}");
                     assert_eq!(*reason, want, "{what} {name:?}");
                 }
                 other => panic!("{what} {name:?}: expected InvalidName, got {other:?}"),

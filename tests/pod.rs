@@ -481,8 +481,8 @@ fn veth_peer_is_born_in_its_namespace_with_mtu_macs_and_up() {
         assert_eq!(nl_links(&nl_pod), pod_after);
 
         // The handles: names, indices and namespaces.
-        assert_eq!(pair.local().name().as_str(), "vh0");
-        assert_eq!(pair.peer().name().as_str(), "eth0");
+        assert_eq!(pair.local().name().to_str().unwrap(), "vh0");
+        assert_eq!(pair.peer().name().to_str().unwrap(), "eth0");
         assert_eq!(pair.local().index(), here_after["vh0"]);
         assert_eq!(pair.peer().index(), pod_after["eth0"]);
         assert_eq!(pair.local().netns().id(), NetNs::current().unwrap().id());
@@ -726,7 +726,7 @@ fn veth_names_taken_only_outside_their_target_namespace_are_fine() {
         let in_pod = ip_links(Some(&pod));
         assert_eq!(names(&in_pod), ["eth0", "lo"]);
         assert_eq!(pair.peer().index(), in_pod["eth0"]);
-        assert_eq!(pair.peer().name().as_str(), "eth0");
+        assert_eq!(pair.peer().name().to_str().unwrap(), "eth0");
         assert_eq!(
             ip_link(Some(&pod), "eth0").at("link_index").int(),
             i64::from(here_after["vh3"])
@@ -822,7 +822,7 @@ fn bridge_options_as_ip_details_show_them() {
             .unwrap();
         let o = ip_link(None, "br-on");
         assert_eq!(o.at("ifindex").int(), i64::from(br.index()));
-        assert_eq!(br.name().as_str(), "br-on");
+        assert_eq!(br.name().to_str().unwrap(), "br-on");
         let info = o.at("linkinfo");
         assert_eq!(info.at("info_kind").text(), "bridge");
         let d = info.at("info_data");
@@ -1006,7 +1006,8 @@ fn bridge_port_hairpin_and_learning() {
         let info = nl.require_link("hp0").unwrap().bridge_port().unwrap();
         assert_eq!((info.hairpin, info.learning), (Some(true), Some(false)));
         // The dumped view carries the same.
-        let dumped = nl.links().unwrap().into_iter().find(|l| l.name().as_str() == "hp0").unwrap();
+        let dumped =
+            nl.links().unwrap().into_iter().find(|l| l.name().to_str().unwrap() == "hp0").unwrap();
         assert_eq!(dumped.bridge_port().unwrap().hairpin, Some(true));
 
         // None leaves a flag alone.

@@ -252,7 +252,7 @@ fn check_pair(
     } else if field(&lj, "link_index") != Some(pair.peer().index().to_string()) {
         wrong.push(format!("local end's link_index is not the peer's index: {lj}"));
     }
-    if pair.local().name().as_str() != local || pair.peer().name().as_str() != peer {
+    if pair.local().name().to_str().unwrap() != local || pair.peer().name().to_str().unwrap() != peer {
         wrong.push(format!("handle names {} / {}", pair.local().name(), pair.peer().name()));
     }
     if let Some(ns) = local_ns
@@ -448,7 +448,7 @@ fn master_takes_any_link_id_and_ends_are_link_ids() {
             b("v5", "eth4").master(nslink::LinkId::Index(br.index())).create(&nl).unwrap(),
         ];
         for p in &pairs {
-            let j = link_json(None, p.local().name().as_str()).unwrap();
+            let j = link_json(None, p.local().name().to_str().unwrap()).unwrap();
             assert_eq!(field(&j, "master").as_deref(), Some("br0"), "{j}");
         }
         let mut ports: Vec<String> = common::json_ifnames(&run_ok("bridge", &["-j", "link"]));

@@ -256,7 +256,7 @@ impl BridgeBuilder {
             m.header.flags = RawFlags::Up;
             m.header.change_mask = RawFlags::Up;
         }
-        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(super::ifname_attr(&name));
         if let Some(mac) = self.mac {
             m.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
         }

@@ -97,11 +97,11 @@ impl LinkKind {
 impl fmt::Display for LinkKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LinkKind::Loopback => f.write_str("loopback"),
-            LinkKind::Ethernet => f.write_str("ethernet"),
-            LinkKind::Tap => f.write_str("tap"),
-            LinkKind::Unknown(t) => write!(f, "link type {t}"),
-            other => f.write_str(other.info_kind().unwrap_or("?")),
+            LinkKind::Loopback => f.pad("loopback"),
+            LinkKind::Ethernet => f.pad("ethernet"),
+            LinkKind::Tap => f.pad("tap"),
+            LinkKind::Unknown(t) => f.pad(&format!("link type {t}")),
+            other => f.pad(other.info_kind().unwrap_or("?")),
         }
     }
 }

@@ -29,7 +29,7 @@ pub use moving::NetnsLocal;
 use std::sync::Arc;
 pub use veth::{VethBuilder, VethEnd, VethPair};
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Object, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{Request, RouteSocket};
 
@@ -108,7 +108,7 @@ impl OperState {
 
 impl fmt::Display for OperState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -134,6 +134,7 @@ pub struct Link {
     mac: Option<MacAddr>,
     master: Option<u32>,
     alias: Option<String>,
+    alias_bytes: Option<Box<[u8]>>,
     parent: Option<u32>,
     link_netnsid: Option<i32>,
     netns_immutable: Option<bool>,
@@ -179,9 +180,15 @@ impl Link {
     pub fn master(&self) -> Option<u32> {
         self.master
     }
-    /// The alias (`ip link set DEV alias TEXT`).
+    /// The alias (`ip link set DEV alias TEXT`), as text: bytes that are
+    /// not UTF-8 (another tool may set any) are replaced by U+FFFD. See
+    /// [`alias_bytes`](Link::alias_bytes) for the exact bytes.
     pub fn alias(&self) -> Option<&str> {
         self.alias.as_deref()
+    }
+    /// The alias exactly as the kernel holds it (`IFLA_IFALIAS`).
+    pub fn alias_bytes(&self) -> Option<&[u8]> {
+        self.alias_bytes.as_deref()
     }
     /// `IFLA_LINK`: for a veth, the peer's index (in the namespace given by
     /// [`link_netnsid`](Link::link_netnsid) when that is set); for a
@@ -255,24 +262,45 @@ impl LinkId {
     pub(crate) fn apply(&self, msg: &mut LinkMessage) {
         match self {
             LinkId::Index(i) => msg.header.index = *i,
-            LinkId::Name(n) => msg.attributes.push(LinkAttribute::IfName(n.to_string())),
+            LinkId::Name(n) => msg.attributes.push(ifname_attr(n)),
         }
     }
 
-    /// `"veth0"` or `#7`, for error messages.
+    /// `"veth0"` (quoted, escaped) or `#7`, for error messages.
     pub(crate) fn describe(&self) -> String {
         match self {
             LinkId::Index(i) => format!("#{i}"),
-            LinkId::Name(n) => format!("{:?}", n.as_str()),
+            LinkId::Name(n) => format!("{n:?}"),
+        }
+    }
+
+    /// The link as the failing object of an error: `link "veth0"` or
+    /// `link 7`.
+    pub(crate) fn object(&self) -> Object {
+        match self {
+            LinkId::Index(i) => Object::link_index(*i),
+            LinkId::Name(n) => Object::link_name(n),
         }
     }
 }
 
+/// `IFLA_IFNAME` carrying the exact bytes of `name` (NUL-terminated, as the
+/// kernel writes it). `LinkAttribute::IfName` holds a `String` and cannot
+/// carry a name that is not UTF-8.
+pub(crate) fn ifname_attr(name: &IfName) -> LinkAttribute {
+    let mut value = Vec::with_capacity(name.as_bytes().len() + 1);
+    value.extend_from_slice(name.as_bytes());
+    value.push(0);
+    LinkAttribute::Other(DefaultNla::new(IFLA_IFNAME, value))
+}
+
+/// Prints `#7` for an index and the name (escaped like [`IfName`]'s
+/// `Display`) for a name; honours width and alignment.
 impl fmt::Display for LinkId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LinkId::Index(i) => write!(f, "#{i}"),
-            LinkId::Name(n) => f.write_str(n),
+            LinkId::Index(i) => f.pad(&format!("#{i}")),
+            LinkId::Name(n) => fmt::Display::fmt(n, f),
         }
     }
 }
@@ -324,6 +352,7 @@ pub(crate) fn message_for(id: &LinkId) -> LinkMessage {
     msg
 }
 
+const IFLA_IFNAME: u16 = 3;
 const IFLA_IFALIAS: u16 = 20;
 
 /// Flags for creating a device: fail if it exists.
@@ -397,10 +426,7 @@ impl RouteSocket {
     /// ```
     pub fn require_link(&self, id: impl IntoLinkId) -> Result<Link> {
         let id = id.into_link_id()?;
-        self.link(&id)?.ok_or_else(|| Error::NotFound {
-            op: Op::GetLink,
-            object: crate::error::Object::from(id.describe()),
-        })
+        self.link(&id)?.ok_or_else(|| Error::NotFound { op: Op::GetLink, object: id.object() })
     }
 
     /// Sends one `RTM_SETLINK` built by `edit` for device `id`.
@@ -494,7 +520,7 @@ impl RouteSocket {
         let id = id.into_link_id()?;
         let index = self.resolve_index(Op::SetLink, &id)?;
         self.set_link(Op::SetLink, LinkId::Index(index), |m| {
-            m.attributes.push(LinkAttribute::IfName(new_name.to_string()))
+            m.attributes.push(ifname_attr(&new_name))
         })
         .map_err(|e| rename_context(e, &id, &new_name))
     }
@@ -515,7 +541,7 @@ impl RouteSocket {
         if alias.len() > 255 || alias.contains('\0') {
             return Err(Error::InvalidArgument {
                 op: Op::SetLink,
-                object: crate::error::Object::from(id.describe()),
+                object: id.object(),
                 detail: "an alias is at most 255 bytes, without NUL".into(),
             });
         }
@@ -549,7 +575,7 @@ impl RouteSocket {
             LinkId::Index(i) => Ok(*i),
             LinkId::Name(_) => match self.link(id)? {
                 Some(l) => Ok(l.index()),
-                None => Err(Error::os(op, id.describe(), Errno::ENODEV)),
+                None => Err(Error::os(op, id.object(), Errno::ENODEV)),
             },
         }
     }
@@ -589,11 +615,7 @@ fn rename_context(e: Error, id: &LinkId, new_name: &IfName) -> Error {
     match e {
         Error::Os { op, errno, extack, .. } => Error::Os {
             op,
-            object: crate::error::Object::from(format!(
-                "{} to {:?}",
-                id.describe(),
-                new_name.as_str()
-            )),
+            object: id.object().with_detail(format!("to {new_name:?}")),
             errno,
             extack,
         },

@@ -8,7 +8,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use nix::errno::Errno;
 
 use super::{IntoLinkId, Link, LinkId};
-use crate::error::{Error, NetnsLocalSource, Op, Result};
+use crate::error::{Error, NetnsLocalSource, Object, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{ReplyError, RouteSocket};
 use crate::netns::NetNs;
@@ -40,15 +40,15 @@ impl fmt::Display for NetnsLocal {
             Some(false) => "off",
             None => "unknown",
         };
-        match self.source {
-            Some(NetnsLocalSource::Attribute) => write!(f, "{word} (IFLA_NETNS_IMMUTABLE)"),
-            Some(NetnsLocalSource::Ethtool) => write!(f, "{word} (ethtool netns-local)"),
-            Some(NetnsLocalSource::KernelRefusal) => write!(f, "{word} (kernel refusal)"),
-            None => write!(
-                f,
+        let s = match self.source {
+            Some(NetnsLocalSource::Attribute) => format!("{word} (IFLA_NETNS_IMMUTABLE)"),
+            Some(NetnsLocalSource::Ethtool) => format!("{word} (ethtool netns-local)"),
+            Some(NetnsLocalSource::KernelRefusal) => format!("{word} (kernel refusal)"),
+            None => format!(
                 "{word} (this kernel reports neither IFLA_NETNS_IMMUTABLE nor the ethtool feature)"
             ),
-        }
+        };
+        f.pad(&s)
     }
 }
 
@@ -92,7 +92,7 @@ impl RouteSocket {
             // Still the same device under that name?
             let now = self.link(link.index())?.ok_or_else(|| Error::NotFound {
                 op: Op::QueryNetnsLocal,
-                object: crate::error::Object::from(LinkId::Index(link.index()).describe()),
+                object: Object::link_index(link.index()),
             })?;
             if now.name() != &name {
                 name = now.name().clone();
@@ -106,7 +106,7 @@ impl RouteSocket {
                 Err(e) => Err(e),
             };
         }
-        Err(Error::os(Op::QueryNetnsLocal, format!("{:?}", name.as_str()), Errno::EAGAIN))
+        Err(Error::os(Op::QueryNetnsLocal, Object::link_name(&name), Errno::EAGAIN))
     }
 
     /// Moves device `id` into namespace `target`, like
@@ -170,7 +170,7 @@ impl RouteSocket {
         let op = Op::MoveLink;
         let target_desc = format!("namespace {}", target.describe());
         let link = self.link(&id)?.ok_or_else(|| {
-            Error::os(op, format!("{} to {target_desc}", id.describe()), Errno::ENODEV)
+            Error::os(op, id.object().with_detail(format!("to {target_desc}")), Errno::ENODEV)
         })?;
         let local = self.netns_local_of(&link)?;
         if local.local == Some(true) {
@@ -191,10 +191,8 @@ impl RouteSocket {
                 if t.link(n)?.is_some() {
                     return Err(Error::Os {
                         op,
-                        object: crate::error::Object::from(format!(
-                            "{:?} to {target_desc} as {:?}: the name is taken there",
-                            link.name().as_str(),
-                            n.as_str()
+                        object: Object::link_name(link.name()).with_detail(format!(
+                            "to {target_desc} as {n:?}: the name is taken there"
                         )),
                         errno: Errno::EEXIST as i32,
                         extack: None,
@@ -208,7 +206,7 @@ impl RouteSocket {
         msg.header.index = link.index();
         msg.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
         if let Some(n) = &new_name {
-            msg.attributes.push(LinkAttribute::IfName(n.to_string()));
+            msg.attributes.push(super::ifname_attr(n));
         }
         match self.request_reply(op, RouteNetlinkMessage::SetLink(msg), 0)? {
             Ok(_) => Ok(()),
@@ -230,10 +228,8 @@ impl RouteSocket {
                     self.bring_back(t, &link);
                 }
                 let object = match &new_name {
-                    Some(n) => {
-                        format!("{:?} to {target_desc} as {:?}", link.name().as_str(), n.as_str())
-                    }
-                    None => format!("{:?} to {target_desc}", link.name().as_str()),
+                    Some(n) => format!("{:?} to {target_desc} as {n:?}", link.name()),
+                    None => format!("{:?} to {target_desc}", link.name()),
                 };
                 Err(e.into_error(op, object))
             }

@@ -86,9 +86,22 @@ fn u8_of(kind: u16, v: &[u8]) -> Result<u8, String> {
     v.first().copied().ok_or_else(|| format!("attribute {kind} is empty"))
 }
 
-fn str_of(v: &[u8]) -> String {
+/// The bytes of a string attribute, up to its NUL (if any).
+fn bytes_of(v: &[u8]) -> &[u8] {
     let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
-    String::from_utf8_lossy(&v[..end]).into_owned()
+    &v[..end]
+}
+
+/// A text attribute that is ASCII by the kernel's convention (a kind name);
+/// anything else is replaced, never trusted.
+fn str_of(v: &[u8]) -> String {
+    String::from_utf8_lossy(bytes_of(v)).into_owned()
+}
+
+/// `IFLA_IFNAME`: the exact bytes, UTF-8 or not.
+fn name_of(v: &[u8]) -> Result<IfName, String> {
+    let b = bytes_of(v);
+    IfName::from_kernel(b).ok_or_else(|| format!("IFLA_IFNAME of {} bytes is not a name", b.len()))
 }
 
 fn oper_state(v: u8) -> OperState {
@@ -128,6 +141,35 @@ pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Li
     Link::from_bytes(payload).map(Some)
 }
 
+/// The attributes of a link message, gathered before the [`Link`] is built.
+struct Parts {
+    operstate: OperState,
+    mtu: u32,
+    mac: Option<MacAddr>,
+    master: Option<u32>,
+    alias: Option<Box<[u8]>>,
+    parent: Option<u32>,
+    link_netnsid: Option<i32>,
+    netns_immutable: Option<bool>,
+    bridge_port: Option<BridgePortInfo>,
+}
+
+impl Default for Parts {
+    fn default() -> Parts {
+        Parts {
+            operstate: OperState::Unknown,
+            mtu: 0,
+            mac: None,
+            master: None,
+            alias: None,
+            parent: None,
+            link_netnsid: None,
+            netns_immutable: None,
+            bridge_port: None,
+        }
+    }
+}
+
 impl Link {
     /// Reads a link from the payload of an `RTM_NEWLINK` message (an
     /// `ifinfomsg` followed by attributes).
@@ -141,33 +183,18 @@ impl Link {
         let link_type = u16::from_ne_bytes([hdr[2], hdr[3]]);
         let index = u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
         let flags = u32::from_ne_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]);
-        let mut l = Link {
-            index,
-            name: IfName::from_kernel(String::new()),
-            kind: LinkKind::Unknown(link_type),
-            link_type,
-            flags: LinkFlags::from_bits_retain(flags),
-            operstate: OperState::Unknown,
-            mtu: 0,
-            mac: None,
-            master: None,
-            alias: None,
-            parent: None,
-            link_netnsid: None,
-            netns_immutable: None,
-            bridge_port: None,
-            bytes: Arc::from(payload),
-        };
+        let mut name = None;
+        let mut l = Parts::default();
         let mut info_kind = None;
         let mut tap = false;
         for a in attrs(&payload[IFINFOMSG_LEN..]) {
             let (kind, v) = a?;
             match kind {
-                IFLA_IFNAME => l.name = IfName::from_kernel(str_of(v)),
+                IFLA_IFNAME => name = Some(name_of(v)?),
                 IFLA_MTU => l.mtu = u32_of(kind, v)?,
                 IFLA_ADDRESS => l.mac = MacAddr::from_bytes(v),
                 IFLA_MASTER => l.master = Some(u32_of(kind, v)?).filter(|&m| m != 0),
-                IFLA_IFALIAS => l.alias = Some(str_of(v)),
+                IFLA_IFALIAS => l.alias = Some(bytes_of(v).into()),
                 IFLA_LINK => l.parent = Some(u32_of(kind, v)?).filter(|&p| p != 0),
                 IFLA_LINK_NETNSID => l.link_netnsid = Some(u32_of(kind, v)? as i32),
                 IFLA_NETNS_IMMUTABLE => l.netns_immutable = Some(u8_of(kind, v)? != 0),
@@ -203,8 +230,25 @@ impl Link {
                 _ => {}
             }
         }
-        l.kind = LinkKind::from_parts(info_kind.as_deref(), link_type, tap);
-        Ok(l)
+        let name = name.ok_or_else(|| format!("link {index} has no IFLA_IFNAME"))?;
+        Ok(Link {
+            index,
+            name,
+            kind: LinkKind::from_parts(info_kind.as_deref(), link_type, tap),
+            link_type,
+            flags: LinkFlags::from_bits_retain(flags),
+            operstate: l.operstate,
+            mtu: l.mtu,
+            mac: l.mac,
+            master: l.master,
+            alias: l.alias.as_deref().map(|a| String::from_utf8_lossy(a).into_owned()),
+            alias_bytes: l.alias,
+            parent: l.parent,
+            link_netnsid: l.link_netnsid,
+            netns_immutable: l.netns_immutable,
+            bridge_port: l.bridge_port,
+            bytes: Arc::from(payload),
+        })
     }
 }
 
@@ -249,17 +293,53 @@ mod tests {
             ]),
         ];
         let l = Link::from_bytes(&bytes_of(&m)).unwrap();
-        assert_eq!((l.index(), l.name().as_str(), l.mtu()), (7, "veth7", 1450));
+        assert_eq!((l.index(), l.name().to_str().unwrap(), l.mtu()), (7, "veth7", 1450));
         assert_eq!(l.kind(), &LinkKind::Veth);
         assert_eq!(l.mac().unwrap().to_string(), "02:00:00:00:00:07");
         assert_eq!((l.master(), l.parent_index(), l.link_netnsid()), (Some(3), Some(8), Some(2)));
         assert_eq!(l.operstate(), OperState::Up);
         assert_eq!(l.netns_immutable_attr(), Some(false));
         assert_eq!(l.alias(), Some("pod seven"));
+        assert_eq!(l.alias_bytes(), Some(&b"pod seven"[..]));
         let p = l.bridge_port().unwrap();
         assert_eq!((p.hairpin, p.learning, p.cost), (Some(true), Some(false), Some(5)));
         // The full message is still there on demand.
         assert_eq!(l.message().unwrap(), m);
+    }
+
+    /// An `ifinfomsg` for index 9 with one `IFLA_IFNAME` holding `name`.
+    fn raw_named(name: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; IFINFOMSG_LEN];
+        b[4..8].copy_from_slice(&9u32.to_ne_bytes());
+        let len = 4 + name.len() + 1;
+        b.extend_from_slice(&(len as u16).to_ne_bytes());
+        b.extend_from_slice(&IFLA_IFNAME.to_ne_bytes());
+        b.extend_from_slice(name);
+        b.push(0);
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        b
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_kept_exact() {
+        let a = Link::from_bytes(&raw_named(b"\xff\xfe")).unwrap();
+        let b = Link::from_bytes(&raw_named(b"\xff\xfd")).unwrap();
+        assert_eq!(a.name().as_bytes(), b"\xff\xfe");
+        assert_eq!(b.name().as_bytes(), b"\xff\xfd");
+        assert_ne!(a.name(), b.name());
+        assert_ne!(a.name().to_string(), b.name().to_string());
+        // 15 bytes stay 15 bytes (a lossy decode made 45 of them).
+        let long = Link::from_bytes(&raw_named(&[0xff; 15])).unwrap();
+        assert_eq!(long.name().as_bytes(), &[0xff; 15]);
+        // Nothing the kernel could send makes a name over 15 bytes.
+        assert!(Link::from_bytes(&raw_named(&[b'a'; 16])).is_err());
+        assert!(Link::from_bytes(&raw_named(b"")).is_err());
+        assert!(Link::from_bytes(&raw_named(b"x")).is_ok());
+        let mut no_name = vec![0u8; IFINFOMSG_LEN];
+        no_name.extend_from_slice(&[8, 0, 4, 0, 0xdc, 5, 0, 0]);
+        assert!(Link::from_bytes(&no_name).unwrap_err().contains("IFLA_IFNAME"));
     }
 
     #[test]

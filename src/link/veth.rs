@@ -400,7 +400,7 @@ impl VethOpts<'_> {
             m.header.flags = RawFlags::Up;
             m.header.change_mask = RawFlags::Up;
         }
-        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(super::ifname_attr(name));
         if let Some(mtu) = mtu {
             m.attributes.push(LinkAttribute::Mtu(mtu));
         }
