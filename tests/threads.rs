@@ -172,8 +172,9 @@ fn scenario_fork_guard() -> i32 {
             unsafe { nix::libc::_exit(if ok { 0 } else { 3 }) }
         }
         nix::unistd::ForkResult::Parent { child } => {
-            drop(guard);
+            // The guard stays held here until the child is done.
             let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+            drop(guard);
             match status {
                 nix::sys::wait::WaitStatus::Exited(_, 0) => 0,
                 other => {
@@ -193,7 +194,8 @@ fn workers_started_inside_a_guard_do_not_keep_its_namespace() {
     sandbox(|| {
         drain_pool();
         let home = here();
-        let x = NetNs::new().unwrap();
+        // Made on another thread, so that this thread has used no worker yet.
+        let x = thread::spawn(|| NetNs::new().unwrap()).join().unwrap();
         let x_id = x.id();
         drain_pool();
         {
@@ -313,16 +315,25 @@ fn remove_stale_never_removes_a_create_in_progress() {
                     }
                 }
             });
+            // Stops the remover even if this thread panics.
+            struct StopOnDrop<'a>(&'a AtomicBool);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+            let _stop = StopOnDrop(&stop);
             for i in 0..400 {
                 match dir.create(&name) {
                     Ok(ns) => {
                         drop(ns);
-                        dir.delete(&name).unwrap();
+                        if let Err(e) = dir.delete(&name) {
+                            failures.push(format!("{i}: delete: {e}"));
+                        }
                     }
                     Err(e) => failures.push(format!("{i}: {e}")),
                 }
             }
-            stop.store(true, Ordering::Relaxed);
         });
         assert!(
             failures.is_empty(),
