@@ -252,7 +252,9 @@ fn check_pair(
     } else if field(&lj, "link_index") != Some(pair.peer().index().to_string()) {
         wrong.push(format!("local end's link_index is not the peer's index: {lj}"));
     }
-    if pair.local().name().to_str().unwrap() != local || pair.peer().name().to_str().unwrap() != peer {
+    if pair.local().name().to_str().unwrap() != local
+        || pair.peer().name().to_str().unwrap() != peer
+    {
         wrong.push(format!("handle names {} / {}", pair.local().name(), pair.peer().name()));
     }
     if let Some(ns) = local_ns

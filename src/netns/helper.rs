@@ -38,7 +38,7 @@ use std::time::Duration;
 use nix::sched::{CloneFlags, setns};
 
 use super::NsId;
-use super::guard::{thread_netns_id, true_home};
+use super::guard::true_home;
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 
 /// How many workers may wait idle at once.
@@ -167,7 +167,10 @@ fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worke
 /// Moves the worker home and checks that it arrived.
 fn go_home(home: &Home) -> bool {
     setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET).is_ok()
-        && thread_netns_id().is_ok_and(|id| id == home.id)
+        // By path, not through a cached descriptor: a worker holds no
+        // descriptor of its own between jobs.
+        && nix::sys::stat::stat("/proc/thread-self/ns/net")
+            .is_ok_and(|st| NsId { dev: st.st_dev, ino: st.st_ino } == home.id)
 }
 
 /// Called by an idle worker whose wait timed out: leaves the idle list if it
