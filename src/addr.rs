@@ -559,7 +559,7 @@ impl RouteSocket {
         }
         Ok(Request {
             op,
-            object: format!("{net} on {}", link.describe()),
+            object: address_object(net, &link),
             msg: RouteNetlinkMessage::NewAddress(m),
             flags: crate::link::CREATE,
         })
@@ -582,13 +582,8 @@ impl RouteSocket {
         let op = Op::DeleteAddress;
         let link = link.into_link_id()?;
         let m = self.address_message(op, &link, net)?;
-        self.request(
-            op,
-            || format!("{net} on {}", link.describe()),
-            RouteNetlinkMessage::DelAddress(m),
-            0,
-        )
-        .map(drop)
+        self.request(op, || address_object(net, &link), RouteNetlinkMessage::DelAddress(m), 0)
+            .map(drop)
     }
 
     /// Every address of the namespace, like `ip addr show` (an
@@ -674,6 +669,13 @@ impl RouteSocket {
             }
         }
     }
+}
+
+/// An address on a link, as the failing object of an error:
+/// `address 10.0.0.1/24 on link "eth0"`.
+fn address_object(net: IpNet, link: &LinkId) -> crate::error::Object {
+    crate::error::Object::value(crate::error::ObjectKind::Address, net)
+        .with_detail(format!("on {}", link.object()))
 }
 
 #[cfg(test)]

@@ -152,7 +152,29 @@ impl fmt::Display for Op {
             WriteSysctl => "write sysctl",
             InstallSignalCleanup => "install signal cleanup",
         };
-        f.write_str(s)
+        f.pad(s)
+    }
+}
+
+impl Op {
+    /// The kind of object the operation's words already name ("get link",
+    /// "add route"), so that an error does not say it twice.
+    pub fn object_kind(&self) -> Option<ObjectKind> {
+        use Op::*;
+        Some(match self {
+            OpenNetns | CreateNetns | CreateNamedNetns | AttachNetns | DeleteNetns
+            | RemoveStaleNetns | ListNetns | IdentifyNetns | EnterNetns | RunInNetns
+            | SpawnInNetns | PrepareCommand => ObjectKind::Namespace,
+            PrepareNetnsDir => ObjectKind::NamespaceDir,
+            ListLinks | GetLink | CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink
+            | MoveLink | SetMaster | SetBridgePort | QueryNetnsLocal => ObjectKind::Link,
+            AddAddress | DeleteAddress | ListAddresses => ObjectKind::Address,
+            AddRoute | DeleteRoute | ListRoutes => ObjectKind::Route,
+            ListNeighbours | AddNeighbour | DeleteNeighbour => ObjectKind::Neighbour,
+            ReadSysctl | WriteSysctl => ObjectKind::Sysctl,
+            OpenNetlink | SendNetlink | ReceiveNetlink => ObjectKind::Socket,
+            _ => return None,
+        })
     }
 }
 
@@ -310,11 +332,17 @@ impl Object {
     }
 }
 
-impl fmt::Display for Object {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Object {
+    /// The description without the kind word (`"eth0" in namespace "pod1"`),
+    /// for use after an operation that names the kind already.
+    pub fn without_kind(&self) -> String {
+        self.render(false)
+    }
+
+    fn render(&self, with_kind: bool) -> String {
         use fmt::Write as _;
         let mut s = String::new();
-        if self.kind != ObjectKind::Other {
+        if with_kind && self.kind != ObjectKind::Other {
             let _ = write!(s, "{} ", self.kind);
         }
         let _ = match &self.id {
@@ -326,36 +354,23 @@ impl fmt::Display for Object {
             ObjectId::Pid(p) => write!(s, "{p}"),
             ObjectId::Value(v) => write!(s, "{v}"),
         };
-        let s = s.trim_end().to_owned();
-        let mut s = s;
+        let mut s = s.trim_end().to_owned();
         if let Some(d) = &self.detail {
-            let _ = write!(s, " {d}");
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(d);
         }
         if let Some(ns) = &self.netns {
             let _ = write!(s, " in namespace {ns}");
         }
-        f.pad(&s)
+        s.trim_start().to_owned()
     }
 }
 
-/// Transitional: a free-form description. Call sites are being moved to the
-/// structured constructors; this conversion goes away when they are done.
-#[doc(hidden)]
-impl From<String> for Object {
-    fn from(s: String) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s.into()))
-    }
-}
-#[doc(hidden)]
-impl From<&str> for Object {
-    fn from(s: &str) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s.into()))
-    }
-}
-#[doc(hidden)]
-impl From<&String> for Object {
-    fn from(s: &String) -> Object {
-        Object::new(ObjectKind::Other, ObjectId::Value(s.as_str().into()))
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.render(true))
     }
 }
 
@@ -542,6 +557,13 @@ pub enum ProtocolError {
     ReplyCount(usize),
     /// The kernel answered with `NLMSG_OVERRUN`.
     Overrun,
+    /// `send` took fewer bytes than the datagram holds.
+    ShortSend {
+        /// Bytes the kernel took.
+        sent: usize,
+        /// Bytes in the datagram.
+        len: usize,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -555,6 +577,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedMessage(t) => write!(f, "unexpected message type {t}"),
             ProtocolError::ReplyCount(n) => write!(f, "expected one reply, got {n}"),
             ProtocolError::Overrun => f.write_str("the kernel reported an overrun"),
+            ProtocolError::ShortSend { sent, len } => {
+                write!(f, "the kernel took {sent} of the datagram's {len} bytes")
+            }
         }
     }
 }
@@ -615,7 +640,7 @@ pub enum Error {
     },
 
     /// A system call or a netlink request failed; `errno` is the raw value.
-    #[error("{op} {object}: {}", describe_os(*.errno, .extack.as_deref()))]
+    #[error("{}: {}{}", Subject(op, object), describe_os(*.errno, .extack.as_deref()), privilege_hint(*.op, *.errno))]
     Os {
         /// What was attempted.
         op: Op,
@@ -627,12 +652,29 @@ pub enum Error {
         extack: Option<String>,
     },
 
-    /// The object does not exist (a name we looked up ourselves).
-    #[error("{op} {object}: not found")]
+    /// The object does not exist. The one shape of "not found": from a
+    /// lookup nslink made itself (`errno` is `None`), or from the kernel
+    /// (`ENOENT`, `ENODEV` or `ESRCH`, kept in `errno`, with its message).
+    #[error("{}: not found{}", Subject(op, object), not_found_suffix(*.errno, .extack.as_deref()))]
     NotFound {
         /// What was attempted.
         op: Op,
         /// What was looked for.
+        object: Object,
+        /// The kernel's errno, when the kernel said so.
+        errno: Option<i32>,
+        /// The kernel's extended-ack message, if it sent one.
+        extack: Option<String>,
+    },
+
+    /// The object already exists, found by a check nslink made itself
+    /// before asking the kernel (the kernel's own answer is
+    /// [`Error::Os`] with `EEXIST`; [`Error::is_already_exists`] covers both).
+    #[error("{}: already exists", Subject(op, object))]
+    AlreadyExists {
+        /// What was attempted.
+        op: Op,
+        /// What is already there.
         object: Object,
     },
 
@@ -717,7 +759,7 @@ pub enum Error {
     /// A thread nslink started for this operation ended without answering
     /// (it panicked, or the system killed it). No errno: the kernel did not
     /// refuse anything.
-    #[error("{op} {object}: the thread nslink started for it ended without answering")]
+    #[error("{}: the thread nslink started for it ended without answering", Subject(op, object))]
     ThreadLost {
         /// What was attempted.
         op: Op,
@@ -730,8 +772,9 @@ pub enum Error {
     /// refuses to unmount it from here (`umount2(2)` answers `EINVAL`), so the
     /// entry cannot be deleted from this user namespace.
     #[error(
-        "{op} {object}: it is mounted from a more privileged mount namespace \
-         (a locked mount, EINVAL from umount2); delete it from there, as root"
+        "{}: it is mounted from a more privileged mount namespace \
+         (a locked mount, EINVAL from umount2); delete it from there, as root",
+        Subject(op, object)
     )]
     MountLocked {
         /// What was attempted.
@@ -744,7 +787,8 @@ pub enum Error {
     /// the one given (it was deleted and made again meanwhile); nothing was
     /// deleted.
     #[error(
-        "{op} {object}: the name now holds another namespace ({found}, not {expected}); left alone"
+        "{}: the name now holds another namespace ({found}, not {expected}); left alone",
+        Subject(op, object)
     )]
     NotSameNetns {
         /// What was attempted.
@@ -757,9 +801,24 @@ pub enum Error {
         found: crate::netns::NsId,
     },
 
+    /// The object changed under nslink's feet (a device renamed between two
+    /// steps that name it) every time it was tried; nothing was changed.
+    #[error(
+        "{}: it kept changing while being read ({attempts} attempts); try again",
+        Subject(op, object)
+    )]
+    KeptChanging {
+        /// What was attempted.
+        op: Op,
+        /// The object.
+        object: Object,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
     /// An I/O failure that carries no errno (rare: `std` reports most
     /// failures with one, and those become [`Error::Os`]).
-    #[error("{op} {object}: {source}")]
+    #[error("{}: {source}", Subject(op, object))]
     Io {
         /// What was attempted.
         op: Op,
@@ -772,7 +831,7 @@ pub enum Error {
 
     /// A value could not be used (an out-of-range argument, a malformed
     /// sysctl value, a veth whose two ends were asked to be the same, …).
-    #[error("{op} {object}: {detail}")]
+    #[error("{}: {detail}", Subject(op, object))]
     InvalidArgument {
         /// What was attempted.
         op: Op,
@@ -811,16 +870,95 @@ fn extack_suffix(extack: Option<&str>) -> String {
     }
 }
 
+/// An operation and its object, printed once: `get link "eth0"`, not
+/// `get link link "eth0"` (the kind is left out when the operation's words
+/// name it already).
+struct Subject<'a>(&'a Op, &'a Object);
+
+impl fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Subject(op, object) = *self;
+        let text = if op.to_string().contains(&object.kind.to_string()) {
+            object.without_kind()
+        } else {
+            object.to_string()
+        };
+        if text.is_empty() { write!(f, "{op}") } else { write!(f, "{op} {text}") }
+    }
+}
+
+fn not_found_suffix(errno: Option<i32>, extack: Option<&str>) -> String {
+    match errno {
+        Some(e) => format!(" ({})", describe_os(e, extack)),
+        None => String::new(),
+    }
+}
+
+/// What a refused privileged operation needs, and where.
+fn privilege_hint(op: Op, errno: i32) -> &'static str {
+    if errno != nix::libc::EPERM && errno != nix::libc::EACCES {
+        return "";
+    }
+    use Op::*;
+    match op {
+        CreateNetns | CreateNamedNetns | AttachNetns | DeleteNetns | RemoveStaleNetns
+        | PrepareNetnsDir | EnterNetns | RunInNetns | SpawnInNetns | PrepareCommand => {
+            "; this needs CAP_SYS_ADMIN: run as root, or in a user namespace that owns \
+             the network namespace (and, for named namespaces, can mount in the directory)"
+        }
+        CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink | MoveLink | SetMaster
+        | SetBridgePort | AddAddress | DeleteAddress | AddRoute | DeleteRoute | AddNeighbour
+        | DeleteNeighbour | RawRequest => {
+            "; this needs CAP_NET_ADMIN in the user namespace that owns the network namespace \
+             (run as root)"
+        }
+        WriteSysctl => "; this needs root in the user namespace that owns the network namespace",
+        _ => "",
+    }
+}
+
 impl Error {
-    /// Builds an [`Error::Os`] from an errno.
+    /// Builds the error for a system call or request the kernel refused
+    /// with `errno`: [`Error::NotFound`] for `ENOENT`/`ENODEV`/`ESRCH`,
+    /// [`Error::Os`] otherwise.
+    pub(crate) fn kernel(
+        op: Op,
+        object: impl Into<Object>,
+        errno: i32,
+        extack: Option<String>,
+    ) -> Error {
+        let object = object.into();
+        if matches!(errno, nix::libc::ENOENT | nix::libc::ENODEV | nix::libc::ESRCH) {
+            Error::NotFound { op, object, errno: Some(errno), extack }
+        } else {
+            Error::Os { op, object, errno, extack }
+        }
+    }
+
+    /// Builds the error for a system call that failed with `errno` (see
+    /// [`Error::kernel`]).
     pub(crate) fn os(op: Op, object: impl Into<Object>, errno: Errno) -> Error {
-        Error::Os { op, object: object.into(), errno: errno as i32, extack: None }
+        Error::kernel(op, object, errno as i32, None)
+    }
+
+    /// Says the error happened doing `op` on `object` (for an error the
+    /// kernel returned; others are kept as they are).
+    pub(crate) fn with_object(self, op: Op, object: impl Into<Object>) -> Error {
+        match self {
+            Error::Os { errno, extack, .. } => {
+                Error::Os { op, object: object.into(), errno, extack }
+            }
+            Error::NotFound { errno, extack, .. } => {
+                Error::NotFound { op, object: object.into(), errno, extack }
+            }
+            e => e,
+        }
     }
 
     /// Builds an [`Error::Os`] from an `io::Error` (falls back to EIO).
     pub(crate) fn io(op: Op, object: impl Into<Object>, e: &io::Error) -> Error {
         match e.raw_os_error() {
-            Some(errno) => Error::Os { op, object: object.into(), errno, extack: None },
+            Some(errno) => Error::kernel(op, object, errno, None),
             None => Error::Io {
                 op,
                 object: object.into(),
@@ -833,6 +971,7 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Os { errno, .. } => Some(*errno),
+            Error::NotFound { errno, .. } => *errno,
             Error::NetnsImmutable { source_: NetnsLocalSource::KernelRefusal, .. }
             | Error::MountLocked { .. } => Some(nix::libc::EINVAL),
             _ => None,
@@ -848,7 +987,9 @@ impl Error {
     /// The kernel's extended-ack message, if there was one.
     pub fn extack(&self) -> Option<&str> {
         match self {
-            Error::Os { extack, .. } | Error::NetnsImmutable { extack, .. } => extack.as_deref(),
+            Error::Os { extack, .. }
+            | Error::NotFound { extack, .. }
+            | Error::NetnsImmutable { extack, .. } => extack.as_deref(),
             _ => None,
         }
     }
@@ -859,6 +1000,7 @@ impl Error {
             Error::InvalidName { .. } | Error::Parse(_) => None,
             Error::Os { op, .. }
             | Error::NotFound { op, .. }
+            | Error::AlreadyExists { op, .. }
             | Error::NotANetns { op, .. }
             | Error::StaleEntry { op, .. }
             | Error::NetnsImmutable { op, .. }
@@ -870,6 +1012,7 @@ impl Error {
             | Error::ThreadLost { op, .. }
             | Error::MountLocked { op, .. }
             | Error::NotSameNetns { op, .. }
+            | Error::KeptChanging { op, .. }
             | Error::Io { op, .. } => Some(*op),
         }
     }
@@ -883,7 +1026,7 @@ impl Error {
 
     /// The object already exists (`EEXIST`).
     pub fn is_already_exists(&self) -> bool {
-        self.errno() == Some(Errno::EEXIST)
+        matches!(self, Error::AlreadyExists { .. }) || self.errno() == Some(Errno::EEXIST)
     }
 
     /// The name was rejected before any system call ([`Error::InvalidName`]).
@@ -918,11 +1061,20 @@ impl Error {
     }
 }
 
+/// Converting keeps the kernel's errno: an error that has one becomes
+/// `io::Error::from_raw_os_error(errno)`, so `raw_os_error()` and `kind()`
+/// are std's own (the operation and object are not carried: keep the
+/// [`Error`] where they matter). Others become an `io::Error` of a fitting
+/// kind that wraps the [`Error`].
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
+        if let Some(code) = e.raw_os_error() {
+            return io::Error::from_raw_os_error(code);
+        }
         let kind = match e.raw_os_error() {
             Some(code) => io::Error::from_raw_os_error(code).kind(),
             None => match &e {
+                Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
                 Error::NotFound { .. } => io::ErrorKind::NotFound,
                 Error::Timeout { .. } => io::ErrorKind::TimedOut,
                 Error::InvalidName { .. } | Error::InvalidArgument { .. } | Error::Parse(_) => {
@@ -943,7 +1095,7 @@ mod tests {
     fn os_error_display_has_op_object_text_name_and_extack() {
         let e = Error::Os {
             op: Op::CreateVeth,
-            object: "link \"v0\"".into(),
+            object: Object::link_name("v0"),
             errno: 17,
             extack: Some("peer exists".into()),
         };
@@ -958,22 +1110,82 @@ mod tests {
 
     #[test]
     fn unknown_errno_keeps_its_number() {
-        let e = Error::Os { op: Op::GetLink, object: "x".into(), errno: 4000, extack: None };
+        let e = Error::Os {
+            op: Op::GetLink,
+            object: Object::link_name("x"),
+            errno: 4000,
+            extack: None,
+        };
         assert_eq!(e.raw_os_error(), Some(4000));
         assert!(e.to_string().contains("errno 4000"), "{e}");
     }
 
     #[test]
     fn predicates() {
-        let nf = Error::os(Op::GetLink, "link", Errno::ENODEV);
+        let nf = Error::os(Op::GetLink, Object::link_name("x"), Errno::ENODEV);
         assert!(nf.is_not_found());
-        let perm = Error::os(Op::CreateNetns, "ns", Errno::EPERM);
+        let perm = Error::os(Op::CreateNetns, Object::netns_name("ns"), Errno::EPERM);
         assert!(perm.is_permission_denied());
-        let busy = Error::os(Op::DeleteNetns, "ns", Errno::EBUSY);
+        let busy = Error::os(Op::DeleteNetns, Object::netns_name("ns"), Errno::EBUSY);
         assert!(busy.is_busy());
         let io: io::Error = busy.into();
-        assert_eq!(io.raw_os_error(), None);
+        assert_eq!(io.raw_os_error(), Some(nix::libc::EBUSY), "the errno survives");
         assert_eq!(io.kind(), io::ErrorKind::ResourceBusy);
+    }
+
+    #[test]
+    fn not_found_has_one_shape_and_keeps_the_kernels_errno() {
+        let ours = Error::NotFound {
+            op: Op::GetLink,
+            object: Object::link_name("x"),
+            errno: None,
+            extack: None,
+        };
+        let kernel = Error::kernel(Op::GetLink, Object::link_name("x"), nix::libc::ENODEV, None);
+        assert!(matches!(kernel, Error::NotFound { errno: Some(19), .. }), "{kernel:?}");
+        assert!(ours.is_not_found() && kernel.is_not_found());
+        assert_eq!(ours.raw_os_error(), None, "no errno the kernel did not return");
+        assert_eq!(kernel.raw_os_error(), Some(nix::libc::ENODEV));
+        assert_eq!(ours.to_string(), "get link \"x\": not found");
+        assert_eq!(kernel.to_string(), "get link \"x\": not found (No such device (ENODEV))");
+        let io: io::Error = ours.into();
+        assert_eq!((io.kind(), io.raw_os_error()), (io::ErrorKind::NotFound, None));
+    }
+
+    #[test]
+    fn a_refused_create_names_the_namespace_the_privilege_and_where() {
+        let e = Error::os(
+            Op::CreateNamedNetns,
+            Object::netns_name("red").with_detail("in \"/run/netns\""),
+            Errno::EPERM,
+        );
+        let text = e.to_string();
+        assert!(text.starts_with("create namespace \"red\" in \"/run/netns\": "), "{text}");
+        assert!(text.contains("EPERM") && text.contains("CAP_SYS_ADMIN"), "{text}");
+        assert!(e.is_permission_denied());
+    }
+
+    #[test]
+    fn the_object_is_printed_once_and_quoted_once() {
+        let e = Error::os(Op::GetLink, Object::link_index(7), Errno::EINVAL);
+        assert_eq!(e.to_string(), "get link 7: Invalid argument (EINVAL)");
+        let e = Error::os(
+            Op::AddAddress,
+            Object::value(ObjectKind::Address, "10.0.0.1/24").with_detail("on link \"eth0\""),
+            Errno::EEXIST,
+        );
+        assert_eq!(e.to_string(), "add address 10.0.0.1/24 on link \"eth0\": File exists (EEXIST)");
+        // A kind the operation does not name is said.
+        let e = Error::os(Op::OpenNetns, Object::path("/x"), Errno::EACCES);
+        assert!(e.to_string().starts_with("open namespace file \"/x\": "), "{e}");
+    }
+
+    #[test]
+    fn display_pads() {
+        assert_eq!(format!("[{:<8}]", Op::GetLink), "[get link]");
+        assert_eq!(format!("[{:>10}]", Op::GetLink), "[  get link]");
+        assert_eq!(format!("[{:<10}]", Object::link_index(3)), "[link 3    ]");
+        assert_eq!(format!("[{:^6}]", ObjectKind::Link), "[ link ]");
     }
 
     #[test]

@@ -70,6 +70,12 @@ const ETH_GSTRING_LEN: usize = 32;
 const GSTRINGS_HEADER: usize = 12;
 /// Header of `struct ethtool_stats`: cmd, n_stats.
 const GSTATS_HEADER: usize = 8;
+/// More entries than any device has (features: ~70; statistics: a few
+/// hundred on big NICs). A set the kernel reports as larger is read up to
+/// this many: the rest fails the ioctl with `EFAULT` on the guard page, as
+/// a set that grew would. It also keeps every size below computable without
+/// overflow.
+const MAX_SET: usize = 1 << 16;
 /// A device with more entries than this in one set is not believed.
 const MAX_SET_LEN: usize = 1 << 20;
 /// How often a request is repeated when a count changes under it.
@@ -499,10 +505,11 @@ fn get_strings(
     set: u32,
     count: usize,
 ) -> Result<Vec<String>, Errno> {
+    let count = count.min(MAX_SET);
     let mut buf = GuardedBuf::new(GSTRINGS_HEADER + count * ETH_GSTRING_LEN)?;
     buf.put_u32(0, ETHTOOL_GSTRINGS);
     buf.put_u32(4, set);
-    buf.put_u32(8, u32::try_from(count).map_err(|_| Errno::EOVERFLOW)?);
+    buf.put_u32(8, count as u32); // at most MAX_SET
     // SAFETY: `buf` is a live mapping, readable and writable for its length,
     // holding a `struct ethtool_gstrings` header with room for `count`
     // strings. The kernel writes as many as the device has now; more than
@@ -519,9 +526,10 @@ fn get_strings(
 /// The statistic values (`ETHTOOL_GSTATS`), at most `count` of them.
 /// `EFAULT` means the set grew beyond `count`.
 fn get_stats(fd: BorrowedFd<'_>, name: &IfName, count: usize) -> Result<Vec<u64>, Errno> {
+    let count = count.min(MAX_SET);
     let mut buf = GuardedBuf::new(GSTATS_HEADER + count * 8)?;
     buf.put_u32(0, ETHTOOL_GSTATS);
-    buf.put_u32(4, u32::try_from(count).map_err(|_| Errno::EOVERFLOW)?);
+    buf.put_u32(4, count as u32); // at most MAX_SET
     // SAFETY: as in `get_strings`: a live, writable `struct ethtool_stats`
     // with room for `count` u64 values, followed by a guard page that turns
     // a longer reply into EFAULT.
@@ -598,9 +606,10 @@ impl GuardedBuf {
         // SAFETY: sysconf only reads a system constant.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         let page = usize::try_from(page).ok().filter(|&p| p > 0).unwrap_or(4096);
-        let rounded = len.checked_next_multiple_of(8).ok_or(Errno::ENOMEM)?;
-        let data_len = rounded.div_ceil(page).max(1).checked_mul(page).ok_or(Errno::ENOMEM)?;
-        let map_len = data_len.checked_add(page).ok_or(Errno::ENOMEM)?;
+        // `len` is at most a few MiB (MAX_SET entries): no overflow here.
+        let rounded = len.next_multiple_of(8);
+        let data_len = rounded.div_ceil(page).max(1) * page;
+        let map_len = data_len + page;
         // SAFETY: a new private anonymous mapping at an address the kernel
         // chooses; it cannot overlap memory that Rust already uses.
         let p = unsafe {
@@ -616,7 +625,11 @@ impl GuardedBuf {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        let map = NonNull::new(p).ok_or(Errno::ENOMEM)?;
+        // mmap without MAP_FIXED never places a mapping at address 0; a
+        // null pointer here is treated as the failure it would be.
+        let Some(map) = NonNull::new(p) else {
+            return Err(Errno::last());
+        };
         // From here on, Drop unmaps the region if anything fails.
         let buf = GuardedBuf { map, map_len, offset: data_len - rounded, len };
         // SAFETY: [map + data_len, map + map_len) is the last page of the

@@ -15,7 +15,7 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::error::{Op, Result};
+use crate::error::{Object, ObjectKind, Op, Result};
 use crate::link::{IntoLinkId, MacAddr};
 use crate::netlink::RouteSocket;
 use crate::route::kernel_enum;
@@ -248,7 +248,7 @@ impl RouteSocket {
         m.attributes.push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
         self.request(
             op,
-            || format!("{ip} on {}", link.describe()),
+            || neighbour_object(ip, &link),
             RouteNetlinkMessage::NewNeighbour(m),
             NLM_F_CREATE | NLM_F_REPLACE,
         )
@@ -273,7 +273,7 @@ impl RouteSocket {
         let index = self.resolve_index(op, &link)?;
         self.request(
             op,
-            || format!("{ip} on {}", link.describe()),
+            || neighbour_object(ip, &link),
             RouteNetlinkMessage::DelNeighbour(message(index, ip)),
             0,
         )
@@ -305,9 +305,14 @@ impl RouteSocket {
             match reply {
                 Ok(_) => count += 1,
                 Err(e) if e.errno() == Some(nix::libc::ENOENT) => {}
-                Err(e) => return Err(e.into_error(op, "neighbour")),
+                Err(e) => return Err(e.into_error(op, Object::unnamed(ObjectKind::Neighbour))),
             }
         }
         Ok(count)
     }
+}
+
+/// A neighbour entry on a link, as the failing object of an error.
+fn neighbour_object(ip: IpAddr, link: &crate::link::LinkId) -> Object {
+    Object::value(ObjectKind::Neighbour, ip).with_detail(format!("on {}", link.object()))
 }

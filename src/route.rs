@@ -920,7 +920,7 @@ impl RouteSocket {
         let m = self.route_message(op, route, Mode::Add)?;
         Ok(Request {
             op,
-            object: route.object().to_string(),
+            object: route.object(),
             msg: RouteNetlinkMessage::NewRoute(m),
             flags: NLM_F_CREATE | NLM_F_EXCL,
         })
@@ -945,7 +945,7 @@ impl RouteSocket {
         let m = self.route_message(op, route, Mode::Add)?;
         self.request(
             op,
-            || route.object().to_string(),
+            || route.object(),
             RouteNetlinkMessage::NewRoute(m),
             NLM_F_CREATE | NLM_F_REPLACE,
         )
@@ -973,8 +973,7 @@ impl RouteSocket {
     pub fn delete_route(&self, route: &Route) -> Result<()> {
         let op = Op::DeleteRoute;
         let m = self.route_message(op, route, Mode::Delete)?;
-        self.request(op, || route.object().to_string(), RouteNetlinkMessage::DelRoute(m), 0)
-            .map(drop)
+        self.request(op, || route.object(), RouteNetlinkMessage::DelRoute(m), 0).map(drop)
     }
 
     /// Every IPv4 and IPv6 route of every table, like

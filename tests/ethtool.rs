@@ -452,7 +452,10 @@ fn nonexistent_device_is_not_found() {
             assert!(e.is_not_found(), "{e:?}");
             assert_eq!(e.errno(), Some(Errno::ENODEV), "{e:?}");
             assert_eq!(e.op(), Some(Op::Ethtool), "{e:?}");
-            assert_eq!(e.to_string(), "ethtool link \"nope0\": No such device (ENODEV)");
+            assert_eq!(
+                e.to_string(),
+                "ethtool link \"nope0\": not found (No such device (ENODEV))"
+            );
         }
     });
 }

@@ -635,7 +635,7 @@ fn assert_clash(err: &Error, name: &str, ns_text: &str) {
     assert_eq!(object.netns.as_deref(), Some(ns_text), "the error names another namespace: {err}");
     let msg = err.to_string();
     let at = msg
-        .find(&format!("link {name:?}"))
+        .find(&format!("{name:?}"))
         .unwrap_or_else(|| panic!("the message does not name {name:?} as the clash: {msg}"));
     assert!(msg[at..].contains(ns_text), "the message does not name namespace {ns_text}: {msg}");
 }

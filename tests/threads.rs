@@ -163,12 +163,14 @@ fn scenario_fork_guard() -> i32 {
     let home = here();
     let guard = ns.enter().unwrap();
     // The parent's `/proc/thread-self` descriptor is cached by `enter`.
-    // SAFETY (test): the child only makes system calls and exits.
+    // SAFETY: the child only makes system calls (no allocation, no locks)
+    // and exits with _exit.
     match unsafe { nix::unistd::fork() }.expect("fork") {
         nix::unistd::ForkResult::Child => {
             drop(guard);
             let ok = here() == home;
-            // SAFETY (test): _exit without running the parent's atexit hooks.
+            // SAFETY: _exit ends the child without running the parent's
+            // atexit hooks or destructors.
             unsafe { nix::libc::_exit(if ok { 0 } else { 3 }) }
         }
         nix::unistd::ForkResult::Parent { child } => {

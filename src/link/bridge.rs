@@ -272,12 +272,7 @@ impl BridgeBuilder {
         match nl.request_reply(op, RouteNetlinkMessage::NewLink(m), CREATE)? {
             Ok(_) => {}
             Err(ReplyError::Kernel(r)) => {
-                return Err(Error::Os {
-                    op,
-                    object: Object::link_name(&name),
-                    errno: r.errno,
-                    extack: r.ack.message,
-                });
+                return Err(Error::kernel(op, Object::link_name(&name), r.errno, r.ack.message));
             }
             Err(ReplyError::Other(e)) => return Err(e),
         }
@@ -350,6 +345,8 @@ impl RouteSocket {
         match self.link(master)? {
             Some(l) => Ok(l.index()),
             None => Err(Error::NotFound {
+                errno: None,
+                extack: None,
                 op,
                 object: link_object(master).with_detail(format!("(master for {})", words(port))),
             }),
@@ -385,12 +382,9 @@ impl RouteSocket {
             m.attributes.push(LinkAttribute::Controller(master_index))
         })
         .map_err(|e| match e {
-            Error::Os { op, errno, extack, .. } => Error::Os {
-                op,
-                object: link_object(&port).with_detail(format!("to {}", words(&master))),
-                errno,
-                extack,
-            },
+            Error::Os { op, .. } | Error::NotFound { op, .. } => {
+                e.with_object(op, link_object(&port).with_detail(format!("to {}", words(&master))))
+            }
             e => e,
         })
     }
@@ -427,7 +421,12 @@ impl RouteSocket {
     pub fn bridge_ports(&self, bridge: impl IntoLinkId) -> Result<Vec<Link>> {
         let bridge = bridge.into_link_id()?;
         let Some(index) = self.link(&bridge)?.map(|l| l.index()) else {
-            return Err(Error::NotFound { op: Op::ListLinks, object: link_object(&bridge) });
+            return Err(Error::NotFound {
+                errno: None,
+                extack: None,
+                op: Op::ListLinks,
+                object: link_object(&bridge),
+            });
         };
         Ok(self.links()?.into_iter().filter(|l| l.master() == Some(index)).collect())
     }
@@ -477,12 +476,9 @@ impl RouteSocket {
         let op = Op::SetBridgePort;
         match self.request_reply(op, RouteNetlinkMessage::NewLink(m), 0)? {
             Ok(_) => Ok(()),
-            Err(ReplyError::Kernel(r)) => Err(Error::Os {
-                op,
-                object: link_object(&port),
-                errno: r.errno,
-                extack: r.ack.message,
-            }),
+            Err(ReplyError::Kernel(r)) => {
+                Err(Error::kernel(op, link_object(&port), r.errno, r.ack.message))
+            }
             Err(ReplyError::Other(e)) => Err(e),
         }
     }

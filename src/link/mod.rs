@@ -411,7 +411,7 @@ impl RouteSocket {
         match reply {
             Ok(mut links) => Ok(links.pop()),
             Err(e) if e.errno() == Some(Errno::ENODEV as i32) => Ok(None),
-            Err(e) => Err(e.into_error(Op::GetLink, id.describe())),
+            Err(e) => Err(e.into_error(Op::GetLink, id.object())),
         }
     }
 
@@ -426,7 +426,12 @@ impl RouteSocket {
     /// ```
     pub fn require_link(&self, id: impl IntoLinkId) -> Result<Link> {
         let id = id.into_link_id()?;
-        self.link(&id)?.ok_or_else(|| Error::NotFound { op: Op::GetLink, object: id.object() })
+        self.link(&id)?.ok_or_else(|| Error::NotFound {
+            errno: None,
+            extack: None,
+            op: Op::GetLink,
+            object: id.object(),
+        })
     }
 
     /// Sends one `RTM_SETLINK` built by `edit` for device `id`.
@@ -585,7 +590,7 @@ impl RouteSocket {
 pub(crate) fn set_link_request(op: Op, id: LinkId, edit: impl FnOnce(&mut LinkMessage)) -> Request {
     let mut msg = message_for(&id);
     edit(&mut msg);
-    Request { op, object: id.describe(), msg: RouteNetlinkMessage::SetLink(msg), flags: 0 }
+    Request { op, object: id.object(), msg: RouteNetlinkMessage::SetLink(msg), flags: 0 }
 }
 
 /// `ip link set DEV up` / `down`.
@@ -605,7 +610,7 @@ pub(crate) fn mtu_request(id: LinkId, mtu: u32) -> Request {
 pub(crate) fn delete_request(id: LinkId) -> Request {
     Request {
         op: Op::DeleteLink,
-        object: id.describe(),
+        object: id.object(),
         msg: RouteNetlinkMessage::DelLink(message_for(&id)),
         flags: 0,
     }
@@ -613,12 +618,9 @@ pub(crate) fn delete_request(id: LinkId) -> Request {
 
 fn rename_context(e: Error, id: &LinkId, new_name: &IfName) -> Error {
     match e {
-        Error::Os { op, errno, extack, .. } => Error::Os {
-            op,
-            object: id.object().with_detail(format!("to {new_name:?}")),
-            errno,
-            extack,
-        },
+        Error::Os { op, .. } | Error::NotFound { op, .. } => {
+            e.with_object(op, id.object().with_detail(format!("to {new_name:?}")))
+        }
         e => e,
     }
 }

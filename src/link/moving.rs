@@ -91,6 +91,8 @@ impl RouteSocket {
             let answer = crate::ethtool::netns_local(sock, &name);
             // Still the same device under that name?
             let now = self.link(link.index())?.ok_or_else(|| Error::NotFound {
+                errno: None,
+                extack: None,
                 op: Op::QueryNetnsLocal,
                 object: Object::link_index(link.index()),
             })?;
@@ -106,7 +108,11 @@ impl RouteSocket {
                 Err(e) => Err(e),
             };
         }
-        Err(Error::os(Op::QueryNetnsLocal, Object::link_name(&name), Errno::EAGAIN))
+        Err(Error::KeptChanging {
+            op: Op::QueryNetnsLocal,
+            object: Object::link_index(link.index()),
+            attempts: 3,
+        })
     }
 
     /// Moves device `id` into namespace `target`, like
@@ -169,8 +175,11 @@ impl RouteSocket {
     fn move_impl(&self, id: LinkId, target: &NetNs, new_name: Option<IfName>) -> Result<()> {
         let op = Op::MoveLink;
         let target_desc = format!("namespace {}", target.describe());
-        let link = self.link(&id)?.ok_or_else(|| {
-            Error::os(op, id.object().with_detail(format!("to {target_desc}")), Errno::ENODEV)
+        let link = self.link(&id)?.ok_or_else(|| Error::NotFound {
+            op,
+            object: id.object().with_detail(format!("to {target_desc}")),
+            errno: None,
+            extack: None,
         })?;
         let local = self.netns_local_of(&link)?;
         if local.local == Some(true) {
@@ -189,13 +198,11 @@ impl RouteSocket {
             Some(n) => {
                 let t = RouteSocket::open_in(target)?;
                 if t.link(n)?.is_some() {
-                    return Err(Error::Os {
+                    return Err(Error::AlreadyExists {
                         op,
-                        object: Object::link_name(link.name()).with_detail(format!(
-                            "to {target_desc} as {n:?}: the name is taken there"
-                        )),
-                        errno: Errno::EEXIST as i32,
-                        extack: None,
+                        object: Object::link_name(n)
+                            .with_detail(format!("(for {:?})", link.name()))
+                            .in_netns(target.describe()),
                     });
                 }
                 Some(t)
@@ -228,8 +235,9 @@ impl RouteSocket {
                     self.bring_back(t, &link);
                 }
                 let object = match &new_name {
-                    Some(n) => format!("{:?} to {target_desc} as {n:?}", link.name()),
-                    None => format!("{:?} to {target_desc}", link.name()),
+                    Some(n) => Object::link_name(link.name())
+                        .with_detail(format!("to {target_desc} as {n:?}")),
+                    None => Object::link_name(link.name()).with_detail(format!("to {target_desc}")),
                 };
                 Err(e.into_error(op, object))
             }

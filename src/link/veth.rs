@@ -284,7 +284,7 @@ impl<'ns> VethBuilder<'ns> {
                 if errno == Errno::EEXIST as i32 {
                     return Err(name_clash(tx, (&name, local_ns), (&peer, peer_ns), extack));
                 }
-                return Err(Error::Os { op, object: pair_object(&name, &peer), errno, extack });
+                return Err(Error::kernel(op, pair_object(&name, &peer), errno, extack));
             }
             Err(ReplyError::Other(e)) => return Err(e),
         }
@@ -312,7 +312,7 @@ fn resolve_master(
             if elsewhere {
                 object = object.in_netns(tx.netns().describe());
             }
-            Err(Error::NotFound { op: Op::CreateVeth, object })
+            Err(Error::NotFound { errno: None, extack: None, op: Op::CreateVeth, object })
         }
     }
 }
@@ -478,6 +478,8 @@ impl RouteSocket {
         match crate::ethtool::veth_peer_index(sock, link.name())? {
             Some(index) => Ok((index, link.link_netnsid())),
             None => Err(Error::NotFound {
+                errno: None,
+                extack: None,
                 op: Op::GetLink,
                 object: Object::unnamed(ObjectKind::Link)
                     .with_detail(format!("peer of \"{}\"", link.name())),

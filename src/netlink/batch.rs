@@ -4,7 +4,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::RouteSocket;
 use crate::addr::{AddressOptions, IpNet};
-use crate::error::{Op, Result};
+use crate::error::{Object, Op, Result};
 use crate::link::{IntoLinkId, delete_request, mtu_request, up_request};
 use crate::route::Route;
 
@@ -12,7 +12,7 @@ use crate::route::Route;
 /// error.
 pub(crate) struct Request {
     pub(crate) op: Op,
-    pub(crate) object: String,
+    pub(crate) object: Object,
     pub(crate) msg: RouteNetlinkMessage,
     pub(crate) flags: u16,
 }

@@ -87,7 +87,7 @@ pub use self::batch::Batch;
 pub(crate) use self::batch::Request;
 use self::extack::ExtAck;
 use self::frame::frames;
-use self::transport::{SysTransport, Transport};
+use self::transport::{Failure, SysTransport, Transport};
 use crate::error::{Error, Object, ObjectKind, Op, ProtocolError, Result};
 use crate::netns::NetNs;
 
@@ -108,7 +108,7 @@ pub(crate) struct Refusal {
 
 impl Refusal {
     pub(crate) fn into_error(self, op: Op, object: impl Into<Object>) -> Error {
-        Error::Os { op, object: object.into(), errno: self.errno, extack: self.ack.message }
+        Error::kernel(op, object, self.errno, self.ack.message)
     }
 }
 
@@ -283,7 +283,7 @@ impl RouteSocket {
         let port = t.port();
         let sock = t.socket();
         let conn = Conn::new(t, port);
-        conn.t.set_timeout(conn.timeout).map_err(|e| Error::os(Op::OpenNetlink, socket(), e))?;
+        conn.t.set_timeout(conn.timeout).map_err(|e| e.into_error(Op::OpenNetlink))?;
         Ok(RouteSocket { conn: Mutex::new(conn), sock, netns, ethtool: OnceLock::new() })
     }
 
@@ -339,7 +339,7 @@ impl RouteSocket {
             });
         }
         let mut c = self.lock();
-        c.t.set_timeout(timeout).map_err(|e| Error::os(Op::OpenNetlink, socket(), e))?;
+        c.t.set_timeout(timeout).map_err(|e| e.into_error(Op::OpenNetlink))?;
         c.timeout = timeout;
         Ok(())
     }
@@ -585,9 +585,15 @@ impl<T: Transport> Conn<T> {
         self.seq = first.wrapping_add(msgs.len() as u32).wrapping_sub(1);
         loop {
             match self.t.send(&self.tx) {
-                Ok(()) => return Ok(first),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os(op, socket(), e)),
+                Ok(n) if n == self.tx.len() => return Ok(first),
+                Ok(n) => {
+                    return Err(Error::Protocol {
+                        op,
+                        kind: ProtocolError::ShortSend { sent: n, len: self.tx.len() },
+                    });
+                }
+                Err(Failure::Os(Errno::EINTR)) => continue,
+                Err(e) => return Err(e.into_error(op)),
             }
         }
     }
@@ -605,9 +611,11 @@ impl<T: Transport> Conn<T> {
                     self.stale += 1;
                     continue;
                 }
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Err(Error::Timeout { op, timeout: self.timeout }),
-                Err(e) => return Err(Error::os(op, socket(), e)),
+                Err(Failure::Os(Errno::EINTR)) => continue,
+                Err(Failure::Os(Errno::EAGAIN)) => {
+                    return Err(Error::Timeout { op, timeout: self.timeout });
+                }
+                Err(e) => return Err(e.into_error(op)),
             }
         }
     }

@@ -19,7 +19,7 @@ use nix::errno::Errno;
 use nix::libc::{self, RTM_NEWLINK};
 
 use super::frame::{self, frames};
-use super::transport::Transport;
+use super::transport::{Failure, Transport};
 use super::{Conn, ProtocolError, decode_route, is_dump_request, is_get_type};
 use crate::error::{Error, ObjectKind, Op};
 
@@ -51,14 +51,14 @@ impl Fake {
 }
 
 impl Transport for Fake {
-    fn send(&mut self, buf: &[u8]) -> Result<(), Errno> {
+    fn send(&mut self, buf: &[u8]) -> Result<usize, Failure> {
         self.sent.push(buf.to_vec());
-        Ok(())
+        Ok(buf.len())
     }
-    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Errno> {
+    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
         let seq = self.last_seq();
         match self.steps.pop_front() {
-            None => Err(Errno::EAGAIN),
+            None => Err(Failure::Os(Errno::EAGAIN)),
             Some(Step::Reply(f)) => {
                 *buf = f(seq);
                 Ok(Some(buf.len()))
@@ -72,10 +72,10 @@ impl Transport for Fake {
                 buf.resize(16, 0);
                 Ok(Some(real))
             }
-            Some(Step::Fail(e)) => Err(e),
+            Some(Step::Fail(e)) => Err(Failure::Os(e)),
         }
     }
-    fn set_timeout(&self, _: Duration) -> Result<(), Errno> {
+    fn set_timeout(&self, _: Duration) -> Result<(), Failure> {
         Ok(())
     }
 }
@@ -213,7 +213,7 @@ fn error_carries_errno_and_kernel_message() {
     assert_eq!(e.extack(), Some("The interface netns is immutable"));
     assert_eq!(
         e.to_string(),
-        "move link link \"lo\": Invalid argument (EINVAL): kernel says: The interface netns is immutable"
+        "move link \"lo\": Invalid argument (EINVAL): kernel says: The interface netns is immutable"
     );
 }
 

@@ -14,15 +14,47 @@ use nix::sys::time::TimeVal;
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 
 /// Sends request datagrams and receives reply datagrams.
+/// Why a transport call failed: the kernel's errno, or (never seen in
+/// practice) an I/O error without one. No errno is made up for the latter.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Os(Errno),
+    NoErrno(std::io::Error),
+}
+
+impl From<Errno> for Failure {
+    fn from(e: Errno) -> Failure {
+        Failure::Os(e)
+    }
+}
+
+impl Failure {
+    fn from_io(e: std::io::Error) -> Failure {
+        match e.raw_os_error() {
+            Some(n) => Failure::Os(Errno::from_raw(n)),
+            None => Failure::NoErrno(e),
+        }
+    }
+
+    /// The error for `op` on a netlink socket.
+    pub(crate) fn into_error(self, op: Op) -> Error {
+        let object = Object::unnamed(ObjectKind::Socket);
+        match self {
+            Failure::Os(e) => Error::os(op, object, e),
+            Failure::NoErrno(e) => Error::io(op, object, &e),
+        }
+    }
+}
+
 pub(crate) trait Transport {
-    /// Sends one datagram.
-    fn send(&mut self, buf: &[u8]) -> Result<(), Errno>;
+    /// Sends one datagram; returns the bytes sent.
+    fn send(&mut self, buf: &[u8]) -> Result<usize, Failure>;
     /// Receives one datagram into `buf` (resized to the bytes received).
     /// Returns the datagram's real length (more than `buf.len()` only if it
     /// was truncated), or `None` for a datagram not sent by the kernel.
-    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Errno>;
+    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Failure>;
     /// Sets the receive timeout.
-    fn set_timeout(&self, timeout: Duration) -> Result<(), Errno>;
+    fn set_timeout(&self, timeout: Duration) -> Result<(), Failure>;
 }
 
 /// Receive buffer requested for the socket: room for the acks of a full
@@ -36,10 +68,6 @@ const RCVBUF: usize = 4 << 20;
 pub(crate) struct SysTransport {
     sock: Arc<Socket>,
     port: u32,
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 impl SysTransport {
@@ -80,35 +108,31 @@ impl AsFd for SysTransport {
 }
 
 impl Transport for SysTransport {
-    fn send(&mut self, buf: &[u8]) -> Result<(), Errno> {
-        let n = self.sock.send(buf, 0).map_err(|e| io_errno(&e))?;
-        if n != buf.len() {
-            return Err(Errno::EMSGSIZE);
-        }
-        Ok(())
+    fn send(&mut self, buf: &[u8]) -> Result<usize, Failure> {
+        self.sock.send(buf, 0).map_err(Failure::from_io)
     }
 
-    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Errno> {
+    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
         // Learn the datagram's size without consuming it, then make room.
         let mut empty: &mut [u8] = &mut [];
         let (len, _) = self
             .sock
             .recv_from(&mut empty, libc::MSG_PEEK | libc::MSG_TRUNC)
-            .map_err(|e| io_errno(&e))?;
+            .map_err(Failure::from_io)?;
         buf.clear();
         buf.reserve(len.max(1));
-        let (got, from) = self.sock.recv_from(buf, libc::MSG_TRUNC).map_err(|e| io_errno(&e))?;
+        let (got, from) = self.sock.recv_from(buf, libc::MSG_TRUNC).map_err(Failure::from_io)?;
         if from.port_number() != 0 {
             return Ok(None);
         }
         Ok(Some(got))
     }
 
-    fn set_timeout(&self, timeout: Duration) -> Result<(), Errno> {
+    fn set_timeout(&self, timeout: Duration) -> Result<(), Failure> {
         let tv = TimeVal::new(
             timeout.as_secs().try_into().unwrap_or(i64::MAX),
             timeout.subsec_micros().into(),
         );
-        setsockopt(&self.sock, sockopt::ReceiveTimeout, &tv)
+        setsockopt(&self.sock, sockopt::ReceiveTimeout, &tv).map_err(Failure::Os)
     }
 }

@@ -259,12 +259,7 @@ impl NetnsDir {
         let op = Op::AttachNetns;
         // Open and check the target first, then bind from that descriptor so
         // that a recycled pid cannot change what gets attached.
-        let source = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => {
-                Error::Os { op, object: Object::pid(pid), errno, extack }
-            }
-            e => e,
-        })?;
+        let source = NetNs::open_pid(pid).map_err(|e| e.with_object(op, Object::pid(pid)))?;
         // The lock stays held until the entry is mounted.
         let (_lock, dirfd) = self.prepare(op)?;
         let path = self.placeholder(op, &dirfd, &name)?;
@@ -470,11 +465,11 @@ impl NetnsDir {
         let rd = match std::fs::read_dir(&self.path) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(op, format!("{:?}", self.path), &e)),
+            Err(e) => return Err(Error::io(op, self.object(), &e)),
         };
         let mut names = Vec::new();
         for entry in rd {
-            let entry = entry.map_err(|e| Error::io(op, format!("{:?}", self.path), &e))?;
+            let entry = entry.map_err(|e| Error::io(op, self.object(), &e))?;
             if let Some(name) = entry.file_name().to_str().and_then(|s| NsName::new(s).ok()) {
                 names.push(name);
             }
@@ -511,12 +506,8 @@ impl NetnsDir {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn identify_pid(&self, pid: u32) -> Result<Vec<NsName>> {
-        let ns = NetNs::open_pid(pid).map_err(|e| match e {
-            Error::Os { errno, extack, .. } => {
-                Error::Os { op: Op::IdentifyNetns, object: Object::pid(pid), errno, extack }
-            }
-            e => e,
-        })?;
+        let ns =
+            NetNs::open_pid(pid).map_err(|e| e.with_object(Op::IdentifyNetns, Object::pid(pid)))?;
         self.identify(&ns)
     }
 

@@ -12,7 +12,7 @@ use nix::libc;
 use nix::sys::statvfs::{FsFlags, statvfs};
 
 use super::NetNs;
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Object, Op, Result};
 
 /// Everything the child needs, computed before `fork` so that the child only
 /// makes async-signal-safe system calls on memory that already exists.
@@ -27,7 +27,10 @@ struct ExecPlan {
 fn cstring(op: Op, s: &[u8]) -> Result<CString> {
     CString::new(s).map_err(|_| Error::InvalidArgument {
         op,
-        object: crate::error::Object::from(format!("{:?}", String::from_utf8_lossy(s))),
+        object: crate::error::Object::value(
+            crate::error::ObjectKind::Path,
+            format!("{:?}", String::from_utf8_lossy(s)),
+        ),
         detail: "contains a NUL byte".into(),
     })
 }
@@ -79,7 +82,7 @@ impl NetNs {
     /// ```
     pub fn prepare_command(&self, cmd: &mut Command) -> Result<()> {
         let op = Op::PrepareCommand;
-        let netns = self.fd.try_clone().map_err(|e| Error::io(op, self.describe(), &e))?;
+        let netns = self.fd.try_clone().map_err(|e| Error::io(op, self.object(), &e))?;
         let sysfs_readonly =
             statvfs("/sys").map(|s| s.flags().contains(FsFlags::ST_RDONLY)).unwrap_or(false);
         let source = self.name.as_ref().map_or("nslink", |n| n.as_str());
@@ -90,7 +93,7 @@ impl NetNs {
             match std::fs::read_dir(&dir) {
                 Ok(rd) => {
                     for entry in rd {
-                        let entry = entry.map_err(|e| Error::io(op, format!("{dir:?}"), &e))?;
+                        let entry = entry.map_err(|e| Error::io(op, Object::path(&dir), &e))?;
                         let file = entry.file_name();
                         let src = dir.join(&file);
                         let dst = Path::new("/etc").join(&file);
@@ -101,7 +104,7 @@ impl NetNs {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(op, format!("{dir:?}"), &e)),
+                Err(e) => return Err(Error::io(op, Object::path(&dir), &e)),
             }
         }
         let plan = ExecPlan { netns, sysfs_source, sysfs_readonly, etc_binds };

@@ -97,9 +97,9 @@ impl NetNs {
             }
             // Kernels before 4.11 have no NS_GET_NSTYPE; nsfs is all we can check.
             Err(Errno::ENOTTY) => {}
-            Err(e) => return Err(Error::os(op, format!("{path:?}"), e)),
+            Err(e) => return Err(Error::os(op, Object::path(path), e)),
         }
-        let id = fd_id(fd.as_fd()).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
+        let id = fd_id(fd.as_fd()).map_err(|e| Error::os(op, Object::path(path), e))?;
         Ok(NetNs { fd, id, name })
     }
 
@@ -120,7 +120,7 @@ impl NetNs {
     pub fn open_path(path: impl AsRef<Path>) -> Result<NetNs> {
         let path = path.as_ref();
         let fd = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| Error::os(Op::OpenNetns, format!("{path:?}"), e))?;
+            .map_err(|e| Error::os(Op::OpenNetns, Object::path(path), e))?;
         let fd = reopen_if_nsfs(fd, path)?;
         NetNs::from_fd(fd, path, None)
     }
@@ -298,7 +298,7 @@ impl NetNs {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn try_clone(&self) -> Result<NetNs> {
-        let fd = self.fd.try_clone().map_err(|e| Error::io(Op::OpenNetns, self.describe(), &e))?;
+        let fd = self.fd.try_clone().map_err(|e| Error::io(Op::OpenNetns, self.object(), &e))?;
         Ok(NetNs { fd, id: self.id, name: self.name.clone() })
     }
 
@@ -351,10 +351,10 @@ impl NetNs {
             let handle = thread::Builder::new()
                 .spawn_scoped(s, move || {
                     setns(fd, CloneFlags::CLONE_NEWNET)
-                        .map_err(|e| Error::os(Op::RunInNetns, self.describe(), e))?;
+                        .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
                     Ok(f())
                 })
-                .map_err(|e| Error::io(Op::RunInNetns, self.describe(), &e))?;
+                .map_err(|e| Error::io(Op::RunInNetns, self.object(), &e))?;
             match handle.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -386,13 +386,13 @@ impl NetNs {
         let inner = thread::Builder::new()
             .spawn(move || {
                 let entered = setns(&ns.fd, CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| Error::os(Op::SpawnInNetns, ns.describe(), e));
+                    .map_err(|e| Error::os(Op::SpawnInNetns, ns.object(), e));
                 let ok = entered.is_ok();
                 let _ = tx.send(entered);
                 drop(ns);
                 if ok { Some(f()) } else { None }
             })
-            .map_err(|e| Error::io(Op::SpawnInNetns, self.describe(), &e))?;
+            .map_err(|e| Error::io(Op::SpawnInNetns, self.object(), &e))?;
         match rx.recv() {
             Ok(Ok(())) => Ok(NsJoinHandle { inner }),
             Ok(Err(e)) => {
@@ -536,7 +536,7 @@ pub(crate) fn open_ns_at(dirfd: BorrowedFd<'_>, name: &NsName, path: PathBuf) ->
             path: path.clone(),
             reason: NotNetnsReason::NotNsfs,
         },
-        e => Error::os(Op::OpenNetns, format!("{:?}", name.as_str()), e),
+        e => Error::os(Op::OpenNetns, Object::netns_name(name), e),
     })?;
     let fd = reopen_if_nsfs(fd, &path)?;
     NetNs::from_fd(fd, &path, Some(name.clone()))
@@ -546,7 +546,7 @@ pub(crate) fn open_ns_at(dirfd: BorrowedFd<'_>, name: &NsName, path: PathBuf) ->
 /// real, so that a FIFO or device node is never opened.
 fn reopen_if_nsfs(fd: OwnedFd, path: &Path) -> Result<OwnedFd> {
     let op = Op::OpenNetns;
-    let sfs = fstatfs(&fd).map_err(|e| Error::os(op, format!("{path:?}"), e))?;
+    let sfs = fstatfs(&fd).map_err(|e| Error::os(op, Object::path(path), e))?;
     if sfs.filesystem_type() != NSFS_MAGIC {
         return Err(Error::NotANetns {
             op,
@@ -559,7 +559,7 @@ fn reopen_if_nsfs(fd: OwnedFd, path: &Path) -> Result<OwnedFd> {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| Error::os(op, format!("{path:?}"), e))
+    .map_err(|e| Error::os(op, Object::path(path), e))
 }
 
 /// Metadata-based identity of a path, without following a final symlink.
