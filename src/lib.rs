@@ -122,6 +122,7 @@
 // nix lacks), `ethtool` (the SIOCETHTOOL ioctl) and `netns::exec` (the
 // `pre_exec` hook).
 #![deny(unsafe_code)]
+#![warn(missing_debug_implementations)]
 // The library never panics on input: no unwrap/expect/panic outside tests.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 

@@ -509,6 +509,76 @@ fn scenario_signal() -> i32 {
     2
 }
 
+// ---- item 16: what `run` reads from /proc ----
+
+#[test]
+fn run_reads_the_namespace_through_proc_thread_self() {
+    let _serial = serial();
+    sandbox(|| {
+        let pod = NetNs::new().unwrap();
+        let nl = RouteSocket::open_in(&pod).unwrap();
+        nl.set_up("lo").unwrap();
+        nl.add_address("lo", "10.251.7.9/32".parse().unwrap()).unwrap();
+        let (mine, mains) = pod
+            .run(|| {
+                (
+                    std::fs::read_to_string("/proc/thread-self/net/fib_trie").unwrap(),
+                    std::fs::read_to_string("/proc/net/fib_trie").unwrap(),
+                )
+            })
+            .unwrap();
+        assert!(mine.contains("10.251.7.9"), "the thread's own view: {mine}");
+        // /proc/net is the main thread's namespace, not the pod's: the
+        // README's example used it and read the wrong table.
+        assert!(!mains.contains("10.251.7.9"), "/proc/net followed the thread?");
+    })
+}
+
+// ---- item 19: a refusal for lack of privilege says what, why and where ----
+
+#[test]
+fn a_non_root_create_names_the_namespace_the_privilege_and_where() {
+    let _serial = serial();
+    sandbox(|| {
+        use std::os::unix::process::CommandExt;
+        let out = child("non-root-create", &[])
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .expect("run the child as nobody");
+        assert!(
+            out.status.success(),
+            "{:?}\nstdout {}\nstderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(ip_netns_list().is_empty(), "nothing was made");
+    })
+}
+
+fn scenario_non_root_create() -> i32 {
+    let e = match NetNs::create("red") {
+        Ok(_) => {
+            eprintln!("a non-root create succeeded");
+            return 1;
+        }
+        Err(e) => e,
+    };
+    let text = e.to_string();
+    println!("{text}");
+    let ok = e.is_permission_denied()
+        && text.contains("\"red\"")
+        && text.contains("/run/netns")
+        && text.contains("CAP_SYS_ADMIN")
+        && text.contains("root");
+    if !ok {
+        eprintln!("unhelpful message: {text} ({e:?})");
+        return 1;
+    }
+    0
+}
+
 /// Entry point of the child scenarios; does nothing in a normal test run.
 #[test]
 fn child_main() {
@@ -518,6 +588,7 @@ fn child_main() {
         "userns-open-in" => scenario_userns_open_in(),
         "userns-delete" => scenario_userns_delete(),
         "signal" => scenario_signal(),
+        "non-root-create" => scenario_non_root_create(),
         other => {
             eprintln!("unknown scenario {other}");
             9

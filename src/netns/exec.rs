@@ -48,6 +48,10 @@ impl NetNs {
     /// and `exec` the child only makes system calls (`setns`, `unshare`,
     /// `mount`), which are async-signal-safe.
     ///
+    /// Kernel: in the child, between fork and exec: setns(2) `CLONE_NEWNET`, unshare(2)
+    /// `CLONE_NEWNS`, mount(2) of a fresh sysfs and of the `/etc/netns/NAME` files —
+    /// ip-netns(8) `exec`. Needs `CAP_SYS_ADMIN`.
+    ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::PrepareCommand`]) if the namespace descriptor
     /// cannot be duplicated or `/etc/netns/NAME` cannot be read. Failures in
@@ -68,6 +72,8 @@ impl NetNs {
 
     /// Makes an existing [`Command`] run inside this namespace, as
     /// [`command`](NetNs::command) does.
+    ///
+    /// Kernel: as [`command`](NetNs::command).
     ///
     /// # Errors
     /// As [`command`](NetNs::command).
