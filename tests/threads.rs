@@ -540,12 +540,25 @@ fn run_reads_the_namespace_through_proc_thread_self() {
 fn a_non_root_create_names_the_namespace_the_privilege_and_where() {
     let _serial = serial();
     sandbox(|| {
+        use std::os::unix::fs::PermissionsExt;
         use std::os::unix::process::CommandExt;
-        let out = child("non-root-create", &[])
+        // The test binary may sit under a directory `nobody` cannot enter
+        // (CI clones into /root): run a copy from a directory of its own.
+        let dir = std::env::temp_dir().join(unique("nslink-nobody"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exe = dir.join("threads");
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = Command::new(&exe)
+            .args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
+            .env("NSLINK_CHILD", "non-root-create")
+            .current_dir(&dir)
             .uid(65534)
             .gid(65534)
-            .output()
-            .expect("run the child as nobody");
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = out.expect("run the child as nobody");
         assert!(
             out.status.success(),
             "{:?}\nstdout {}\nstderr {}",
