@@ -484,14 +484,15 @@ pub enum NotNetnsReason {
 
 impl fmt::Display for NotNetnsReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NotNetnsReason::NotNsfs => f.write_str(
-                "the file is not a namespace (not on nsfs; a stale or never-mounted entry?)",
-            ),
-            NotNetnsReason::WrongType { nstype } => {
-                write!(f, "it is a {} namespace, not a network namespace", nstype_name(*nstype))
+        let s = match self {
+            NotNetnsReason::NotNsfs => {
+                "the file is not a namespace (not on nsfs; a stale or never-mounted entry?)".into()
             }
-        }
+            NotNetnsReason::WrongType { nstype } => {
+                format!("it is a {} namespace, not a network namespace", nstype_name(*nstype))
+            }
+        };
+        f.pad(&s)
     }
 }
 
@@ -524,7 +525,7 @@ pub enum NetnsLocalSource {
 
 impl fmt::Display for NetnsLocalSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             NetnsLocalSource::Attribute => "link attribute IFLA_NETNS_IMMUTABLE is set",
             NetnsLocalSource::Ethtool => "ethtool feature netns-local is on",
             NetnsLocalSource::KernelRefusal => "the kernel refused to move it",
@@ -568,19 +569,20 @@ pub enum ProtocolError {
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProtocolError::Truncated { len } => write!(f, "datagram of {len} bytes was truncated"),
-            ProtocolError::Malformed(s) => write!(f, "malformed message: {s}"),
+        let s = match self {
+            ProtocolError::Truncated { len } => format!("datagram of {len} bytes was truncated"),
+            ProtocolError::Malformed(s) => format!("malformed message: {s}"),
             ProtocolError::UnexpectedSequence { expected, got } => {
-                write!(f, "reply has sequence number {got}, expected {expected}")
+                format!("reply has sequence number {got}, expected {expected}")
             }
-            ProtocolError::UnexpectedMessage(t) => write!(f, "unexpected message type {t}"),
-            ProtocolError::ReplyCount(n) => write!(f, "expected one reply, got {n}"),
-            ProtocolError::Overrun => f.write_str("the kernel reported an overrun"),
+            ProtocolError::UnexpectedMessage(t) => format!("unexpected message type {t}"),
+            ProtocolError::ReplyCount(n) => format!("expected one reply, got {n}"),
+            ProtocolError::Overrun => "the kernel reported an overrun".into(),
             ProtocolError::ShortSend { sent, len } => {
-                write!(f, "the kernel took {sent} of the datagram's {len} bytes")
+                format!("the kernel took {sent} of the datagram's {len} bytes")
             }
-        }
+        };
+        f.pad(&s)
     }
 }
 
@@ -1186,6 +1188,11 @@ mod tests {
         assert_eq!(format!("[{:>10}]", Op::GetLink), "[  get link]");
         assert_eq!(format!("[{:<10}]", Object::link_index(3)), "[link 3    ]");
         assert_eq!(format!("[{:^6}]", ObjectKind::Link), "[ link ]");
+        assert_eq!(format!("[{:<12}]", ProtocolError::Overrun).len(), 32);
+        assert_eq!(format!("{:>40}", NetnsLocalSource::Ethtool).len(), 40);
+        assert_eq!(format!("{:>90}", NotNetnsReason::NotNsfs).len(), 90);
+        let id = crate::netns::NsId { dev: 4, ino: 4026531840 };
+        assert_eq!(format!("[{:<18}]", id), "[net:[4026531840]  ]");
     }
 
     #[test]
