@@ -3,8 +3,8 @@
 //! run:
 //!
 //! - **nslink**: `podnet::build` (the example's own code, included from
-//!   `examples/common/podnet.rs`), then the endpoints are dropped and
-//!   `podnet::remove_all` deletes the namespaces;
+//!   `examples/common/podnet.rs`), then `podnet::teardown` closes the
+//!   sockets and deletes each namespace by identity (`OwnedNetns::delete`);
 //! - **ip per op**: one `ip` process per operation (`ip netns add`,
 //!   `ip -n NS link add …`, `ip -n NS addr add …`, …; the node's
 //!   `ip_forward` through `ip netns exec NODE sysctl`), torn down with one
@@ -66,9 +66,25 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nslink::{Bridge, IpNet, NetNs, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::netns::OwnedNetns;
+use nslink::{Bridge, IpNet, NetnsDir, NsName, Route, RouteSocket, VethPair};
 
-use podnet::{BRIDGE, BRIDGE_MAC, BoxError, NODE, POD_PREFIX, SUBNET};
+use podnet::{BRIDGE, BRIDGE_MAC, BoxError, Names, SUBNET};
+
+/// The name prefix of the bench's namespaces (in its private `/run/netns`).
+const PREFIX: &str = "nslink";
+/// `podnet::Names` of [`PREFIX`]: the node namespace…
+const NODE: &str = "nslink-node";
+/// …and the pods' (`nslink-pod-1`, …).
+const POD_PREFIX: &str = "nslink-pod-";
+
+fn names() -> Res<Names> {
+    let names = Names::new(PREFIX)?;
+    if names.node() != NODE || names.pod(1) != format!("{POD_PREFIX}1") {
+        return Err("podnet::Names and the bench's NODE/POD_PREFIX disagree".into());
+    }
+    Ok(names)
+}
 
 type Res<T> = Result<T, BoxError>;
 
@@ -198,7 +214,7 @@ impl Sample {
 enum Held {
     Nothing,
     Endpoints(Vec<podnet::Endpoint>),
-    Handles(Vec<(NetNs, RouteSocket)>),
+    Handles(Vec<(OwnedNetns, RouteSocket)>),
 }
 
 fn gateway() -> Ipv4Addr {
@@ -209,7 +225,7 @@ fn pod_name(i: usize) -> String {
     format!("{POD_PREFIX}{i}")
 }
 
-/// Every namespace name of a build, in `remove_all`'s (sorted) order.
+/// Every namespace name of a build, sorted.
 fn all_names(pods: usize) -> Vec<String> {
     let mut names: Vec<String> =
         std::iter::once(NODE.to_string()).chain((1..=pods).map(pod_name)).collect();
@@ -406,11 +422,11 @@ fn build_batch_exec(pods: usize, ph: &mut Phases) -> Res<()> {
 }
 
 /// The calls of `podnet::build`, one by one, with a clock between them.
-fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(NetNs, RouteSocket)>> {
+fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(OwnedNetns, RouteSocket)>> {
     let dir = NetnsDir::default();
     let gw = gateway();
     let mut lap = Lap::start();
-    let node = dir.create(NODE)?;
+    let node = dir.create_owned(NODE)?;
     lap.charge(ph, "netns create");
     let nl = RouteSocket::open_in(&node)?;
     lap.charge(ph, "socket open");
@@ -424,7 +440,7 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(NetNs, RouteSoc
     let mut held = Vec::with_capacity(pods + 1);
     for i in 1..=pods {
         let name = NsName::new(&pod_name(i))?;
-        let pod = dir.create(&name)?;
+        let pod = dir.create_owned(&name)?;
         lap.charge(ph, "netns create");
         let pair = VethPair::builder(format!("veth{i}"), "eth0")
             .peer_netns(&pod)
@@ -448,7 +464,7 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(NetNs, RouteSoc
 
 fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
     Ok(match c {
-        Contender::Nslink => Held::Endpoints(podnet::build(&NetnsDir::default(), pods, || Ok(()))?),
+        Contender::Nslink => Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?),
         Contender::NslinkPhased => Held::Handles(build_nslink_phased(pods, ph)?),
         Contender::Ip => {
             build_ip(pods, ph)?;
@@ -473,19 +489,22 @@ fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
     let mut lap = Lap::start();
     match c {
         Contender::Nslink | Contender::NslinkPhased => {
-            // Close every namespace descriptor and socket of the build.
-            match held {
-                Held::Endpoints(endpoints) => drop(endpoints),
-                Held::Handles(handles) => drop(handles),
-                Held::Nothing => {}
-            }
+            // Close every socket of the build, then delete each namespace
+            // by identity.
+            let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) = match held {
+                Held::Endpoints(endpoints) => endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip(),
+                Held::Handles(handles) => handles.into_iter().unzip(),
+                Held::Nothing => (Vec::new(), Vec::new()),
+            };
+            drop(sockets);
             lap.charge(ph, "drop handles");
-            let removed = podnet::remove_all(&NetnsDir::default());
+            let count = namespaces.len();
+            for ns in namespaces {
+                ns.delete()?;
+            }
             lap.charge(ph, "delete entries");
-            if removed != pods + 1 {
-                return Err(
-                    format!("remove_all removed {removed} namespaces, not {}", pods + 1).into()
-                );
+            if count != pods + 1 {
+                return Err(format!("deleted {count} namespaces, not {}", pods + 1).into());
             }
         }
         Contender::Ip => {

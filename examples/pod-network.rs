@@ -18,28 +18,63 @@
 //! sudo cargo run --release --example pod-network              # 4 pods
 //! sudo cargo run --release --example pod-network -- --pods 20
 //! sudo cargo run --release --example pod-network -- --keep    # leave it for `ip netns exec …`
-//! sudo cargo run --release --example pod-network -- --down    # remove a kept network
+//! sudo cargo run --release --example pod-network -- --down    # delete what --keep left
 //! ```
 //!
-//! Without `--keep`, everything is removed at the end, also after a failure
-//! or Ctrl-C; a run always starts by removing what an earlier run left.
+//! # What a run owns, and what it deletes
+//!
+//! The namespaces are named `PREFIX-node` and `PREFIX-pod-1`, `PREFIX-pod-2`,
+//! … in `/run/netns`. The prefix is `nslink-PID` (the process id) unless
+//! `--prefix` gives another, so runs at the same time never meet: each has
+//! its own namespaces, and the bridge and veths live inside them.
+//!
+//! Each namespace is an `nslink::netns::OwnedNetns`: the run deletes it *by
+//! identity* (only if the name still holds the namespace this run made) at
+//! the end, after an error, while unwinding from a panic, and, through
+//! `nslink::netns::cleanup_on_signals`, on SIGINT (Ctrl-C), SIGTERM or
+//! SIGHUP. A run never deletes anything by name and never looks at
+//! namespaces it did not make. (Only SIGKILL or a power cut can leave
+//! `nslink-PID-*` behind; `ip netns del NAME` removes them.)
+//!
+//! `--keep` leaves the network up and writes what it kept (each name with
+//! its namespace's identity, the nsfs device and inode) to
+//! `/run/nslink-pod-network/PREFIX`. `--down` reads those records (only
+//! PREFIX's with `--prefix`) and deletes each namespace that is still the
+//! one recorded; a name that was deleted and made again by someone else
+//! since is left alone.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nslink::NetnsDir;
 
 #[path = "common/podnet.rs"]
 mod podnet;
 
-use podnet::{BRIDGE, BoxError, Endpoint, NODE, POD_PREFIX, SUBNET, build, remove_all};
-const PORT: u16 = 7777;
+use podnet::{BRIDGE, BoxError, Endpoint, MAX_PODS, Names, SUBNET, build, teardown};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+const PORT: u16 = 7777;
+/// Where `--keep` records what it kept, one file per prefix.
+const RECORDS: &str = "/run/nslink-pod-network";
+
+const USAGE: &str = "\
+usage: pod-network [--pods N] [--prefix PREFIX] [--keep]
+       pod-network --down [--prefix PREFIX]
+
+Builds a node namespace PREFIX-node with a bridge and N pod namespaces
+PREFIX-pod-1.. (N from 1 to 250, default 4), checks Kubernetes' three
+networking rules with UDP traffic, and deletes what it made.
+
+  --pods N         number of pods (default 4)
+  --prefix PREFIX  namespace name prefix (default nslink-PID)
+  --keep           leave the network up, recorded in /run/nslink-pod-network
+  --down           delete the networks --keep left (only PREFIX's with --prefix);
+                   a namespace is deleted only if it is still the one recorded
+  -h, --help       print this help";
 
 /// `println!`/`print!` that never panic (stdout may be a closed pipe, and the
 /// teardown must finish regardless).
@@ -56,60 +91,48 @@ macro_rules! say_part {
     }};
 }
 
-extern "C" fn on_signal(_: nix::libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-fn check_interrupt() -> Result<(), BoxError> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return Err("interrupted".into());
-    }
-    Ok(())
-}
-
 struct Options {
     pods: usize,
+    /// Given with `--prefix`.
+    prefix: Option<Names>,
     keep: bool,
     down: bool,
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut o = Options { pods: 4, keep: false, down: false };
+/// What the command line asks for.
+enum Parsed {
+    Run(Options),
+    Help,
+}
+
+fn parse_args() -> Result<Parsed, String> {
+    let mut o = Options { pods: 4, prefix: None, keep: false, down: false };
+    let mut pods_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--pods" => {
                 let v = args.next().ok_or("--pods needs a number")?;
                 o.pods = v.parse().map_err(|_| format!("--pods: {v:?} is not a number"))?;
-                if !(1..=250).contains(&o.pods) {
-                    return Err("--pods must be between 1 and 250".into());
+                if !(1..=MAX_PODS).contains(&o.pods) {
+                    return Err(format!("--pods must be between 1 and {MAX_PODS}"));
                 }
+                pods_given = true;
+            }
+            "--prefix" => {
+                let v = args.next().ok_or("--prefix needs a value")?;
+                o.prefix = Some(Names::new(&v).map_err(|e| format!("--prefix: {e}"))?);
             }
             "--keep" => o.keep = true,
             "--down" => o.down = true,
-            "-h" | "--help" => {
-                return Err("usage: pod-network [--pods N] [--keep | --down]".into());
-            }
+            "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    Ok(o)
-}
-
-/// Removes what was built when dropped, unless disarmed (`--keep`).
-struct Teardown<'a> {
-    dir: &'a NetnsDir,
-    armed: bool,
-}
-
-impl Drop for Teardown<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let t = Instant::now();
-            let n = remove_all(self.dir);
-            say!("removed {n} namespaces (and every device in them) in {:.1?}", t.elapsed());
-        }
+    if o.down && (o.keep || pods_given) {
+        return Err("--down takes only --prefix (try --help)".into());
     }
+    Ok(Parsed::Run(o))
 }
 
 /// Sockets of one endpoint, made inside its namespace.
@@ -154,7 +177,6 @@ fn exchange(eps: &[Endpoint], socks: &[Sockets]) -> Result<Seen, BoxError> {
         let count = |seen: &Seen| seen.keys().filter(|(a, _)| senders.contains(a)).count();
         let deadline = Instant::now() + Duration::from_secs(3);
         while count(&seen) < want && Instant::now() < deadline {
-            check_interrupt()?;
             for from in senders.clone() {
                 for (to, target) in eps.iter().enumerate() {
                     if from != to && !seen.contains_key(&(from, to)) {
@@ -204,19 +226,20 @@ fn report(eps: &[Endpoint], seen: &Seen) -> Result<bool, BoxError> {
             None => ("lost", false),
         }
     };
-    if n <= 9 {
-        say_part!(
-            "\nsource address seen by the receiver (ok = the sender's own IP)\n{:>10}",
-            "from\\to"
-        );
-        for e in eps {
-            say_part!("{:>9}", e.label);
+    if n <= 10 {
+        // Rows are named by namespace; columns by the rows' numbers.
+        let names: Vec<String> = eps.iter().map(Endpoint::name).collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0) + 4;
+        say!("\nsource address seen by the receiver (ok = the sender's own IP)");
+        say_part!("{:<width$}", "from \\ to");
+        for to in 0..n {
+            say_part!("{to:>6}");
         }
         say!("");
-        for (from, e) in eps.iter().enumerate() {
-            say_part!("{:>10}", e.label);
+        for (from, name) in names.iter().enumerate() {
+            say_part!("{:<width$}", format!("{from:<2}  {name}"));
             for to in 0..n {
-                say_part!("{:>9}", if from == to { "." } else { cell(from, to).0 });
+                say_part!("{:>6}", if from == to { "." } else { cell(from, to).0 });
             }
             say!("");
         }
@@ -262,69 +285,204 @@ fn report(eps: &[Endpoint], seen: &Seen) -> Result<bool, BoxError> {
 }
 
 fn run(o: &Options, dir: &NetnsDir) -> Result<bool, BoxError> {
-    let leftovers = remove_all(dir);
-    if leftovers > 0 {
-        say!("removed {leftovers} namespaces left by an earlier run");
-    }
     if o.down {
-        return Ok(true);
+        return down(dir, o.prefix.as_ref());
     }
-    let mut teardown = Teardown { dir, armed: true };
+    let names = match &o.prefix {
+        Some(names) => names.clone(),
+        None => Names::new(&format!("nslink-{}", std::process::id()))?,
+    };
     let t = Instant::now();
-    let eps = build(dir, o.pods, check_interrupt)?;
+    let eps = build(dir, &names, o.pods)?;
     let built = t.elapsed();
     say!(
-        "built node {NODE} with bridge {BRIDGE} ({}.{}.{}.1/24) and {} pods in {built:.1?}",
+        "built node {} with bridge {BRIDGE} ({}.{}.{}.1/24) and {} pods ({}..{}) in {built:.1?}",
+        eps[0].name(),
         SUBNET[0],
         SUBNET[1],
         SUBNET[2],
-        o.pods
+        o.pods,
+        eps[1].name(),
+        eps[o.pods].name(),
     );
     let t = Instant::now();
     let socks = eps.iter().map(open_sockets).collect::<Result<Vec<_>, _>>()?;
     let seen = exchange(&eps, &socks)?;
     let ok = report(&eps, &seen)?;
     say!("traffic check took {:.1?}", t.elapsed());
+    drop(socks);
     if o.keep {
-        teardown.armed = false;
+        keep(&names, eps)?;
         say!(
-            "\nkept: try `ip netns exec {POD_PREFIX}1 ip addr`, `ip netns exec {NODE} bridge link`; \
-             remove with --down"
+            "\nkept: try `ip netns exec {} ip addr`, `ip netns exec {} bridge link`; \
+             delete with --down --prefix {} (or --down for every kept network)",
+            names.pod(1),
+            names.node(),
+            names.prefix()
+        );
+    } else {
+        let t = Instant::now();
+        let n = teardown(eps)?;
+        say!(
+            "deleted the {n} namespaces this run made (and every device in them) in {:.1?}",
+            t.elapsed()
         );
     }
     Ok(ok)
 }
 
+/// The record of the network kept under `names`' prefix.
+fn record_path(names: &Names) -> PathBuf {
+    Path::new(RECORDS).join(names.prefix())
+}
+
+/// Records every namespace (name, nsfs device and inode), then gives them
+/// up. The record is written first: if that fails, the namespaces are still
+/// owned and deleted as the error unwinds.
+fn keep(names: &Names, eps: Vec<Endpoint>) -> Result<(), BoxError> {
+    let mut text = format!(
+        "# namespaces kept by `pod-network --keep` (pid {}): NAME NSFS-DEV INODE\n",
+        std::process::id()
+    );
+    for e in &eps {
+        let id = e.ns.id();
+        text.push_str(&format!("{} {} {}\n", e.name(), id.dev, id.ino));
+    }
+    let path = record_path(names);
+    fs::create_dir_all(RECORDS).map_err(|e| format!("creating {RECORDS}: {e}"))?;
+    fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    for e in eps {
+        drop(e.ns.keep());
+    }
+    Ok(())
+}
+
+/// Deletes what `--keep` runs recorded (only `prefix`'s when given): each
+/// namespace that is still the one recorded, by identity.
+fn down(dir: &NetnsDir, prefix: Option<&Names>) -> Result<bool, BoxError> {
+    let records: Vec<PathBuf> = match prefix {
+        Some(names) => vec![record_path(names)],
+        None => match fs::read_dir(RECORDS) {
+            Ok(rd) => {
+                let mut v: Vec<PathBuf> = rd
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("reading {RECORDS}: {e}"))?;
+                v.sort();
+                v
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("reading {RECORDS}: {e}").into()),
+        },
+    };
+    let mut all_ok = true;
+    let mut found = 0;
+    for path in records {
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && prefix.is_some() => continue,
+            Err(e) => return Err(format!("reading {}: {e}", path.display()).into()),
+        };
+        found += 1;
+        let stem = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut ok = true;
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            ok &= down_one(dir, &stem, line);
+        }
+        if ok {
+            fs::remove_file(&path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+        } else {
+            say!("kept the record {} (see the errors above)", path.display());
+            all_ok = false;
+        }
+    }
+    // Only when empty: other kept networks keep their records.
+    let _ = fs::remove_dir(RECORDS);
+    if found == 0 {
+        match prefix {
+            Some(names) => {
+                say!("no network was kept with prefix {}: nothing to do", names.prefix())
+            }
+            None => say!("no kept network: nothing to do"),
+        }
+    }
+    Ok(all_ok)
+}
+
+/// One record line, `NAME DEV INO`: deletes NAME if it still holds that
+/// namespace. Returns false on an error that may deserve another try.
+fn down_one(dir: &NetnsDir, prefix: &str, line: &str) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let parsed = match fields.as_slice() {
+        [name, dev, ino] => match (dev.parse::<u64>(), ino.parse::<u64>()) {
+            (Ok(dev), Ok(ino)) if name.starts_with(&format!("{prefix}-")) => {
+                Some((*name, dev, ino))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some((name, dev, ino)) = parsed else {
+        eprintln!(
+            "warning: ignoring the record line {line:?} (not NAME DEV INO of prefix {prefix})"
+        );
+        return true;
+    };
+    let ns = match dir.open(name) {
+        Ok(ns) => ns,
+        Err(e) if e.is_not_found() => {
+            say!("{name}: already gone");
+            return true;
+        }
+        Err(e) => {
+            eprintln!("warning: {name}: left alone: {e}");
+            return false;
+        }
+    };
+    let id = ns.id();
+    if (id.dev, id.ino) != (dev, ino) {
+        say!("{name}: left alone: it is {id} now, not the namespace that was kept");
+        return true;
+    }
+    match dir.delete_ns(&ns) {
+        Ok(()) => {
+            say!("{name}: deleted");
+            true
+        }
+        Err(e) => {
+            eprintln!("warning: {name}: {e}");
+            false
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let o = match parse_args() {
-        Ok(o) => o,
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Help) => {
+            say!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(msg) => {
-            eprintln!("{msg}");
+            eprintln!("pod-network: {msg}");
             return ExitCode::from(2);
         }
     };
-    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe; no other handler is replaced behind anyone's back
-        // (this is the program's main function).
-        unsafe {
-            let _ = sigaction(sig, &action);
-        }
+    // Ctrl-C, SIGTERM and SIGHUP delete the namespaces this run owns (by
+    // identity) and then end the process with that signal.
+    if let Err(e) = nslink::netns::cleanup_on_signals() {
+        eprintln!("pod-network: {e}");
+        return ExitCode::FAILURE;
     }
     let dir = NetnsDir::default();
     match run(&o, &dir) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("some checks failed");
+            eprintln!("pod-network: some checks failed");
             ExitCode::FAILURE
         }
-        Err(_) if INTERRUPTED.load(Ordering::SeqCst) => {
-            eprintln!("interrupted; everything that was built has been removed");
-            ExitCode::from(130)
-        }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("pod-network: error: {e}");
             ExitCode::FAILURE
         }
     }

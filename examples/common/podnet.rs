@@ -5,89 +5,120 @@
 //! is a named namespace whose `eth0` is one end of a veth pair whose other
 //! end is a port of the bridge; the pod gets an address and a default route
 //! via the bridge.
+//!
+//! Every namespace is an [`OwnedNetns`]: the build owns exactly what it
+//! made, and dropping an [`Endpoint`] (on success, on an error half-way, or
+//! while unwinding) deletes its namespace *by identity*: a namespace of the
+//! same name that someone else made is never touched. Nothing here deletes
+//! by name.
 
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
 
-use nslink::{Bridge, IpNet, NetNs, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::netns::OwnedNetns;
+use nslink::{Bridge, IpNet, NetnsDir, NsName, Route, RouteSocket, VethPair};
 
-/// Name of the node namespace.
-pub const NODE: &str = "nslink-node";
-/// Prefix of the pod namespaces (`nslink-pod-1`, …).
-pub const POD_PREFIX: &str = "nslink-pod-";
-/// The node's bridge.
+/// The node's bridge (inside the node namespace, so every network has its
+/// own).
 pub const BRIDGE: &str = "cni0";
 /// The bridge's fixed MAC (so it does not change as ports join).
 pub const BRIDGE_MAC: &str = "02:42:0a:f4:01:01";
 /// The first three bytes of the pod subnet (a /24).
 pub const SUBNET: [u8; 3] = [10, 244, 1];
+/// Most pods in a network (the /24 has 253 host addresses after the node's).
+pub const MAX_PODS: usize = 250;
+
+/// The error type of the example.
+pub type BoxError = Box<dyn std::error::Error>;
+
+/// The namespace names of one network: `PREFIX-node` and `PREFIX-pod-1`,
+/// `PREFIX-pod-2`, …
+#[derive(Debug, Clone)]
+pub struct Names {
+    prefix: String,
+}
+
+impl Names {
+    /// Checks that every name of a network of up to [`MAX_PODS`] pods is a
+    /// valid namespace name, and that `prefix` is safe as a file name.
+    pub fn new(prefix: &str) -> Result<Names, BoxError> {
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if prefix.is_empty() || !prefix.chars().all(plain) || prefix.starts_with(['-', '.']) {
+            return Err(format!(
+                "prefix {prefix:?}: use letters, digits, '-', '_' and '.', not first '-' or '.'"
+            )
+            .into());
+        }
+        let names = Names { prefix: prefix.to_owned() };
+        NsName::new(&names.node())?;
+        NsName::new(&names.pod(MAX_PODS))?;
+        Ok(names)
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The node namespace's name.
+    pub fn node(&self) -> String {
+        format!("{}-node", self.prefix)
+    }
+
+    /// Pod `i`'s namespace name (from 1).
+    pub fn pod(&self, i: usize) -> String {
+        format!("{}-pod-{i}", self.prefix)
+    }
+}
 
 /// One endpoint of the network: the node or a pod.
 pub struct Endpoint {
-    /// "node" or "pod-N".
-    pub label: String,
-    /// Its namespace.
-    pub ns: NetNs,
+    /// Its namespace, deleted by identity when the endpoint is dropped.
+    pub ns: OwnedNetns,
     /// A socket inside it.
     pub nl: RouteSocket,
     /// Its address.
     pub ip: Ipv4Addr,
 }
 
-/// Removes every namespace this example may have made (and so every device
-/// in them). Returns how many were removed.
-pub fn remove_all(dir: &NetnsDir) -> usize {
-    let mut removed = 0;
-    for name in dir.list().unwrap_or_default() {
-        if name.as_str() == NODE || name.as_str().starts_with(POD_PREFIX) {
-            let gone = match dir.delete(&name) {
-                Ok(()) => true,
-                Err(e) if e.is_stale_entry() => dir.remove_stale(&name).is_ok(),
-                Err(e) => {
-                    eprintln!("warning: could not remove {name}: {e}");
-                    false
-                }
-            };
-            removed += usize::from(gone);
-        }
+impl Endpoint {
+    /// The namespace's name, as `ip netns list` shows it.
+    pub fn name(&self) -> String {
+        self.ns.name().map(ToString::to_string).unwrap_or_default()
     }
-    removed
 }
 
 pub fn pod_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], (i + 1) as u8)
 }
 
-/// The error type of the example.
-pub type BoxError = Box<dyn std::error::Error>;
-
-/// Builds the node and `pods` pods; `check_interrupt` runs before each pod
-/// and stops the build when it fails.
-pub fn build(
-    dir: &NetnsDir,
-    pods: usize,
-    check_interrupt: impl Fn() -> Result<(), BoxError>,
-) -> Result<Vec<Endpoint>, BoxError> {
+/// Builds the node and `pods` pods in `dir`, named by `names`; the node is
+/// the first endpoint. On an error, what was already built is deleted (by
+/// identity) before the error is returned.
+pub fn build(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>, BoxError> {
+    if !(1..=MAX_PODS).contains(&pods) {
+        return Err(format!("pods: {pods} is not between 1 and {MAX_PODS}").into());
+    }
     let gateway = Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], 1);
-    let node = dir.create(NODE)?;
+    let node = dir.create_owned(NsName::new(&names.node())?)?;
     let nl = RouteSocket::open_in(&node)?;
-    nl.set_up("lo")?;
-    let bridge = Bridge::builder(BRIDGE).stp(false).mac(BRIDGE_MAC.parse()?).up().create(&nl)?;
-    nl.add_address(bridge.index(), IpNet::new(gateway.into(), 24)?)?;
-    node.set_sysctl("net.ipv4.ip_forward", "1")?;
     let mut endpoints = Vec::with_capacity(pods + 1);
+    endpoints.push(Endpoint { ns: node, nl, ip: gateway });
+    let nl = &endpoints[0].nl;
+    nl.set_up("lo")?;
+    let bridge = Bridge::builder(BRIDGE).stp(false).mac(BRIDGE_MAC.parse()?).up().create(nl)?;
+    nl.add_address(&bridge, IpNet::new(gateway.into(), 24)?)?;
+    endpoints[0].ns.set_sysctl("net.ipv4.ip_forward", "1")?;
     let default_route = Route::default_via(gateway.into());
     for i in 1..=pods {
-        check_interrupt()?;
-        let name = NsName::new(&format!("{POD_PREFIX}{i}"))?;
-        let pod = dir.create(&name)?;
+        let pod = dir.create_owned(NsName::new(&names.pod(i))?)?;
         let ip = pod_ip(i);
         let pair = VethPair::builder(format!("veth{i}"), "eth0")
             .peer_netns(&pod)
-            .master(bridge.index())
+            .master(&bridge)
             .up()
-            .create(&nl)?;
+            .create(&endpoints[0].nl)?;
         let pnl = RouteSocket::open_in(&pod)?;
         let eth0 = pair.peer().index();
         // The pod's four settings go out in one datagram.
@@ -96,8 +127,29 @@ pub fn build(
         setup.add_address(eth0, IpNet::new(ip.into(), 24)?)?;
         setup.add_route(&default_route)?;
         setup.commit()?;
-        endpoints.push(Endpoint { label: format!("pod-{i}"), ns: pod, nl: pnl, ip });
+        endpoints.push(Endpoint { ns: pod, nl: pnl, ip });
     }
-    endpoints.insert(0, Endpoint { label: "node".into(), ns: node, nl, ip: gateway });
     Ok(endpoints)
+}
+
+/// Closes every socket, then deletes every namespace by identity and
+/// reports each failure. Returns how many namespaces were deleted.
+pub fn teardown(endpoints: Vec<Endpoint>) -> Result<usize, BoxError> {
+    let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) =
+        endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip();
+    drop(sockets);
+    let mut deleted = 0;
+    let mut failures = Vec::new();
+    for ns in namespaces {
+        let name = ns.name().map(ToString::to_string).unwrap_or_default();
+        match ns.delete() {
+            Ok(()) => deleted += 1,
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        Ok(deleted)
+    } else {
+        Err(format!("could not delete {}", failures.join("; ")).into())
+    }
 }
