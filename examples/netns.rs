@@ -17,8 +17,10 @@
 //! cargo run --example netns -- del test1
 //! ```
 //!
-//! Errors are printed with their `Display` text and the exit status is 1;
-//! `exec` exits with the command's own status.
+//! `netns --help` prints the usage to stdout and exits 0; a usage mistake
+//! prints it to stderr and exits 2. Errors are printed with their `Display`
+//! text and the exit status is 1; `exec` exits with the command's own
+//! status.
 
 use std::process::ExitCode;
 
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {
             eprintln!("netns: {msg}\n{USAGE}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
         Err(Failure::Error(msg)) => {
             eprintln!("netns: {msg}");
