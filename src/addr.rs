@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use nix::libc;
 
 use crate::error::{Error, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
@@ -86,19 +87,19 @@ impl IpNetParseError {
 }
 
 impl fmt::Display for IpNetParseError {
+    /// Honours width and alignment, like every `Display` of nslink.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid IP prefix {:?}: ", self.input)?;
-        match self.kind {
-            IpNetErrorKind::Address => f.write_str("not an IPv4 or IPv6 address before the '/'"),
+        let why = match self.kind {
+            IpNetErrorKind::Address => "not an IPv4 or IPv6 address before the '/'".to_owned(),
             IpNetErrorKind::PrefixLength => {
-                f.write_str("the prefix length after the '/' is not a decimal number")
+                "the prefix length after the '/' is not a decimal number".to_owned()
             }
-            IpNetErrorKind::PrefixTooLong { len, max } => write!(
-                f,
+            IpNetErrorKind::PrefixTooLong { len, max } => format!(
                 "the prefix length {len} is longer than an {} address ({max} bits)",
                 if max == 32 { "IPv4" } else { "IPv6" }
             ),
-        }
+        };
+        f.pad(&format!("invalid IP prefix {:?}: {why}", self.input))
     }
 }
 
@@ -310,31 +311,31 @@ bitflags::bitflags! {
     pub struct AddressFlags: u32 {
         /// `IFA_F_SECONDARY`: a second address in an IPv4 prefix already on
         /// the link (IPv6: a temporary address).
-        const SECONDARY = 0x01;
+        const SECONDARY = libc::IFA_F_SECONDARY;
         /// `IFA_F_NODAD`: no IPv6 duplicate address detection.
-        const NODAD = 0x02;
+        const NODAD = libc::IFA_F_NODAD;
         /// `IFA_F_OPTIMISTIC`: IPv6 optimistic DAD (usable while it runs).
-        const OPTIMISTIC = 0x04;
+        const OPTIMISTIC = libc::IFA_F_OPTIMISTIC;
         /// `IFA_F_DADFAILED`: IPv6 duplicate address detection failed.
-        const DADFAILED = 0x08;
+        const DADFAILED = libc::IFA_F_DADFAILED;
         /// `IFA_F_HOMEADDRESS`: a Mobile IPv6 home address.
-        const HOMEADDRESS = 0x10;
+        const HOMEADDRESS = libc::IFA_F_HOMEADDRESS;
         /// `IFA_F_DEPRECATED`: the preferred lifetime is over.
-        const DEPRECATED = 0x20;
+        const DEPRECATED = libc::IFA_F_DEPRECATED;
         /// `IFA_F_TENTATIVE`: IPv6 duplicate address detection is running.
-        const TENTATIVE = 0x40;
+        const TENTATIVE = libc::IFA_F_TENTATIVE;
         /// `IFA_F_PERMANENT`: no lifetime (`ip addr` prints `dynamic` when
         /// this is missing).
-        const PERMANENT = 0x80;
+        const PERMANENT = libc::IFA_F_PERMANENT;
         /// `IFA_F_MANAGETEMPADDR`: make IPv6 temporary addresses from this
         /// prefix.
-        const MANAGETEMPADDR = 0x100;
+        const MANAGETEMPADDR = libc::IFA_F_MANAGETEMPADDR;
         /// `IFA_F_NOPREFIXROUTE`: no prefix route for this address.
-        const NOPREFIXROUTE = 0x200;
+        const NOPREFIXROUTE = libc::IFA_F_NOPREFIXROUTE;
         /// `IFA_F_MCAUTOJOIN`: join the multicast group of this address.
-        const MCAUTOJOIN = 0x400;
+        const MCAUTOJOIN = libc::IFA_F_MCAUTOJOIN;
         /// `IFA_F_STABLE_PRIVACY`: an IPv6 stable-privacy address (RFC 7217).
-        const STABLE_PRIVACY = 0x800;
+        const STABLE_PRIVACY = libc::IFA_F_STABLE_PRIVACY;
         // Bits a newer kernel may set are kept.
         const _ = !0;
     }
@@ -733,5 +734,18 @@ mod tests {
         assert_eq!(AddressScope::from(254u8), AddressScope::Host);
         assert_eq!(AddressScope::Other(7).to_string(), "7");
         assert!("hots".parse::<AddressScope>().is_err());
+    }
+
+    #[test]
+    fn parse_error_display_pads() {
+        for bad in ["x/24", "10.0.0.1/a", "10.0.0.1/33"] {
+            let e = bad.parse::<IpNet>().unwrap_err();
+            let plain = e.to_string();
+            assert!(plain.len() < 100, "{plain}");
+            assert_eq!(format!("{e:<100}|"), format!("{plain:<100}|"));
+            assert_eq!(format!("{e:^100}"), format!("{plain:^100}"));
+        }
+        let e = "x".parse::<IpNet>().unwrap_err();
+        assert_eq!(format!("{e:.17}"), "invalid IP prefix");
     }
 }

@@ -145,8 +145,8 @@ pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
 pub use link::{
-    Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId,
-    LinkKind, MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
+    Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
+    MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };
 pub use name::{IfName, IntoIfName, IntoNsName, NsName};
 pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};

@@ -101,15 +101,10 @@ impl ParseKeywordError {
 }
 
 impl fmt::Display for ParseKeywordError {
+    /// Honours width and alignment, like every `Display` of nslink.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown {} {:?}: expected ", self.kind, self.input)?;
-        for (i, w) in self.kind.words().iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            f.write_str(w)?;
-        }
-        f.write_str(" or a number")
+        let words = self.kind.words().join(", ");
+        f.pad(&format!("unknown {} {:?}: expected {words} or a number", self.kind, self.input))
     }
 }
 
@@ -1041,6 +1036,17 @@ mod tests {
         assert_eq!("4294967295".parse::<RouteTable>().unwrap().id(), u32::MAX);
         assert!("4294967296".parse::<RouteTable>().is_err());
         assert_eq!(format!("{:>6}|{:<6}|", RouteScope::Host, RouteTable::Main), "  host|main  |");
+    }
+
+    #[test]
+    fn parse_error_display_pads() {
+        let e = "lnik".parse::<RouteScope>().unwrap_err();
+        let plain = e.to_string();
+        assert!(plain.len() < 100, "{plain}");
+        assert_eq!(format!("{e:<100}|"), format!("{plain:<100}|"));
+        assert_eq!(format!("{e:>100}"), format!("{plain:>100}"));
+        assert_eq!(format!("{e:.7}"), "unknown");
+        assert_eq!(format!("[{:>12}]", KeywordKind::RouteType), "[  route type]");
     }
 
     #[test]

@@ -75,21 +75,22 @@ impl SysctlKeyError {
 }
 
 impl fmt::Display for SysctlKeyError {
+    /// Honours width and alignment, like every `Display` of nslink.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid sysctl key {:?}: ", self.input)?;
-        match self.kind {
-            SysctlKeyErrorKind::Empty => f.write_str("it is empty"),
+        let why = match self.kind {
+            SysctlKeyErrorKind::Empty => "it is empty".to_owned(),
             SysctlKeyErrorKind::TooLong { len } => {
-                write!(f, "it is {len} bytes long, the limit is {MAX_KEY_LEN}")
+                format!("it is {len} bytes long, the limit is {MAX_KEY_LEN}")
             }
             SysctlKeyErrorKind::BadChar { ch, pos } => {
-                write!(f, "character {ch:?} at byte {pos} is not allowed")
+                format!("character {ch:?} at byte {pos} is not allowed")
             }
-            SysctlKeyErrorKind::NotUnderNet => f.write_str("only keys under net are accepted"),
+            SysctlKeyErrorKind::NotUnderNet => "only keys under net are accepted".to_owned(),
             SysctlKeyErrorKind::BadPart => {
-                f.write_str("a part between separators is empty, \".\" or \"..\"")
+                "a part between separators is empty, \".\" or \"..\"".to_owned()
             }
-        }
+        };
+        f.pad(&format!("invalid sysctl key {:?}: {why}", self.input))
     }
 }
 
@@ -297,5 +298,17 @@ mod tests {
             let e: Error = e.into();
             assert!(matches!(e, Error::Parse(crate::error::ParseError::SysctlKey(_))), "{e:?}");
         }
+    }
+
+    #[test]
+    fn key_error_display_pads() {
+        for bad in ["", "kernel.hostname", "net..x", "net.a b"] {
+            let e = key_path(bad).unwrap_err();
+            let plain = e.to_string();
+            assert!(plain.len() < 100, "{plain}");
+            assert_eq!(format!("{e:<100}|"), format!("{plain:<100}|"));
+            assert_eq!(format!("{e:>100}"), format!("{plain:>100}"));
+        }
+        assert_eq!(format!("{:.18}", key_path("").unwrap_err()), "invalid sysctl key");
     }
 }

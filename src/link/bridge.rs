@@ -319,10 +319,6 @@ pub struct BridgePortOptions {
     pub cost: Option<u32>,
 }
 
-/// The same type as [`BridgePortOptions`], under the name it had when
-/// reading and setting used two types. Prefer `BridgePortOptions`.
-pub type BridgePortInfo = BridgePortOptions;
-
 impl IntoLinkId for &Bridge {
     /// The bridge's index.
     fn into_link_id(self) -> Result<LinkId> {

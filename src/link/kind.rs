@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use nix::libc::{ARPHRD_ETHER, ARPHRD_LOOPBACK};
+
 /// The kind of a device: `IFLA_INFO_KIND` when the driver reports one (as
 /// `ip -d link` shows after the flags), otherwise derived from the link
 /// layer type (`lo` is [`LinkKind::Loopback`], a plain NIC is
@@ -45,9 +47,6 @@ pub enum LinkKind {
     /// No kind and a link layer nslink does not name (the `ARPHRD_*` value).
     Unknown(u16),
 }
-
-const ARPHRD_ETHER: u16 = 1;
-const ARPHRD_LOOPBACK: u16 = 772;
 
 impl LinkKind {
     pub(super) fn from_parts(kind: Option<&str>, link_type: u16, tap: bool) -> LinkKind {

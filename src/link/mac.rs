@@ -89,8 +89,12 @@ impl MacAddrParseError {
 }
 
 impl fmt::Display for MacAddrParseError {
+    /// Honours width and alignment, like every `Display` of nslink.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid MAC address {:?}: expected six hex bytes separated by ':'", self.input)
+        f.pad(&format!(
+            "invalid MAC address {:?}: expected six hex bytes separated by ':'",
+            self.input
+        ))
     }
 }
 
@@ -145,5 +149,14 @@ mod tests {
         let e: Error = "x".parse::<MacAddr>().unwrap_err().into();
         assert_eq!(e.op(), None);
         assert_eq!(format!("{m:<18}|"), "0a:01:ff:00:00:10 |");
+    }
+
+    #[test]
+    fn parse_error_display_pads() {
+        let e = "x".parse::<MacAddr>().unwrap_err();
+        let plain = e.to_string();
+        assert_eq!(format!("{e:<80}|"), format!("{plain:<80}|"));
+        assert_eq!(format!("{e:>80}"), format!("{plain:>80}"));
+        assert_eq!(format!("{e:.11}"), "invalid MAC");
     }
 }

@@ -21,8 +21,9 @@ use netlink_packet_route::link::{
     LinkAttribute, LinkExtentMask, LinkFlags as RawFlags, LinkMessage,
 };
 use nix::errno::Errno;
+use nix::libc;
 
-pub use bridge::{Bridge, BridgeBuilder, BridgePortInfo, BridgePortOptions};
+pub use bridge::{Bridge, BridgeBuilder, BridgePortOptions};
 pub use kind::LinkKind;
 pub use mac::{MacAddr, MacAddrParseError};
 pub use moving::NetnsLocal;
@@ -39,33 +40,33 @@ bitflags! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct LinkFlags: u32 {
         /// `IFF_UP`: administratively up (`ip link set DEV up`).
-        const UP = 1 << 0;
+        const UP = libc::IFF_UP as u32;
         /// `IFF_BROADCAST`.
-        const BROADCAST = 1 << 1;
+        const BROADCAST = libc::IFF_BROADCAST as u32;
         /// `IFF_LOOPBACK`.
-        const LOOPBACK = 1 << 3;
+        const LOOPBACK = libc::IFF_LOOPBACK as u32;
         /// `IFF_POINTOPOINT`.
-        const POINTOPOINT = 1 << 4;
+        const POINTOPOINT = libc::IFF_POINTOPOINT as u32;
         /// `IFF_RUNNING`: operationally up (RFC 2863 "up").
-        const RUNNING = 1 << 6;
+        const RUNNING = libc::IFF_RUNNING as u32;
         /// `IFF_NOARP`.
-        const NOARP = 1 << 7;
+        const NOARP = libc::IFF_NOARP as u32;
         /// `IFF_PROMISC`.
-        const PROMISC = 1 << 8;
+        const PROMISC = libc::IFF_PROMISC as u32;
         /// `IFF_ALLMULTI`.
-        const ALLMULTI = 1 << 9;
+        const ALLMULTI = libc::IFF_ALLMULTI as u32;
         /// `IFF_MASTER`.
-        const MASTER = 1 << 10;
+        const MASTER = libc::IFF_MASTER as u32;
         /// `IFF_SLAVE`.
-        const SLAVE = 1 << 11;
+        const SLAVE = libc::IFF_SLAVE as u32;
         /// `IFF_MULTICAST`.
-        const MULTICAST = 1 << 12;
+        const MULTICAST = libc::IFF_MULTICAST as u32;
         /// `IFF_LOWER_UP`: the carrier is on.
-        const LOWER_UP = 1 << 16;
+        const LOWER_UP = libc::IFF_LOWER_UP as u32;
         /// `IFF_DORMANT`.
-        const DORMANT = 1 << 17;
+        const DORMANT = libc::IFF_DORMANT as u32;
         /// `IFF_ECHO`.
-        const ECHO = 1 << 18;
+        const ECHO = libc::IFF_ECHO as u32;
         const _ = !0;
     }
 }
@@ -138,7 +139,7 @@ pub struct Link {
     parent: Option<u32>,
     link_netnsid: Option<i32>,
     netns_immutable: Option<bool>,
-    bridge_port: Option<BridgePortInfo>,
+    bridge_port: Option<BridgePortOptions>,
     /// The message as the kernel sent it (payload after the netlink header).
     bytes: Arc<[u8]>,
 }
@@ -213,7 +214,7 @@ impl Link {
         self.link_type
     }
     /// Bridge-port details when this link is a bridge port.
-    pub fn bridge_port(&self) -> Option<BridgePortInfo> {
+    pub fn bridge_port(&self) -> Option<BridgePortOptions> {
         self.bridge_port
     }
     /// The complete message, decoded by `netlink-packet-route`, for
@@ -352,8 +353,7 @@ pub(crate) fn message_for(id: &LinkId) -> LinkMessage {
     msg
 }
 
-const IFLA_IFNAME: u16 = 3;
-const IFLA_IFALIAS: u16 = 20;
+use nix::libc::{IFLA_IFALIAS, IFLA_IFNAME};
 
 /// Flags for creating a device: fail if it exists.
 pub(crate) const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;

@@ -156,7 +156,7 @@ mod tests {
         v.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
         v.extend_from_slice(&kind.to_ne_bytes());
         v.extend_from_slice(value);
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         v

@@ -114,7 +114,7 @@ fn extack_msg(text: &str) -> Vec<u8> {
     let mut v = ((4 + value.len()) as u16).to_ne_bytes().to_vec();
     v.extend_from_slice(&1u16.to_ne_bytes());
     v.extend_from_slice(&value);
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
     v
