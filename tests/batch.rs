@@ -3,15 +3,8 @@
 
 mod common;
 
-use common::sandbox;
+use common::{JsonExt as _, ip, ip_json, sandbox};
 use nslink::{Error, Route, RouteSocket};
-use std::process::Command;
-
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn batch_applies_every_request_and_reports_each_outcome() {
@@ -27,15 +20,26 @@ fn batch_applies_every_request_and_reports_each_outcome() {
         assert_eq!(b.len(), 5);
         assert!(b.send().unwrap().iter().all(Result::is_ok));
 
-        let ba0_json = ip(&["-j", "link", "show", "dev", "ba0"]);
-        assert!(ba0_json.contains(r#""UP""#), "ba0 is up: {ba0_json}");
-        let ba1_json = ip(&["-j", "link", "show", "dev", "ba1"]);
-        assert!(ba1_json.contains(r#""mtu":1400"#), "ba1 mtu: {ba1_json}");
-        assert!(ip(&["-j", "link", "show", "dev", "lo"]).contains(r#""UP""#), "lo is up");
-        let addrs = ip(&["-j", "addr", "show", "dev", "ba0"]);
-        assert!(addrs.contains(r#""local":"10.9.0.2","prefixlen":24"#), "{addrs}");
-        let routes = ip(&["-j", "route", "show", "default"]);
-        assert!(routes.contains(r#""gateway":"10.9.0.1","dev":"ba0""#), "{routes}");
+        let link = |dev: &str| ip_json(&["link", "show", "dev", dev]).remove(0);
+        let ba0 = link("ba0");
+        assert!(ba0.flags().contains("UP"), "ba0 is up: {ba0}");
+        let ba1 = link("ba1");
+        assert_eq!(ba1.at("mtu").uint(), 1400, "ba1 mtu: {ba1}");
+        assert!(link("lo").flags().contains("UP"), "lo is up");
+        let addrs = ip_json(&["addr", "show", "dev", "ba0"]);
+        let local: Vec<(&str, u64)> = addrs[0]
+            .at("addr_info")
+            .items()
+            .iter()
+            .map(|a| (a.at("local").text(), a.at("prefixlen").uint()))
+            .collect();
+        assert!(local.contains(&("10.9.0.2", 24)), "{addrs:?}");
+        let routes = ip_json(&["route", "show", "default"]);
+        assert!(
+            routes.iter().any(|r| r.get("gateway").and_then(|g| g.as_str()) == Some("10.9.0.1")
+                && r.get("dev").and_then(|d| d.as_str()) == Some("ba0")),
+            "{routes:?}"
+        );
     })
 }
 

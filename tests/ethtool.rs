@@ -1,66 +1,21 @@
 //! `nslink::ethtool` against the `ethtool` and `ip` programs.
 //!
-//! Every test works inside a private network namespace of its own, on its
-//! own thread (`unshare(CLONE_NEWNET)`), and creates the devices it needs
-//! there; the host's devices and namespaces are never touched. The tests
-//! need root and fail (never skip) without it.
+//! Every test runs inside [`common::sandbox`] (a private network and mount
+//! namespace, on its own thread) and creates the devices it needs there;
+//! the host's devices and namespaces are never touched. The tests need root
+//! and fail (never skip) without it.
 //!
 //! The oracles are the `ethtool` program (`-k`, `-i`, `-S`) and `ip -j link`,
-//! run as children of the thread inside the private namespace.
+//! run as children of the sandbox thread.
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
-use std::process::{Command, Output};
-use std::thread;
 
-use nix::sched::{CloneFlags, unshare};
+use common::{JsonExt as _, ip, ip_json, output, run_ok, sandbox};
 use nslink::ethtool::{self, Feature};
 use nslink::{Errno, IfName, Op};
-
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "tests/ethtool.rs must run as root: it creates private network namespaces \
-         (CAP_SYS_ADMIN) and veth/bridge devices in them (CAP_NET_ADMIN). \
-         These tests never skip; run them with sudo."
-    );
-}
-
-/// Runs `f` on a new thread inside a new, private network namespace and
-/// returns its result; a panic in `f` is re-raised here.
-fn in_private_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    require_root();
-    thread::scope(|s| {
-        let h = s.spawn(|| {
-            unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
-            f()
-        });
-        match h.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
-}
-
-fn run(prog: &str, args: &[&str]) -> Output {
-    Command::new(prog)
-        .args(args)
-        .env("LC_ALL", "C")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {prog}: {e}"))
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn sh(prog: &str, args: &[&str]) -> String {
-    let out = run(prog, args);
-    assert!(
-        out.status.success(),
-        "{prog} {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
 
 fn ifname(s: &str) -> IfName {
     IfName::new(s).unwrap()
@@ -68,8 +23,8 @@ fn ifname(s: &str) -> IfName {
 
 /// veth pair `a`/`b` and bridge `br` in the current (private) namespace.
 fn make_devices(a: &str, b: &str, br: &str) {
-    sh("ip", &["link", "add", a, "type", "veth", "peer", "name", b]);
-    sh("ip", &["link", "add", br, "type", "bridge"]);
+    ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
+    ip(&["link", "add", br, "type", "bridge"]);
 }
 
 /// (major, minor) of the running kernel.
@@ -94,7 +49,7 @@ struct KLine {
 }
 
 fn ethtool_k(dev: &str) -> Vec<KLine> {
-    let out = sh("ethtool", &["-k", dev]);
+    let out = run_ok("ethtool", &["-k", dev]);
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some(format!("Features for {dev}:").as_str()), "{out}");
     lines
@@ -214,7 +169,7 @@ fn compare_features(sock: &OwnedFd, dev: &str) -> Vec<Feature> {
 
 #[test]
 fn features_match_ethtool_k_for_lo_veth_and_bridge() {
-    in_private_netns(|| {
+    sandbox(|| {
         make_devices("fva", "fvb", "fbr");
         let sock = ethtool::control_socket().unwrap();
         let get = |v: &[Feature], n: &str| v.iter().find(|f| f.name == n).cloned().unwrap();
@@ -223,7 +178,7 @@ fn features_match_ethtool_k_for_lo_veth_and_bridge() {
         let br = compare_features(&sock, "fbr");
         // Without scatter-gather the kernel turns the segmentation offloads
         // off but keeps them requested: `ethtool -k` shows "[requested on]".
-        sh("ethtool", &["-K", "fvb", "sg", "off"]);
+        run_ok("ethtool", &["-K", "fvb", "sg", "off"]);
         let no_sg = compare_features(&sock, "fvb");
         let pending: Vec<_> = no_sg.iter().filter(|f| f.requested && !f.active).collect();
         assert!(
@@ -244,7 +199,7 @@ fn features_match_ethtool_k_for_lo_veth_and_bridge() {
 
 #[test]
 fn feature_looks_up_one_kernel_name() {
-    in_private_netns(|| {
+    sandbox(|| {
         make_devices("kva", "kvb", "kbr");
         let sock = ethtool::control_socket().unwrap();
         assert_eq!(ethtool::feature(&sock, &ifname("lo"), "loopback").unwrap(), Some(true));
@@ -263,7 +218,7 @@ fn feature_looks_up_one_kernel_name() {
 #[test]
 fn netns_local_matches_ethtool_k_on_this_kernel() {
     let (major, minor) = kernel_version();
-    let seen = in_private_netns(|| {
+    let seen = sandbox(|| {
         make_devices("nva", "nvb", "nbr");
         let sock = ethtool::control_socket().unwrap();
         let mut seen = Vec::new();
@@ -308,7 +263,7 @@ fn netns_local_matches_ethtool_k_on_this_kernel() {
 // ethtool -i
 
 fn ethtool_i(dev: &str) -> Result<BTreeMap<String, String>, String> {
-    let out = run("ethtool", &["-i", dev]);
+    let out = output("ethtool", &["-i", dev]);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
@@ -322,7 +277,7 @@ fn ethtool_i(dev: &str) -> Result<BTreeMap<String, String>, String> {
 
 #[test]
 fn driver_info_matches_ethtool_i() {
-    in_private_netns(|| {
+    sandbox(|| {
         make_devices("iva", "ivb", "ibr");
         let sock = ethtool::control_socket().unwrap();
         for dev in ["lo", "iva", "ibr"] {
@@ -366,7 +321,7 @@ fn driver_info_matches_ethtool_i() {
 
 /// `ethtool -S DEV` as pairs; `None` when it says "no stats available".
 fn ethtool_s(dev: &str) -> Option<Vec<(String, u64)>> {
-    let out = run("ethtool", &["-S", dev]);
+    let out = output("ethtool", &["-S", dev]);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("no stats available"), "ethtool -S {dev}: {err}");
@@ -387,15 +342,12 @@ fn ethtool_s(dev: &str) -> Option<Vec<(String, u64)>> {
 
 /// The `ifindex` of `ip -j link show dev DEV`.
 fn ip_ifindex(dev: &str) -> u32 {
-    let json = sh("ip", &["-j", "link", "show", "dev", dev]);
-    let at = json.find("\"ifindex\":").unwrap_or_else(|| panic!("{json}")) + "\"ifindex\":".len();
-    let digits: String = json[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().unwrap_or_else(|_| panic!("{json}"))
+    ip_json(&["link", "show", "dev", dev])[0].at("ifindex").uint() as u32
 }
 
 #[test]
 fn stats_match_ethtool_s() {
-    in_private_netns(|| {
+    sandbox(|| {
         make_devices("sva", "svb", "sbr");
         let sock = ethtool::control_socket().unwrap();
         for dev in ["lo", "sva", "svb", "sbr"] {
@@ -414,7 +366,7 @@ fn stats_match_ethtool_s() {
 
 #[test]
 fn veth_peer_index_matches_ethtool_s_and_ip_link() {
-    in_private_netns(|| {
+    sandbox(|| {
         make_devices("pva", "pvb", "pbr");
         let sock = ethtool::control_socket().unwrap();
         for (dev, peer) in [("pva", "pvb"), ("pvb", "pva")] {
@@ -437,7 +389,7 @@ fn veth_peer_index_matches_ethtool_s_and_ip_link() {
 
 #[test]
 fn nonexistent_device_is_not_found() {
-    in_private_netns(|| {
+    sandbox(|| {
         let sock = ethtool::control_socket().unwrap();
         let nope = ifname("nope0");
         let errs = [
@@ -465,12 +417,12 @@ fn the_sockets_namespace_decides_which_device_a_name_means() {
     // Two private namespaces, each with a device called "same0": a veth in
     // one, a bridge in the other. The sockets outlive the threads (and keep
     // their namespaces alive), and are used from this test's own thread.
-    let in_a = in_private_netns(|| {
-        sh("ip", &["link", "add", "same0", "type", "veth", "peer", "name", "other0"]);
+    let in_a = sandbox(|| {
+        ip(&["link", "add", "same0", "type", "veth", "peer", "name", "other0"]);
         ethtool::control_socket().unwrap()
     });
-    let in_b = in_private_netns(|| {
-        sh("ip", &["link", "add", "same0", "type", "bridge"]);
+    let in_b = sandbox(|| {
+        ip(&["link", "add", "same0", "type", "bridge"]);
         ethtool::control_socket().unwrap()
     });
     let same = ifname("same0");

@@ -22,7 +22,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,264 +37,40 @@ use nslink::{
     RouteSocket,
 };
 
-use common::sandbox;
+use common::{Here, JsonExt as _, Place as _, ip, ip_json, ip_json_in, parse_json, sandbox};
+use serde_json::Value;
 
-// ---------------------------------------------------------------------------
-// A small JSON reader for `ip -j` output (the crate has no JSON dependency).
-// ---------------------------------------------------------------------------
-
-/// A JSON value. Numbers keep their text; the tests only need integers.
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Json {
-        let mut p = JsonParser { b: text.as_bytes(), i: 0 };
-        let v = p.value();
-        p.ws();
-        assert_eq!(p.i, p.b.len(), "trailing data after JSON value in {text:?}");
-        v
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Obj(kv) => kv.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        match self {
-            Json::Obj(kv) => kv.iter().map(|(k, _)| k.as_str()).collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn str(&self) -> Option<&str> {
-        match self {
-            Json::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn u64(&self) -> Option<u64> {
-        match self {
-            Json::Num(n) => n.parse().ok(),
-            _ => None,
-        }
-    }
-
-    fn i64(&self) -> Option<i64> {
-        match self {
-            Json::Num(n) => n.parse().ok(),
-            _ => None,
-        }
-    }
-
-    fn bool(&self) -> Option<bool> {
-        match self {
-            Json::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(a) => a,
-            other => panic!("expected a JSON array, got {other:?}"),
-        }
-    }
-
-    /// `obj[key]` as a string, panicking with the object when it is missing.
-    fn s(&self, key: &str) -> &str {
-        self.get(key).and_then(Json::str).unwrap_or_else(|| panic!("no string {key:?} in {self:?}"))
-    }
-
-    /// `obj[key]` as an unsigned integer, panicking when missing.
-    fn n(&self, key: &str) -> u64 {
-        self.get(key).and_then(Json::u64).unwrap_or_else(|| panic!("no number {key:?} in {self:?}"))
-    }
-}
-
-struct JsonParser<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn peek(&self) -> u8 {
-        *self.b.get(self.i).unwrap_or_else(|| panic!("unexpected end of JSON at {}", self.i))
-    }
-
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(self.peek() as char, c as char, "JSON: expected {:?} at {}", c as char, self.i);
-        self.i += 1;
-    }
-
-    fn lit(&mut self, word: &str, v: Json) -> Json {
-        assert!(self.b[self.i..].starts_with(word.as_bytes()), "JSON: bad literal at {}", self.i);
-        self.i += word.len();
-        v
-    }
-
-    fn value(&mut self) -> Json {
-        self.ws();
-        match self.peek() {
-            b'{' => {
-                self.i += 1;
-                let mut kv = Vec::new();
-                self.ws();
-                if self.peek() == b'}' {
-                    self.i += 1;
-                    return Json::Obj(kv);
-                }
-                loop {
-                    self.ws();
-                    let k = self.string();
-                    self.eat(b':');
-                    let v = self.value();
-                    kv.push((k, v));
-                    self.ws();
-                    match self.peek() {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Json::Obj(kv);
-                        }
-                        c => panic!("JSON: unexpected {:?} in object at {}", c as char, self.i),
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.peek() == b']' {
-                    self.i += 1;
-                    return Json::Arr(items);
-                }
-                loop {
-                    items.push(self.value());
-                    self.ws();
-                    match self.peek() {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Json::Arr(items);
-                        }
-                        c => panic!("JSON: unexpected {:?} in array at {}", c as char, self.i),
-                    }
-                }
-            }
-            b'"' => Json::Str(self.string()),
-            b't' => self.lit("true", Json::Bool(true)),
-            b'f' => self.lit("false", Json::Bool(false)),
-            b'n' => self.lit("null", Json::Null),
-            _ => {
-                let start = self.i;
-                while self.i < self.b.len()
-                    && matches!(self.b[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
-                    self.i += 1;
-                }
-                assert!(self.i > start, "JSON: unexpected byte at {start}");
-                Json::Num(String::from_utf8(self.b[start..self.i].to_vec()).unwrap())
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> u32 {
-        let h = std::str::from_utf8(&self.b[self.i..self.i + 4]).unwrap();
-        self.i += 4;
-        u32::from_str_radix(h, 16).expect("JSON: bad \\u escape")
-    }
-
-    fn string(&mut self) -> String {
-        self.eat(b'"');
-        let mut out = Vec::new();
-        loop {
-            let c = self.peek();
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).expect("JSON string is not UTF-8"),
-                b'\\' => {
-                    let e = self.peek();
-                    self.i += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let mut cp = self.hex4();
-                            if (0xd800..0xdc00).contains(&cp)
-                                && self.b[self.i..].starts_with(b"\\u")
-                            {
-                                self.i += 2;
-                                let lo = self.hex4();
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                            }
-                            char::from_u32(cp).unwrap_or('\u{fffd}')
-                        }
-                        other => panic!("JSON: bad escape {:?}", other as char),
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-                c => out.push(c),
-            }
-        }
-    }
-}
-
+/// The shared reader takes what `ip -j` prints, including the control bytes
+/// it leaves unescaped in names and aliases, and empty output.
 #[test]
 fn json_reader_reads_what_ip_prints() {
-    let v = Json::parse(
-        r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"x":null,"t":true,
-            "ifalias":"a \"q\" \u00e9\ud83d\ude00","linkinfo":{"info_kind":"tun"},"neg":-3}]"#,
+    let v = parse_json(
+        "test",
+        "[{\"ifindex\":1,\"ifname\":\"l\u{1}o\",\"flags\":[\"LOOPBACK\",\"UP\"],\"x\":null,\
+         \"t\":true,\n\"ifalias\":\"a \\\"q\\\" \\u00e9\\ud83d\\ude00\u{fffd}\",\
+         \"linkinfo\":{\"info_kind\":\"tun\"},\"neg\":-3}]\n",
     );
-    let o = &v.arr()[0];
-    assert_eq!(o.n("ifindex"), 1);
-    assert_eq!(o.s("ifname"), "lo");
-    assert_eq!(o.get("flags").unwrap().arr().len(), 2);
-    assert_eq!(o.get("x"), Some(&Json::Null));
-    assert_eq!(o.get("t").and_then(Json::bool), Some(true));
-    assert_eq!(o.s("ifalias"), "a \"q\" é😀");
-    assert_eq!(o.get("linkinfo").unwrap().s("info_kind"), "tun");
-    assert_eq!(o.get("neg").and_then(Json::i64), Some(-3));
+    let o = &v[0];
+    assert_eq!(o.at("ifindex").uint(), 1);
+    assert_eq!(o.at("ifname").text(), "l\u{1}o");
+    assert_eq!(o.flags(), BTreeSet::from(["LOOPBACK".to_owned(), "UP".to_owned()]));
+    assert_eq!(o.get("x"), Some(&Value::Null));
+    assert!(o.at("t").truth());
+    assert_eq!(o.at("ifalias").text(), "a \"q\" é😀\u{fffd}");
+    assert_eq!(o.at("linkinfo").at("info_kind").text(), "tun");
+    assert_eq!(o.at("neg").int(), -3);
+    assert!(parse_json("test", "\n").is_empty());
 }
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// `ip ARGS` in the calling thread's namespace; must succeed.
-fn ip(args: &[&str]) -> String {
-    common::ip(args)
-}
-
 /// `ip ARGS` fed a batch on stdin (`ip -batch -`), in the calling thread's
 /// namespace; must succeed.
 fn ip_batch(lines: &str) {
-    let mut child = Command::new("ip")
+    let mut child = Here
+        .ip()
         .args(["-batch", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -306,33 +82,12 @@ fn ip_batch(lines: &str) {
     common::stdout_ok("ip -batch -", out);
 }
 
-/// `ip -j ARGS` (JSON) in the calling thread's namespace, as an array.
-fn ip_json(args: &[&str]) -> Vec<Json> {
-    let mut full = vec!["-j"];
-    full.extend_from_slice(args);
-    let text = ip(&full);
-    if text.trim().is_empty() {
-        return Vec::new();
-    }
-    Json::parse(&text).arr().to_vec()
-}
-
-/// `ip -j ARGS` run *inside* `ns` (with `ip netns exec` semantics).
-fn ip_json_in(ns: &NetNs, args: &[&str]) -> Vec<Json> {
-    let out = ns.command("ip").unwrap().arg("-j").args(args).output().expect("spawn ip in ns");
-    let text = common::stdout_ok(&format!("ip -j {args:?} in {ns:?}"), out);
-    if text.trim().is_empty() {
-        return Vec::new();
-    }
-    Json::parse(&text).arr().to_vec()
-}
-
 /// `index -> name` as `ip -j link show` reports them in the calling thread's
 /// namespace.
 fn ip_links() -> BTreeMap<u32, String> {
     ip_json(&["link", "show"])
         .iter()
-        .map(|o| (o.n("ifindex") as u32, o.s("ifname").to_owned()))
+        .map(|o| (o.at("ifindex").uint() as u32, o.at("ifname").text().to_owned()))
         .collect()
 }
 
@@ -340,7 +95,7 @@ fn ip_links() -> BTreeMap<u32, String> {
 fn ip_links_in(ns: &NetNs) -> BTreeMap<u32, String> {
     ip_json_in(ns, &["link", "show"])
         .iter()
-        .map(|o| (o.n("ifindex") as u32, o.s("ifname").to_owned()))
+        .map(|o| (o.at("ifindex").uint() as u32, o.at("ifname").text().to_owned()))
         .collect()
 }
 
@@ -503,38 +258,38 @@ const ZOO: &[(&str, LinkKind)] = &[
 /// Compares one nslink `Link` with `ip -j link show`'s object for it, field
 /// by field. `by_index` resolves the master's and the parent's names.
 #[track_caller]
-fn compare_with_ip(l: &Link, o: &Json, by_index: &BTreeMap<u32, &Link>) {
+fn compare_with_ip(l: &Link, o: &Value, by_index: &BTreeMap<u32, &Link>) {
     let name = l.name().to_str().unwrap();
-    assert_eq!(o.n("ifindex"), u64::from(l.index()), "{name}: ifindex");
-    assert_eq!(o.s("ifname"), name, "{name}: ifname");
-    assert_eq!(o.n("mtu"), u64::from(l.mtu()), "{name}: mtu");
-    assert_eq!(o.s("operstate"), l.operstate().as_str(), "{name}: operstate");
-    assert_eq!(o.s("link_type"), ip_link_type(l.link_type()), "{name}: link_type");
+    assert_eq!(o.at("ifindex").uint(), u64::from(l.index()), "{name}: ifindex");
+    assert_eq!(o.at("ifname").text(), name, "{name}: ifname");
+    assert_eq!(o.at("mtu").uint(), u64::from(l.mtu()), "{name}: mtu");
+    assert_eq!(o.at("operstate").text(), l.operstate().as_str(), "{name}: operstate");
+    assert_eq!(o.at("link_type").text(), ip_link_type(l.link_type()), "{name}: link_type");
     assert_eq!(
-        o.get("address").and_then(Json::str).map(str::to_owned),
+        o.get("address").and_then(Value::as_str).map(str::to_owned),
         l.mac().map(|m| m.to_string()),
         "{name}: address"
     );
     assert_eq!(
-        o.get("master").and_then(Json::str),
+        o.get("master").and_then(Value::as_str),
         l.master().map(|m| by_index[&m].name().to_str().unwrap()),
         "{name}: master (ip prints the master's name)"
     );
-    assert_eq!(o.get("ifalias").and_then(Json::str), l.alias(), "{name}: ifalias");
+    assert_eq!(o.get("ifalias").and_then(Value::as_str), l.alias(), "{name}: ifalias");
 
     // Parent (IFLA_LINK): ip prints its name when it is in this namespace,
     // else its index and the namespace id.
     match (o.get("link"), o.get("link_index")) {
-        (Some(Json::Str(p)), _) => {
+        (Some(Value::String(p)), _) => {
             let idx = l.parent_index().unwrap_or_else(|| panic!("{name}: ip says link {p}"));
             assert_eq!(by_index[&idx].name().to_str().unwrap(), p, "{name}: parent");
             assert_eq!(l.link_netnsid(), None, "{name}: link_netnsid");
         }
         (_, Some(i)) => {
-            assert_eq!(l.parent_index().map(u64::from), i.u64(), "{name}: link_index");
+            assert_eq!(l.parent_index().map(u64::from), i.as_u64(), "{name}: link_index");
             assert_eq!(
                 l.link_netnsid().map(i64::from),
-                o.get("link_netnsid").and_then(Json::i64),
+                o.get("link_netnsid").and_then(Value::as_i64),
                 "{name}: link_netnsid"
             );
         }
@@ -543,8 +298,7 @@ fn compare_with_ip(l: &Link, o: &Json, by_index: &BTreeMap<u32, &Link>) {
 
     // Flags: ip adds two words of its own: NO-CARRIER (up but not running)
     // and M-DOWN (the parent in this namespace is down).
-    let ip_flags: BTreeSet<String> =
-        o.get("flags").unwrap().arr().iter().map(|f| f.str().unwrap().to_owned()).collect();
+    let ip_flags: BTreeSet<String> = o.flags();
     let no_carrier = l.is_up() && !l.flags().contains(LinkFlags::RUNNING);
     assert_eq!(ip_flags.contains("NO-CARRIER"), no_carrier, "{name}: NO-CARRIER vs RUNNING");
     let parent_down = match (l.parent_index(), l.link_netnsid()) {
@@ -592,7 +346,8 @@ fn ip_and_nslink_agree_field_by_field() {
         };
         let by_index: BTreeMap<u32, &Link> = links.iter().map(|l| (l.index(), l)).collect();
         assert_eq!(links.len(), objs.len(), "nslink {by_index:?} vs ip {objs:?}");
-        let ip_by_index: BTreeMap<u64, &Json> = objs.iter().map(|o| (o.n("ifindex"), o)).collect();
+        let ip_by_index: BTreeMap<u64, &Value> =
+            objs.iter().map(|o| (o.at("ifindex").uint(), o)).collect();
         for l in &links {
             let o = ip_by_index
                 .get(&u64::from(l.index()))
@@ -640,18 +395,18 @@ fn ip_details_agree_with_kind() {
         let nl = RouteSocket::open().unwrap();
         let objs = ip_json(&["-d", "link", "show"]);
         for (name, kind) in ZOO {
-            let o = objs.iter().find(|o| o.s("ifname") == *name).expect(name);
+            let o = objs.iter().find(|o| o.at("ifname").text() == *name).expect(name);
             let l = nl.require_link(*name).unwrap();
             assert_eq!(l.kind(), kind);
             let info = o.get("linkinfo");
             assert_eq!(
-                info.and_then(|i| i.get("info_kind")).and_then(Json::str),
+                info.and_then(|i| i.get("info_kind")).and_then(Value::as_str),
                 l.kind().info_kind(),
                 "{name}: info_kind"
             );
             if let Some(t) = info.and_then(|i| i.get("info_data")).and_then(|d| d.get("type")) {
                 let want = if *kind == LinkKind::Tap { "tap" } else { "tun" };
-                assert_eq!(t.str(), Some(want), "{name}: tun type");
+                assert_eq!(t.as_str(), Some(want), "{name}: tun type");
             }
         }
     });
@@ -682,19 +437,19 @@ fn netns_local_agrees_with_ip_ethtool_and_kernel_facts() {
             }
 
             // iproute2: newer versions print the attribute in -d output.
-            let o = objs.iter().find(|o| o.s("ifname") == *name).unwrap();
-            let key = o.keys().into_iter().find(|k| {
+            let o = objs.iter().find(|o| o.at("ifname").text() == *name).unwrap();
+            let key = o.as_object().unwrap().keys().find(|k| {
                 let k = k.to_ascii_lowercase();
                 k.contains("netns") && (k.contains("immutable") || k.contains("local"))
             });
             if let Some(k) = key {
                 ip_key_seen = Some(k.to_owned());
-                assert_eq!(o.get(k).and_then(Json::bool), answer.local, "{name}: ip -d {k}");
+                assert_eq!(o.get(k).and_then(Value::as_bool), answer.local, "{name}: ip -d {k}");
             }
 
             // ethtool -k: the line exists only on kernels before ~6.12.
-            let out = Command::new("ethtool").args(["-k", name]).env("LC_ALL", "C").output();
-            let text = common::stdout_ok("ethtool -k", out.unwrap());
+            let out = common::output("ethtool", &["-k", name]);
+            let text = common::stdout_ok("ethtool -k", out);
             let line = text.lines().find(|l| l.trim_start().starts_with("netns-local:"));
             match line {
                 None => {
@@ -732,9 +487,7 @@ fn changes_are_seen_by_ip() {
         let nl = RouteSocket::open().unwrap();
         ip(&["link", "add", "name", "ca", "type", "veth", "peer", "name", "cb"]);
         let ip_dev = |n: &str| ip_json(&["link", "show", "dev", n]).remove(0);
-        let flags_of = |o: &Json| -> BTreeSet<String> {
-            o.get("flags").unwrap().arr().iter().map(|f| f.str().unwrap().to_owned()).collect()
-        };
+        let flags_of = |o: &Value| -> BTreeSet<String> { o.flags() };
         let index = nl.require_link("ca").unwrap().index();
 
         // up / down, by name and by index.
@@ -747,28 +500,28 @@ fn changes_are_seen_by_ip() {
         nl.set_up("cb").unwrap();
         // Both ends up: carrier on both (veth sets it synchronously).
         assert!(flags_of(&ip_dev("ca")).contains("LOWER_UP"));
-        assert_eq!(ip_dev("ca").s("operstate"), "UP");
+        assert_eq!(ip_dev("ca").at("operstate").text(), "UP");
         nl.set_down("ca").unwrap();
         nl.set_down("cb").unwrap();
 
         // MTU.
         nl.set_mtu("ca", 1280).unwrap();
-        assert_eq!(ip_dev("ca").n("mtu"), 1280);
+        assert_eq!(ip_dev("ca").at("mtu").uint(), 1280);
         nl.set_mtu(index, 9000).unwrap();
-        assert_eq!(ip_dev("ca").n("mtu"), 9000);
+        assert_eq!(ip_dev("ca").at("mtu").uint(), 9000);
         assert_eq!(nl.require_link(index).unwrap().mtu(), 9000);
 
         // MAC.
         let mac: MacAddr = "02:12:34:56:78:9a".parse().unwrap();
         nl.set_mac("ca", mac).unwrap();
-        assert_eq!(ip_dev("ca").s("address"), "02:12:34:56:78:9a");
+        assert_eq!(ip_dev("ca").at("address").text(), "02:12:34:56:78:9a");
         assert_eq!(nl.require_link("ca").unwrap().mac(), Some(mac));
 
         // Alias: set, change, clear.
         nl.set_alias("ca", "uplink to pod a").unwrap();
-        assert_eq!(ip_dev("ca").s("ifalias"), "uplink to pod a");
+        assert_eq!(ip_dev("ca").at("ifalias").text(), "uplink to pod a");
         nl.set_alias(index, "ünïcode alias").unwrap();
-        assert_eq!(ip_dev("ca").s("ifalias"), "ünïcode alias");
+        assert_eq!(ip_dev("ca").at("ifalias").text(), "ünïcode alias");
         nl.set_alias("ca", "").unwrap();
         assert_eq!(ip_dev("ca").get("ifalias"), None);
         assert_eq!(nl.require_link("ca").unwrap().alias(), None);
@@ -815,11 +568,11 @@ fn changes_are_seen_by_ip() {
 /// alias` accepts on this kernel), is set and read back by both tools; one
 /// of 256 bytes is refused before sending.
 ///
-/// LIBRARY BUG (this test fails): `set_alias` checks `alias.len() > 255`,
-/// but netlink-packet-route encodes `IFLA_IFALIAS` with a trailing NUL, so
-/// 255 bytes go out as a 256-byte attribute and the kernel answers `ERANGE`
-/// ("Attribute failed policy validation"); 254 bytes work. `ip` sends the
-/// alias without the NUL and sets 255 bytes.
+/// Regression test: netlink-packet-route encodes `IFLA_IFALIAS` with a
+/// trailing NUL, so a 255-byte alias sent that way is a 256-byte attribute
+/// that the kernel refuses with `ERANGE` ("Attribute failed policy
+/// validation"). `set_alias` sends the alias without the NUL, as `ip` does,
+/// and 255 bytes are set.
 #[test]
 fn alias_of_255_bytes_is_accepted_like_ip() {
     sandbox(|| {
@@ -833,7 +586,7 @@ fn alias_of_255_bytes_is_accepted_like_ip() {
         nl.set_alias("al0", &long[..254]).expect("254 bytes");
         let r = nl.set_alias("al0", &long);
         assert!(r.is_ok(), "set_alias with 255 bytes (the documented maximum): {r:?}");
-        assert_eq!(ip_json(&["link", "show", "dev", "al0"])[0].s("ifalias"), long);
+        assert_eq!(ip_json(&["link", "show", "dev", "al0"])[0].at("ifalias").text(), long);
     });
 }
 
@@ -1153,8 +906,8 @@ fn veth_move_is_seen_from_both_sides() {
         assert!(b.link_netnsid().is_some(), "peer now points into another namespace");
         // ip agrees on the peer's link_index/link_netnsid.
         let o = ip_json(&["link", "show", "dev", "mvb"]).remove(0);
-        assert_eq!(o.get("link_index").and_then(Json::u64), Some(u64::from(a.index())));
-        assert_eq!(o.get("link_netnsid").and_then(Json::i64), b.link_netnsid().map(i64::from));
+        assert_eq!(o.get("link_index").and_then(Value::as_u64), Some(u64::from(a.index())));
+        assert_eq!(o.get("link_netnsid").and_then(Value::as_i64), b.link_netnsid().map(i64::from));
         // And moving it back from the target works, too.
         let tnl = RouteSocket::open_in(&target).unwrap();
         let home = NetNs::current().unwrap();
@@ -1219,14 +972,14 @@ fn move_onto_taken_name_is_eexist() {
 /// `EEXIST` error, and the device stays in the source with its name and
 /// index.
 ///
-/// LIBRARY BUG (this test fails): the kernel's `do_setlink` first moves the
-/// device (`__dev_change_net_namespace` uses the requested name only when
-/// the *current* name clashes in the target) and then applies `IFLA_IFNAME`
-/// there, which fails with `EEXIST`. nslink returns that `EEXIST` although
-/// the device has already left the source: it is in the target under its
-/// old name. `ip link set DEV netns NS name NEW` shows the same kernel
-/// behaviour; nslink promises more and must check the new name in the
-/// target before sending (and, for the race, detect the move and undo it).
+/// Regression test: the kernel's `do_setlink` moves the device first
+/// (`__dev_change_net_namespace` uses the requested name only when the
+/// *current* name clashes in the target) and applies `IFLA_IFNAME` there
+/// afterwards, which fails with `EEXIST` after the device has already left
+/// the source; `ip link set DEV netns NS name NEW` behaves that way. nslink
+/// checks the new name in the target before sending (and, if a race lets
+/// the kernel move the device anyway, moves it back), so the `EEXIST` it
+/// returns leaves the device where it was.
 #[test]
 fn move_link_as_onto_taken_name_leaves_device_in_place() {
     sandbox(|| {
@@ -1387,10 +1140,10 @@ fn dump_under_churn_is_consistent_or_interrupted() {
             // end without the other means the list is not one snapshot.
             for l in links {
                 let n = l.name().to_str().unwrap();
-                if let Some(rest) = n.strip_prefix('c').and_then(|r| r.strip_suffix('a')) {
-                    if !names.contains(&format!("c{rest}b")) {
-                        t.half_pairs += 1;
-                    }
+                if let Some(rest) = n.strip_prefix('c').and_then(|r| r.strip_suffix('a'))
+                    && !names.contains(&format!("c{rest}b"))
+                {
+                    t.half_pairs += 1;
                 }
             }
             t.ok += 1;
@@ -1484,7 +1237,7 @@ fn thousand_links_are_listed_without_truncation() {
         let theirs = ip_links();
         assert_eq!(theirs.len(), 1001);
         assert_eq!(ours, theirs);
-        let json_names = common::json_ifnames(&ip(&["-j", "link", "show"]));
+        let json_names = common::ifnames(&ip_json(&["link", "show"]));
         assert_eq!(json_names.len(), 1001);
         assert_eq!(
             json_names.iter().cloned().collect::<BTreeSet<_>>(),

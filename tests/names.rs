@@ -12,9 +12,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::sandbox;
+use common::{JsonExt as _, sandbox};
 use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
@@ -23,12 +23,10 @@ use nslink::{Error, IfName, LinkId, LinkKind, NetNs, NsName, OperState, RouteSoc
 
 const IFLA_IFNAME: u16 = 3;
 
-/// Runs `ip` with arguments that need not be UTF-8.
+/// `ip` with arguments that need not be UTF-8, whatever its exit status.
 fn ip_raw(args: &[&[u8]]) -> Output {
-    Command::new("ip")
-        .args(args.iter().map(|a| OsStr::from_bytes(a)))
-        .output()
-        .expect("cannot run ip")
+    let args: Vec<&OsStr> = args.iter().map(|a| OsStr::from_bytes(a)).collect();
+    common::ip_output_in(common::Here, &args)
 }
 
 /// Like [`ip_raw`], and the command must succeed.
@@ -47,39 +45,18 @@ fn ip_raw_ok(args: &[&[u8]]) {
 /// are not UTF-8 as it likes, so devices are told apart by index only.
 #[derive(Debug)]
 struct IpLink {
-    flags: Vec<String>,
-    mtu: u32,
+    flags: BTreeSet<String>,
+    mtu: u64,
 }
 
-/// Every device `ip -j link show` lists, by index (a tiny scanner: the
-/// objects of the top-level array each start with `{"ifindex":`).
+/// Every device `ip -j link show` lists, by index.
 fn ip_links() -> BTreeMap<u32, IpLink> {
-    let out = Command::new("ip").args(["-j", "link", "show"]).output().expect("cannot run ip");
-    assert!(out.status.success(), "ip -j link show: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let number_after = |chunk: &str, key: &str| -> Option<u32> {
-        let rest = &chunk[chunk.find(key)? + key.len()..];
-        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        rest[..end].parse().ok()
-    };
-    let mut links = BTreeMap::new();
-    for chunk in text.split("{\"ifindex\":").skip(1) {
-        let index = number_after(chunk, "").expect("ifindex");
-        let flags = chunk
-            .find("\"flags\":[")
-            .map(|i| {
-                let rest = &chunk[i + 9..];
-                rest[..rest.find(']').unwrap_or(0)]
-                    .split(',')
-                    .map(|f| f.trim_matches('"').to_owned())
-                    .filter(|f| !f.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mtu = number_after(chunk, "\"mtu\":").expect("mtu");
-        links.insert(index, IpLink { flags, mtu });
-    }
-    links
+    common::ip_json(&["link", "show"])
+        .iter()
+        .map(|o| {
+            (o.at("ifindex").uint() as u32, IpLink { flags: o.flags(), mtu: o.at("mtu").uint() })
+        })
+        .collect()
 }
 
 /// Asks the kernel itself, through the escape hatch (no validation of

@@ -12,7 +12,7 @@ mod common;
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -92,8 +92,9 @@ fn nslink_created_namespace_is_seen_by_ip() {
 
         assert_eq!(ip_netns_list(), [name.as_str()]);
         assert_eq!(NetNs::list().unwrap(), [name.as_str()]);
-        let links = ip(&["netns", "exec", &name, "ip", "-j", "link", "show"]);
-        assert_eq!(json_ifnames(&links), ["lo"], "{links}");
+        let links =
+            parse_json("ip netns exec", &ip(&["netns", "exec", &name, "ip", "-j", "link", "show"]));
+        assert_eq!(ifnames(&links), ["lo"], "{links:?}");
 
         // A process started inside is identified by name, by both tools.
         let child = sleeper_in(&ns);
@@ -1046,15 +1047,33 @@ fn racing_creators_of_one_name_never_see_a_stale_entry() {
 // 10. command().
 // ---------------------------------------------------------------------------
 
+/// What the calling thread's mount namespace has at `/sys` and below (whole
+/// `mountinfo` lines: mount ids, devices, options, sources), and the device
+/// of the sysfs that `/sys/class/net` belongs to. A sysfs mounted over
+/// `/sys` here (the fresh one a command gets, had it leaked) changes both.
+/// The entries of `/sys/class/net` are no such witness: the sandbox thread
+/// still sees the host's sysfs, which lists the host's devices, and those
+/// change whenever anything else on the machine adds or removes a device.
+fn sys_mount() -> (Vec<String>, u64) {
+    let info = fs::read_to_string("/proc/thread-self/mountinfo").expect("read mountinfo");
+    let lines = info
+        .lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|p| p == "/sys" || p.starts_with("/sys/")))
+        .map(str::to_owned)
+        .collect();
+    let dev = fs::metadata("/sys/class/net").expect("stat /sys/class/net").dev();
+    (lines, dev)
+}
+
 /// A command sees the namespace's devices only (`ip a s` shows `lo`, DOWN;
 /// `/sys/class/net` shows `lo`), agrees with `ip netns exec`, and leaves the
-/// parent's view and mounts unchanged.
+/// parent's `/sys` (the same sysfs mount) and mounts unchanged.
 #[test]
 fn command_sees_only_the_namespace() {
     sandbox(|| {
         let name = unique("cmd");
         let ns = NetNs::create(&name).unwrap();
-        let parent_sys = dir_entries("/sys/class/net");
+        let parent_sys = sys_mount();
         let before = snapshot();
 
         let out = stdout_ok("ip a s", ns.command("ip").unwrap().args(["a", "s"]).output().unwrap());
@@ -1069,13 +1088,14 @@ fn command_sees_only_the_namespace() {
             stdout_ok("ls", ns.command("ls").unwrap().arg("/sys/class/net").output().unwrap());
         assert_eq!(sys.split_whitespace().collect::<Vec<_>>(), ["lo"]);
 
-        let ours = stdout_ok(
-            "ip -j link",
-            ns.command("ip").unwrap().args(["-j", "link", "show"]).output().unwrap(),
+        let ours = json_cmd(
+            ns.command("ip").unwrap().args(["-j", "link", "show"]),
+            "ip -j link (NetNs::command)",
         );
-        let theirs = ip(&["netns", "exec", &name, "ip", "-j", "link", "show"]);
-        assert_eq!(json_ifnames(&ours), ["lo"]);
-        assert_eq!(json_ifnames(&ours), json_ifnames(&theirs));
+        let theirs =
+            parse_json("ip netns exec", &ip(&["netns", "exec", &name, "ip", "-j", "link", "show"]));
+        assert_eq!(ifnames(&ours), ["lo"]);
+        assert_eq!(ifnames(&ours), ifnames(&theirs));
 
         // prepare_command on a Command built by hand; an anonymous namespace.
         let anon = NetNs::new().unwrap();
@@ -1089,7 +1109,7 @@ fn command_sees_only_the_namespace() {
         let st = ns.command("sh").unwrap().args(["-c", "exit 7"]).status().unwrap();
         assert_eq!(st.code(), Some(7));
 
-        assert_eq!(dir_entries("/sys/class/net"), parent_sys, "the parent's /sys changed");
+        assert_eq!(sys_mount(), parent_sys, "a command's fresh /sys leaked into the parent");
         assert_eq!(snapshot(), before, "a command changed the parent's mounts or entries");
         drop(ns);
         NetNs::delete(&name).unwrap();
@@ -1240,20 +1260,28 @@ fn command_for_a_missing_program_is_an_io_error() {
 }
 
 /// The sandbox itself: not root would fail loudly (checked here by reading
-/// the message), and the sandbox hides the host's `/run` and devices.
+/// the message), the sandbox hides the host's `/run` and devices, and a
+/// device made inside never reaches the host. (The host's own device list
+/// is not compared before and after: anything else on the machine may
+/// change it meanwhile.)
 #[test]
 fn sandbox_hides_the_host() {
     assert!(NEED_ROOT.contains("run them as root"));
     let host_ns = here();
-    let host_links = dir_entries("/sys/class/net");
+    let made = format!("sbx{}", std::process::id());
+    assert!(!dir_entries("/sys/class/net").contains(&made), "{made} exists on the host");
     sandbox(|| {
         assert_ne!(here(), host_ns, "the sandbox shares the host's namespace");
         assert_eq!(dir_entries("/run"), Vec::<String>::new());
-        let links = ip(&["-j", "link", "show"]);
-        assert_eq!(json_ifnames(&links), ["lo"], "the sandbox sees host devices: {links}");
+        let links = ip_json(&["link", "show"]);
+        assert_eq!(ifnames(&links), ["lo"], "the sandbox sees host devices: {links:?}");
+        ip(&["link", "add", &made, "type", "bridge"]);
+        assert_eq!(ifnames(&ip_json(&["link", "show"])), ["lo", made.as_str()]);
     });
     assert_eq!(here(), host_ns);
-    assert_eq!(dir_entries("/sys/class/net"), host_links);
+    assert!(!dir_entries("/sys/class/net").contains(&made), "{made} reached the host");
+    let host_links = ifnames(&ip_json(&["link", "show"]));
+    assert!(!host_links.contains(&made), "{made} reached the host: {host_links:?}");
     // A panic inside is re-raised outside.
     let r = catch_unwind(|| sandbox::<()>(|| panic!("inside the sandbox")));
     assert_eq!(panic_text(&*r.unwrap_err()), "inside the sandbox");

@@ -28,7 +28,7 @@ use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::MetadataExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,272 +38,20 @@ use nslink::{
     LinkKind, MacAddr, NetNs, ParseError, Route, RouteScope, RouteSocket, RouteTable, VethPair,
 };
 
-use common::sandbox;
+use common::{
+    Here, JsonExt as _, Place as _, ip, ip_in, ip_json, ip_json_in, ip_output_in, json_in, run_in,
+    sandbox,
+};
+use serde_json::Value;
 
 // ---------------------------------------------------------------------------
-// JSON, just enough for what `ip -j` and `bridge -j` print.
+// Oracles: the tools, run in a given namespace (None: the calling thread's),
+// read with `common`'s helpers.
 // ---------------------------------------------------------------------------
-
-/// A parsed JSON value; numbers are kept as text.
-#[derive(Debug, Clone, PartialEq)]
-enum Val {
-    Null,
-    Bool(bool),
-    Num(String),
-    Text(String),
-    List(Vec<Val>),
-    Map(BTreeMap<String, Val>),
-}
-
-/// Parses a whole document; empty input (some tools print nothing for an
-/// empty list) is an empty list.
-fn parse_json(text: &str) -> Val {
-    let mut r = JsonReader { bytes: text.as_bytes(), pos: 0, text };
-    r.blank();
-    if r.pos == r.bytes.len() {
-        return Val::List(Vec::new());
-    }
-    let v = r.value();
-    r.blank();
-    if r.pos != r.bytes.len() {
-        r.fail("text after the document");
-    }
-    v
-}
-
-struct JsonReader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    text: &'a str,
-}
-
-impl JsonReader<'_> {
-    fn fail(&self, what: &str) -> ! {
-        panic!("bad JSON ({what}) at byte {} of {:?}", self.pos, self.text)
-    }
-
-    fn blank(&mut self) {
-        while self.bytes.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&mut self) -> u8 {
-        self.blank();
-        match self.bytes.get(self.pos) {
-            Some(b) => *b,
-            None => self.fail("unexpected end"),
-        }
-    }
-
-    fn take(&mut self, want: u8) {
-        if self.peek() != want {
-            self.fail(&format!("expected {:?}", want as char));
-        }
-        self.pos += 1;
-    }
-
-    fn word(&mut self, w: &str, v: Val) -> Val {
-        if !self.bytes[self.pos..].starts_with(w.as_bytes()) {
-            self.fail(&format!("expected {w}"));
-        }
-        self.pos += w.len();
-        v
-    }
-
-    fn value(&mut self) -> Val {
-        match self.peek() {
-            b'{' => {
-                self.pos += 1;
-                let mut map = BTreeMap::new();
-                if self.peek() == b'}' {
-                    self.pos += 1;
-                    return Val::Map(map);
-                }
-                loop {
-                    let key = self.string();
-                    self.take(b':');
-                    let v = self.value();
-                    map.insert(key, v);
-                    match self.peek() {
-                        b',' => self.pos += 1,
-                        b'}' => {
-                            self.pos += 1;
-                            return Val::Map(map);
-                        }
-                        _ => self.fail("expected , or }"),
-                    }
-                }
-            }
-            b'[' => {
-                self.pos += 1;
-                let mut list = Vec::new();
-                if self.peek() == b']' {
-                    self.pos += 1;
-                    return Val::List(list);
-                }
-                loop {
-                    list.push(self.value());
-                    match self.peek() {
-                        b',' => self.pos += 1,
-                        b']' => {
-                            self.pos += 1;
-                            return Val::List(list);
-                        }
-                        _ => self.fail("expected , or ]"),
-                    }
-                }
-            }
-            b'"' => Val::Text(self.string()),
-            b't' => self.word("true", Val::Bool(true)),
-            b'f' => self.word("false", Val::Bool(false)),
-            b'n' => self.word("null", Val::Null),
-            b'-' | b'0'..=b'9' => {
-                let start = self.pos;
-                while self
-                    .bytes
-                    .get(self.pos)
-                    .is_some_and(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
-                {
-                    self.pos += 1;
-                }
-                Val::Num(self.text[start..self.pos].to_owned())
-            }
-            _ => self.fail("unexpected character"),
-        }
-    }
-
-    fn string(&mut self) -> String {
-        self.take(b'"');
-        let mut out = String::new();
-        loop {
-            let rest = &self.text[self.pos..];
-            let Some(ch) = rest.chars().next() else { self.fail("unterminated string") };
-            self.pos += ch.len_utf8();
-            match ch {
-                '"' => return out,
-                '\\' => {
-                    let Some(esc) = self.bytes.get(self.pos).copied() else {
-                        self.fail("unterminated escape")
-                    };
-                    self.pos += 1;
-                    match esc {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
-                        b'u' => {
-                            let hex = self.text.get(self.pos..self.pos + 4).unwrap_or("");
-                            let code = u32::from_str_radix(hex, 16)
-                                .unwrap_or_else(|_| self.fail("bad \\u escape"));
-                            self.pos += 4;
-                            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
-                        }
-                        _ => self.fail("unknown escape"),
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-    }
-}
-
-impl Val {
-    fn get(&self, key: &str) -> Option<&Val> {
-        match self {
-            Val::Map(m) => m.get(key),
-            _ => None,
-        }
-    }
-    fn at(&self, key: &str) -> &Val {
-        self.get(key).unwrap_or_else(|| panic!("no {key:?} in {self:?}"))
-    }
-    fn text(&self) -> &str {
-        match self {
-            Val::Text(s) => s,
-            _ => panic!("not a string: {self:?}"),
-        }
-    }
-    fn int(&self) -> i64 {
-        match self {
-            Val::Num(n) => n.parse().unwrap_or_else(|_| panic!("not an integer: {n}")),
-            _ => panic!("not a number: {self:?}"),
-        }
-    }
-    fn truth(&self) -> bool {
-        match self {
-            Val::Bool(b) => *b,
-            _ => panic!("not a boolean: {self:?}"),
-        }
-    }
-    fn items(&self) -> &[Val] {
-        match self {
-            Val::List(v) => v,
-            _ => panic!("not a list: {self:?}"),
-        }
-    }
-    /// The `"flags"` list of an `ip -j link` object.
-    fn flags(&self) -> BTreeSet<String> {
-        self.at("flags").items().iter().map(|f| f.text().to_owned()).collect()
-    }
-}
-
-#[test]
-fn json_reader_reads_what_the_tools_print() {
-    let v = parse_json(
-        r#" [{"ifindex":3,"ifname":"v\u002e1","flags":["UP"],"x":null,"t":true,
-              "f":false,"n":-1.5e2,"o":{},"l":[],"s":"a\"b\\c"}] "#,
-    );
-    let o = &v.items()[0];
-    assert_eq!(o.at("ifindex").int(), 3);
-    assert_eq!(o.at("ifname").text(), "v.1");
-    assert_eq!(o.flags(), BTreeSet::from(["UP".to_owned()]));
-    assert_eq!(o.at("x"), &Val::Null);
-    assert!(o.at("t").truth() && !o.at("f").truth());
-    assert_eq!(o.at("n"), &Val::Num("-1.5e2".into()));
-    assert_eq!(o.at("o"), &Val::Map(BTreeMap::new()));
-    assert!(o.at("l").items().is_empty());
-    assert_eq!(o.at("s").text(), "a\"b\\c");
-    assert_eq!(parse_json("\n"), Val::List(Vec::new()));
-}
-
-// ---------------------------------------------------------------------------
-// Oracles: the tools, run in a given namespace (None: the calling thread's).
-// ---------------------------------------------------------------------------
-
-fn command_in(ns: Option<&NetNs>, program: &str, args: &[&str]) -> Command {
-    let mut cmd = match ns {
-        Some(ns) => ns.command(program).expect("NetNs::command"),
-        None => Command::new(program),
-    };
-    cmd.args(args);
-    cmd
-}
-
-fn output_in(ns: Option<&NetNs>, program: &str, args: &[&str]) -> Output {
-    command_in(ns, program, args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} {args:?}: {e}"))
-}
-
-fn ok_in(ns: Option<&NetNs>, program: &str, args: &[&str]) -> String {
-    common::stdout_ok(&format!("{program} {args:?}"), output_in(ns, program, args))
-}
-
-/// `PROGRAM -j ARGS…`, parsed; the top-level list.
-fn json_in(ns: Option<&NetNs>, program: &str, args: &[&str]) -> Vec<Val> {
-    let mut all = vec!["-j"];
-    all.extend_from_slice(args);
-    parse_json(&ok_in(ns, program, &all)).items().to_vec()
-}
 
 /// Name → ifindex, as `ip -j link show` prints them.
 fn ip_links(ns: Option<&NetNs>) -> BTreeMap<String, u32> {
-    json_in(ns, "ip", &["link", "show"])
+    ip_json_in(ns, &["link", "show"])
         .iter()
         .map(|o| (o.at("ifname").text().to_owned(), o.at("ifindex").int() as u32))
         .collect()
@@ -315,8 +63,8 @@ fn nl_links(nl: &RouteSocket) -> BTreeMap<String, u32> {
 }
 
 /// `ip -j -d link show dev NAME`.
-fn ip_link(ns: Option<&NetNs>, name: &str) -> Val {
-    let mut v = json_in(ns, "ip", &["-d", "link", "show", "dev", name]);
+fn ip_link(ns: Option<&NetNs>, name: &str) -> Value {
+    let mut v = ip_json_in(ns, &["-d", "link", "show", "dev", name]);
     assert_eq!(v.len(), 1, "ip link show dev {name}: {v:?}");
     v.remove(0)
 }
@@ -361,7 +109,8 @@ struct Monitor {
 
 impl Monitor {
     fn start(ns: Option<&NetNs>, nl: &RouteSocket) -> Monitor {
-        let mut cmd = command_in(ns, "ip", &["-o", "monitor", "link"]);
+        let mut cmd = ns.ip();
+        cmd.args(["-o", "monitor", "link"]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = cmd.spawn().expect("spawn ip monitor");
         let out = child.stdout.take().expect("monitor stdout");
@@ -559,7 +308,7 @@ fn veth_enslaved_to_a_bridge_at_creation() {
             .up()
             .create(&nl)
             .unwrap();
-        let ports = json_in(None, "bridge", &["link", "show"]);
+        let ports = json_in(Here, "bridge", &["link", "show"]);
         assert_eq!(ports.len(), 1, "{ports:?}");
         assert_eq!(ports[0].at("ifname").text(), "vm0");
         assert_eq!(ports[0].at("ifindex").int(), i64::from(pair.local().index()));
@@ -645,7 +394,7 @@ fn veth_peer_name_taken_in_target_is_eexist_naming_it_and_leaves_no_half() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         let pod = NetNs::create("pod-b").unwrap();
-        ok_in(Some(&pod), "ip", &["link", "add", "eth0", "type", "veth", "peer", "name", "o0"]);
+        ip_in(&pod, &["link", "add", "eth0", "type", "veth", "peer", "name", "o0"]);
         let here_before = ip_links(None);
         let pod_before = ip_links(Some(&pod));
 
@@ -675,7 +424,7 @@ fn veth_local_name_taken_is_eexist_naming_it_and_leaves_no_half() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         let pod = NetNs::create("pod-d").unwrap();
-        ok_in(None, "ip", &["link", "add", "vh2", "type", "veth", "peer", "name", "vh2p"]);
+        ip(&["link", "add", "vh2", "type", "veth", "peer", "name", "vh2p"]);
         let here_before = ip_links(None);
         let pod_before = ip_links(Some(&pod));
 
@@ -687,7 +436,7 @@ fn veth_local_name_taken_is_eexist_naming_it_and_leaves_no_half() {
 
         // Local end in a named namespace where its name is taken.
         let a = NetNs::create("ns-taken").unwrap();
-        ok_in(Some(&a), "ip", &["link", "add", "eth1", "type", "veth", "peer", "name", "x1"]);
+        ip_in(&a, &["link", "add", "eth1", "type", "veth", "peer", "name", "x1"]);
         let a_before = ip_links(Some(&a));
         let err =
             VethPair::builder("eth1", "eth0").netns(&a).peer_netns(&pod).create(&nl).unwrap_err();
@@ -708,7 +457,7 @@ fn veth_names_taken_only_outside_their_target_namespace_are_fine() {
         // (Old kernels such as 6.1 accept this one: the name they look up
         // in the socket's namespace is the local end's, which is the case
         // "both ends elsewhere" below.)
-        ok_in(None, "ip", &["link", "add", "eth0", "type", "veth", "peer", "name", "e0p"]);
+        ip(&["link", "add", "eth0", "type", "veth", "peer", "name", "e0p"]);
         let here_before = ip_links(None);
 
         let mon_pod = Monitor::start(Some(&pod), &nl_pod);
@@ -736,7 +485,7 @@ fn veth_names_taken_only_outside_their_target_namespace_are_fine() {
         assert_eq!(ip_link(None, "eth0").at("link").text(), "e0p");
 
         // Symmetric: the local end's name exists only in the peer's target.
-        ok_in(Some(&pod), "ip", &["link", "add", "vh4", "type", "veth", "peer", "name", "x4"]);
+        ip_in(&pod, &["link", "add", "vh4", "type", "veth", "peer", "name", "x4"]);
         let pair = VethPair::builder("vh4", "eth1").peer_netns(&pod).create(&nl).unwrap();
         assert_eq!(pair.local().index(), ip_links(None)["vh4"]);
         assert_eq!(pair.peer().index(), ip_links(Some(&pod))["eth1"]);
@@ -745,7 +494,7 @@ fn veth_names_taken_only_outside_their_target_namespace_are_fine() {
         // Both ends elsewhere, both names taken only in the socket's
         // namespace: Linux 6.1 finds "lft" there when the request is sent
         // from the socket's namespace.
-        ok_in(None, "ip", &["link", "add", "lft", "type", "veth", "peer", "name", "rgt"]);
+        ip(&["link", "add", "lft", "type", "veth", "peer", "name", "rgt"]);
         let a = NetNs::new().unwrap();
         let b = NetNs::new().unwrap();
         let before = ip_links(None);
@@ -860,7 +609,7 @@ fn bridge_vlan_filtering_does_what_the_kernel_does_for_ip() {
         for (on, value) in [(false, "0"), (true, "1")] {
             let ip_name = format!("brvf-ip{value}");
             let args = ["link", "add", &ip_name, "type", "bridge", "vlan_filtering", value];
-            let by_ip = output_in(None, "ip", &args);
+            let by_ip = ip_output_in(Here, &args);
             let before = ip_links(None);
             let name = format!("brvf{value}");
             let mine = Bridge::builder(name.as_str()).vlan_filtering(on).create(&nl);
@@ -980,7 +729,7 @@ fn bridge_attach_detach_and_ports_agree_with_bridge_link() {
 
 /// (hairpin, learning) of a port, as `bridge -j -d link` prints them.
 fn hairpin_learning(port: &str) -> (bool, bool) {
-    let all = json_in(None, "bridge", &["-d", "link", "show"]);
+    let all = json_in(Here, "bridge", &["-d", "link", "show"]);
     let o = all
         .iter()
         .find(|o| o.at("ifname").text() == port)
@@ -1068,7 +817,7 @@ fn bridge_port_in_another_namespace_is_not_found_and_nothing_changes() {
 
 /// `ADDR/LEN` of every address of `dev`, as `ip -j addr show dev` prints.
 fn ip_addrs(ns: Option<&NetNs>, dev: &str) -> BTreeSet<String> {
-    let v = json_in(ns, "ip", &["addr", "show", "dev", dev]);
+    let v = ip_json_in(ns, &["addr", "show", "dev", dev]);
     v[0].at("addr_info")
         .items()
         .iter()
@@ -1081,8 +830,8 @@ fn nl_addrs(nl: &RouteSocket, dev: &str) -> BTreeSet<String> {
 }
 
 /// One address's `ip -j addr` object.
-fn ip_addr_info(ns: Option<&NetNs>, dev: &str, local: &str) -> Val {
-    let v = json_in(ns, "ip", &["addr", "show", "dev", dev]);
+fn ip_addr_info(ns: Option<&NetNs>, dev: &str, local: &str) -> Value {
+    let v = ip_json_in(ns, &["addr", "show", "dev", dev]);
     v[0].at("addr_info")
         .items()
         .iter()
@@ -1099,7 +848,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// automatic IPv6 link-local address (so its address list is only ours).
 fn address_lab(nl: &RouteSocket) {
     VethPair::builder("a0", "a1").create(nl).unwrap();
-    ok_in(None, "ip", &["link", "set", "dev", "a0", "addrgenmode", "none"]);
+    ip(&["link", "set", "dev", "a0", "addrgenmode", "none"]);
     nl.set_up("a0").unwrap();
     nl.set_up("a1").unwrap();
 }
@@ -1208,13 +957,13 @@ fn adding_an_existing_address_is_eexist_and_changes_nothing() {
         let opts = AddressOptions::default().flags(AddressFlags::NODAD);
         nl.add_address("a0", "10.23.0.1/24".parse().unwrap()).unwrap();
         nl.add_address_with("a0", "fd00:23::1/64".parse().unwrap(), opts).unwrap();
-        let before = json_in(None, "ip", &["addr", "show"]);
+        let before = ip_json(&["addr", "show"]);
         let err = nl.add_address("a0", "10.23.0.1/24".parse().unwrap()).unwrap_err();
         assert!(err.is_already_exists(), "{err:?}");
         let err = nl.add_address_with("a0", "fd00:23::1/64".parse().unwrap(), opts).unwrap_err();
         assert!(err.is_already_exists(), "{err:?}");
-        let after = json_in(None, "ip", &["addr", "show"]);
-        let strip = |v: &[Val]| -> Vec<BTreeSet<String>> {
+        let after = ip_json(&["addr", "show"]);
+        let strip = |v: &[Value]| -> Vec<BTreeSet<String>> {
             v.iter()
                 .map(|l| {
                     l.at("addr_info")
@@ -1237,7 +986,7 @@ fn address_on_a_missing_link_is_not_found() {
         let pod = NetNs::new().unwrap();
         VethPair::builder("a0", "eth0").peer_netns(&pod).create(&nl).unwrap();
         let before = nl.addresses().unwrap();
-        let before_ip = json_in(None, "ip", &["addr", "show"]);
+        let before_ip = ip_json(&["addr", "show"]);
         let net: IpNet = "10.24.0.1/24".parse().unwrap();
         for err in [
             nl.add_address("nosuch0", net).unwrap_err(),
@@ -1252,7 +1001,7 @@ fn address_on_a_missing_link_is_not_found() {
         }
         assert!(nl.flush_addresses("nosuch0").unwrap_err().is_not_found());
         assert_eq!(nl.addresses().unwrap(), before);
-        assert_eq!(json_in(None, "ip", &["addr", "show"]), before_ip);
+        assert_eq!(ip_json(&["addr", "show"]), before_ip);
         assert!(ip_addrs(Some(&pod), "eth0").is_empty());
     });
 }
@@ -1280,9 +1029,9 @@ fn ipv6_nodad_address_is_not_tentative() {
         nl.add_address_with("a0", "10.29.0.1/24".parse().unwrap(), opts).unwrap();
         let o = ip_addr_info(None, "a0", "10.29.0.1");
         assert!(o.at("noprefixroute").truth(), "{o:?}");
-        assert!(json_in(None, "ip", &["-4", "route", "show", "10.29.0.0/24"]).is_empty());
+        assert!(ip_json(&["-4", "route", "show", "10.29.0.0/24"]).is_empty());
         nl.add_address("a0", "10.31.0.1/24".parse().unwrap()).unwrap();
-        assert_eq!(json_in(None, "ip", &["-4", "route", "show", "10.31.0.0/24"]).len(), 1);
+        assert_eq!(ip_json(&["-4", "route", "show", "10.31.0.0/24"]).len(), 1);
         // The nodad address is usable at once: bind to it.
         let sock = UdpSocket::bind("[fd00:25::1]:0").expect("bind to the nodad address");
         drop(sock);
@@ -1312,7 +1061,7 @@ fn canonical_ip(s: &str) -> String {
 fn ip_routes(ns: Option<&NetNs>) -> BTreeSet<RouteKey> {
     let mut out = BTreeSet::new();
     for (fam, zero, host) in [("-4", "0.0.0.0/0", 32), ("-6", "::/0", 128)] {
-        for r in json_in(ns, "ip", &[fam, "route", "show", "table", "all"]) {
+        for r in ip_json_in(ns, &[fam, "route", "show", "table", "all"]) {
             let dst = r.at("dst").text();
             let dst = if dst == "default" {
                 zero.to_owned()
@@ -1321,7 +1070,7 @@ fn ip_routes(ns: Option<&NetNs>) -> BTreeSet<RouteKey> {
             } else {
                 format!("{}/{host}", canonical_ip(dst))
             };
-            let table = match r.get("table").map(Val::text) {
+            let table = match r.get("table").map(Value::text) {
                 None | Some("main") => 254,
                 Some("local") => 255,
                 Some("default") => 253,
@@ -1333,7 +1082,7 @@ fn ip_routes(ns: Option<&NetNs>) -> BTreeSet<RouteKey> {
                 dev: r.get("dev").map(|d| d.text().to_owned()),
                 table,
                 metric: r.get("metric").map_or(0, |m| m.int() as u32),
-                kind: r.get("type").map_or("unicast", Val::text).to_owned(),
+                kind: r.get("type").map_or("unicast", Value::text).to_owned(),
             });
         }
     }
@@ -1374,7 +1123,7 @@ fn key(dst: &str, gw: Option<&str>, dev: &str, table: u32, metric: u32) -> Route
 /// `r0` up with 10.30.0.1/24 and fd00:30::1/64, its peer up in `pod`.
 fn route_lab(nl: &RouteSocket, pod: &NetNs) {
     VethPair::builder("r0", "eth0").peer_netns(pod).create(nl).unwrap();
-    ok_in(None, "ip", &["link", "set", "dev", "r0", "addrgenmode", "none"]);
+    ip(&["link", "set", "dev", "r0", "addrgenmode", "none"]);
     nl.set_up("r0").unwrap();
     RouteSocket::open_in(pod).unwrap().set_up("eth0").unwrap();
     nl.add_address("r0", "10.30.0.1/24".parse().unwrap()).unwrap();
@@ -1425,7 +1174,7 @@ fn routes_add_replace_delete_and_list_agree_with_ip() {
             ])
         );
         // What plain `ip route` (main table) shows, field by field.
-        let main = json_in(None, "ip", &["-4", "route", "show"]);
+        let main = ip_json(&["-4", "route", "show"]);
         let dflt = main.iter().find(|r| r.at("dst").text() == "default").unwrap();
         assert_eq!(dflt.at("gateway").text(), "10.30.0.254");
         let dev = main.iter().find(|r| r.at("dst").text() == "10.40.0.0/16").unwrap();
@@ -1433,7 +1182,7 @@ fn routes_add_replace_delete_and_list_agree_with_ip() {
         assert!(dev.get("gateway").is_none());
         let src = main.iter().find(|r| r.at("dst").text() == "10.41.0.0/16").unwrap();
         assert_eq!(src.at("prefsrc").text(), "10.30.0.1");
-        let t100 = json_in(None, "ip", &["-4", "route", "show", "table", "100"]);
+        let t100 = ip_json(&["-4", "route", "show", "table", "100"]);
         assert_eq!(t100.len(), 1, "{t100:?}");
         assert_eq!(t100[0].at("metric").int(), 50);
         let listed = nl.routes().unwrap();
@@ -1451,7 +1200,7 @@ fn routes_add_replace_delete_and_list_agree_with_ip() {
 
         // Replace the default gateway (one default route remains).
         nl.replace_route(&Route::default_via(ip_of("10.30.0.253"))).unwrap();
-        let defaults: Vec<String> = json_in(None, "ip", &["-4", "route", "show", "default"])
+        let defaults: Vec<String> = ip_json(&["-4", "route", "show", "default"])
             .iter()
             .map(|r| r.at("gateway").text().to_owned())
             .collect();
@@ -1472,7 +1221,7 @@ fn routes_add_replace_delete_and_list_agree_with_ip() {
             nl.delete_route(r).unwrap_or_else(|e| panic!("delete {r:?}: {e}"));
         }
         assert_eq!(agree("routes after delete", || ip_routes(None), || nl_routes(&nl)), base);
-        assert!(json_in(None, "ip", &["-4", "route", "show", "table", "100"]).is_empty());
+        assert!(ip_json(&["-4", "route", "show", "table", "100"]).is_empty());
     });
 }
 
@@ -1486,7 +1235,7 @@ fn route_refusals_are_typed_and_add_nothing() {
 
         // A gateway no device can reach: ENETUNREACH and the kernel's text,
         // which is what ip prints after "Error: ".
-        let by_ip = output_in(None, "ip", &["route", "add", "10.61.0.0/16", "via", "192.0.2.1"]);
+        let by_ip = ip_output_in(Here, &["route", "add", "10.61.0.0/16", "via", "192.0.2.1"]);
         assert!(!by_ip.status.success());
         let ip_text = String::from_utf8_lossy(&by_ip.stderr).trim().to_owned();
         let ip_text = ip_text.strip_prefix("Error: ").unwrap_or(&ip_text).trim_end_matches('.');
@@ -1549,7 +1298,7 @@ fn route_refusals_are_typed_and_add_nothing() {
 
 /// `ip netns exec NAME sysctl -n KEY`.
 fn sysctl_n(ns_name: &str, key: &str) -> String {
-    ok_in(None, "ip", &["netns", "exec", ns_name, "sysctl", "-n", key]).trim().to_owned()
+    run_in(ns_name, "sysctl", &["-n", key]).trim().to_owned()
 }
 
 fn host_value(path: &str) -> String {
@@ -1624,7 +1373,7 @@ fn sysctl_per_interface_keys_dotted_and_slashed() {
         assert_eq!(ns.sysctl(key).unwrap(), was);
         assert_eq!(ns.set_sysctl(key, "0").unwrap(), Some(was.clone()));
         assert_eq!(sysctl_n("sys-c", key), "0");
-        let cat = ok_in(Some(&ns), "cat", &["/proc/sys/net/ipv6/conf/v.1/accept_ra"]);
+        let cat = run_in(&ns, "cat", &["/proc/sys/net/ipv6/conf/v.1/accept_ra"]);
         assert_eq!(cat.trim(), "0");
         // Only v.1 changed.
         assert_eq!(sysctl_n("sys-c", "net/ipv6/conf/eth0/accept_ra"), new);
@@ -1713,7 +1462,7 @@ const NODE_IP: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 1);
 /// `ip netns exec FROM ping -c1 -W2 TO`.
 fn ping(from: &str, to: Ipv4Addr) {
     let to = to.to_string();
-    let out = output_in(None, "ip", &["netns", "exec", from, "ping", "-c1", "-W2", &to]);
+    let out = common::output_in(from, "ping", &["-c1", "-W2", &to]);
     assert!(
         out.status.success(),
         "ping {from} -> {to} failed: {}{}",
@@ -1790,8 +1539,7 @@ fn pod_network_pods_and_node_reach_each_other_without_nat() {
             let v4: BTreeSet<String> =
                 ip_addrs(Some(pod), "eth0").into_iter().filter(|a| !a.contains(':')).collect();
             assert_eq!(v4, set(&[&format!("{}/24", pod_ip(i))]));
-            let routes =
-                json_in(None, "ip", &["netns", "exec", name, "ip", "-j", "-4", "route", "show"]);
+            let routes = ip_json_in(name.as_str(), &["-4", "route", "show"]);
             let d = routes.iter().find(|r| r.at("dst").text() == "default").expect("default");
             assert_eq!(d.at("gateway").text(), "10.244.1.1");
             assert_eq!(d.at("dev").text(), "eth0");

@@ -9,28 +9,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use common::{ip, sandbox};
+use common::{JsonExt as _, ip, ip_json, sandbox};
 use nslink::{
     AddressFlags, AddressOptions, AddressScope, Errno, Error, IpNet, NeighbourFlags,
     NeighbourState, NetNs, Op, Route, RouteProtocol, RouteScope, RouteSocket, RouteTable,
     RouteType, VethPair,
 };
 use serde_json::Value;
-
-/// `ip ARGS` (which must succeed), its JSON output parsed; empty output is
-/// an empty list.
-fn ip_json(args: &[&str]) -> Vec<Value> {
-    let text = ip(args);
-    if text.trim().is_empty() {
-        return Vec::new();
-    }
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("ip {args:?}: bad JSON {e}: {text}"))
-}
-
-/// A string field of an `ip -j` object.
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string {key:?} in {v}"))
-}
 
 fn ip_of(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -69,18 +54,18 @@ struct Shown {
 fn ip_routes() -> BTreeMap<(String, String), Shown> {
     let mut out = BTreeMap::new();
     for (family, zero, host) in [("-4", "0.0.0.0/0", "/32"), ("-6", "::/0", "/128")] {
-        for r in ip_json(&["-d", "-j", family, "route", "show", "table", "all"]) {
-            let dst = match text(&r, "dst") {
+        for r in ip_json(&["-d", family, "route", "show", "table", "all"]) {
+            let dst = match r.at("dst").text() {
                 "default" => zero.to_owned(),
                 d if d.contains('/') => d.to_owned(),
                 d => format!("{d}{host}"),
             };
             let shown = Shown {
                 dst: dst.clone(),
-                table: text(&r, "table").to_owned(),
-                kind: text(&r, "type").to_owned(),
-                protocol: text(&r, "protocol").to_owned(),
-                scope: text(&r, "scope").to_owned(),
+                table: r.at("table").text().to_owned(),
+                kind: r.at("type").text().to_owned(),
+                protocol: r.at("protocol").text().to_owned(),
+                scope: r.at("scope").text().to_owned(),
             };
             out.insert((dst, shown.table.clone()), shown);
         }
@@ -347,13 +332,13 @@ fn address_scopes_and_flags_are_typed_and_agree_with_ip() {
 
         let r0 = nl.require_link("r0").unwrap().index();
         let mine = nl.link_addresses(r0).unwrap();
-        let shown = ip_json(&["-j", "addr", "show", "dev", "r0"]);
-        let infos = shown[0]["addr_info"].as_array().unwrap();
+        let shown = ip_json(&["addr", "show", "dev", "r0"]);
+        let infos = shown[0].at("addr_info").items();
         assert_eq!(mine.len(), infos.len(), "{mine:?} vs {infos:?}");
         for info in infos {
-            let local = text(info, "local");
+            let local = info.at("local").text();
             let a = mine.iter().find(|a| a.net.addr() == ip_of(local)).unwrap();
-            assert_eq!(a.scope.to_string(), text(info, "scope"), "{local}");
+            assert_eq!(a.scope.to_string(), info.at("scope").text(), "{local}");
             let flag = |key: &str| info.get(key).and_then(Value::as_bool).unwrap_or(false);
             for (word, bit) in [
                 ("secondary", AddressFlags::SECONDARY),
@@ -382,10 +367,10 @@ fn address_scopes_and_flags_are_typed_and_agree_with_ip() {
         if let Some(ll) = link_local {
             assert_eq!(ll.scope, AddressScope::Link);
         }
-        let lo = ip_json(&["-j", "addr", "show", "dev", "lo"]);
-        let lo_info = lo[0]["addr_info"].as_array().unwrap();
-        let two = lo_info.iter().find(|i| text(i, "local") == "127.0.0.2").unwrap();
-        assert_eq!(text(two, "scope"), "host");
+        let lo = ip_json(&["addr", "show", "dev", "lo"]);
+        let lo_info = lo[0].at("addr_info").items();
+        let two = lo_info.iter().find(|i| i.at("local").text() == "127.0.0.2").unwrap();
+        assert_eq!(two.at("scope").text(), "host");
     });
 }
 
@@ -427,13 +412,12 @@ fn neighbour_states_and_flags_are_typed_and_agree_with_ip() {
         )
         .unwrap();
 
-        let shown = ip_json(&["-j", "neigh", "show", "nud", "all", "dev", "r0"]);
+        let shown = ip_json(&["neigh", "show", "nud", "all", "dev", "r0"]);
         let mine = nl.neighbours().unwrap();
         for s in &shown {
-            let dst = ip_of(text(s, "dst"));
+            let dst = ip_of(s.at("dst").text());
             let n = mine.iter().find(|n| n.ip == dst).unwrap_or_else(|| panic!("{dst} not listed"));
-            let states: Vec<&str> =
-                s["state"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let states: Vec<&str> = s.at("state").items().iter().map(|v| v.text()).collect();
             assert_eq!(states, [n.state.to_string()], "{dst}");
             assert_eq!(
                 n.flags.contains(NeighbourFlags::ROUTER),

@@ -7,7 +7,7 @@
 //! old kernels' lookup of the new device's name in the socket's namespace.
 //!
 //! Every test runs inside [`common::sandbox`]. Oracles: `ip -j link show`
-//! and `ip -o link show` in each namespace (`ip -n NAME`), `bridge -j link`.
+//! in each namespace (`ip -n NAME`), `ip -d -j link show`, `bridge -j link`.
 //! Every refusal is also checked for what it left behind: the device lists
 //! of every namespace involved must be exactly as before.
 
@@ -16,72 +16,47 @@ mod common;
 use std::collections::BTreeMap;
 
 use nslink::{Bridge, BridgePortOptions, Error, NetNs, RouteSocket, VethPair};
+use serde_json::Value;
 
-use common::{output, run_ok, sandbox};
+use common::{JsonExt as _, ip, ip_in, ip_json, ip_json_in, ip_output_in, parse_json, sandbox};
 
 // ---------------------------------------------------------------------------
 // Oracles
 // ---------------------------------------------------------------------------
 
-/// `ip [-n NS] ARGS`, which must succeed.
-fn ip_in(ns: Option<&str>, args: &[&str]) -> String {
-    let mut all: Vec<&str> = Vec::new();
-    if let Some(ns) = ns {
-        all.extend(["-n", ns]);
-    }
-    all.extend(args);
-    run_ok("ip", &all)
-}
-
-/// Every device of a namespace, name → index, as `ip -o link show` prints
-/// them (`7: eth0@if6: <…> …`).
+/// Every device of a namespace (`None`: the socket's own), name → index,
+/// as `ip [-n NS] -j link show` prints them.
 fn links(ns: Option<&str>) -> BTreeMap<String, u32> {
-    ip_in(ns, &["-o", "link", "show"])
-        .lines()
-        .map(|line| {
-            let mut parts = line.splitn(3, ": ");
-            let index = parts.next().unwrap().trim().parse().unwrap();
-            let name = parts.next().unwrap();
-            let name = name.split('@').next().unwrap().to_owned();
-            (name, index)
-        })
+    ip_json_in(ns, &["link", "show"])
+        .iter()
+        .map(|o| (o.at("ifname").text().to_owned(), o.at("ifindex").uint() as u32))
         .collect()
 }
 
-/// The JSON object `ip -j link show dev DEV` prints, or `None` when the
-/// device does not exist.
-fn link_json(ns: Option<&str>, dev: &str) -> Option<String> {
-    let mut args: Vec<&str> = Vec::new();
-    if let Some(ns) = ns {
-        args.extend(["-n", ns]);
-    }
-    args.extend(["-j", "link", "show", "dev", dev]);
-    let out = output("ip", &args);
+/// The JSON object `ip [-n NS] -j link show dev DEV` prints, or `None` when
+/// the device does not exist.
+fn link_json(ns: Option<&str>, dev: &str) -> Option<Value> {
+    let out = ip_output_in(ns, &["-j", "link", "show", "dev", dev]);
     if !out.status.success() {
         return None;
     }
-    Some(String::from_utf8(out.stdout).unwrap())
+    let what = format!("ip -j link show dev {dev} in {ns:?}");
+    parse_json(&what, &String::from_utf8_lossy(&out.stdout)).into_iter().next()
 }
 
-/// A top-level field of the one object in `json`: a string's contents, a
-/// number, or an array as printed. (`ip -j link show` without `-d` has no
-/// nested object that repeats these keys.)
-fn field(json: &str, key: &str) -> Option<String> {
-    let pat = format!("\"{key}\":");
-    let at = json.find(&pat)? + pat.len();
-    let rest = &json[at..];
-    let value = if let Some(s) = rest.strip_prefix('"') {
-        &s[..s.find('"').unwrap()]
-    } else if rest.starts_with('[') {
-        &rest[..=rest.find(']').unwrap()]
-    } else {
-        &rest[..rest.find([',', '}']).unwrap()]
-    };
-    Some(value.to_owned())
+/// A string member of an `ip -j` object, if it is there.
+fn text_of<'a>(json: &'a Value, key: &str) -> Option<&'a str> {
+    json.get(key).and_then(Value::as_str)
 }
 
-fn has_flag(json: &str, flag: &str) -> bool {
-    field(json, "flags").unwrap().contains(&format!("\"{flag}\""))
+/// A number member of an `ip -j` object, if it is there.
+fn number_of(json: &Value, key: &str) -> Option<u64> {
+    json.get(key).and_then(Value::as_u64)
+}
+
+/// Whether the `flags` of an `ip -j link` object (if it has any) list `flag`.
+fn has_flag(json: &Value, flag: &str) -> bool {
+    json.get("flags").is_some_and(|_| json.flags().contains(flag))
 }
 
 /// The namespace name for `ip -n`, or `None` for the socket's own.
@@ -92,7 +67,7 @@ fn ns_arg(ns: &Option<(String, NetNs)>) -> Option<&str> {
 /// Gives the socket's namespace an `eth0` (a veth whose peer is `e0host`),
 /// like a host's. Returns its index.
 fn host_eth0() -> u32 {
-    ip_in(None, &["link", "add", "eth0", "type", "veth", "peer", "name", "e0host"]);
+    ip(&["link", "add", "eth0", "type", "veth", "peer", "name", "e0host"]);
     links(None)["eth0"]
 }
 
@@ -211,12 +186,7 @@ fn check_combo(nl: &RouteSocket, i: usize, c: Combo, host_eth0: u32) -> Vec<Stri
     }
     // Clean up for the next combination. Deleting one end deletes both.
     for (ns, name) in [(lns, local), (pns, peer), (lns, "br0")] {
-        let mut args: Vec<&str> = Vec::new();
-        if let Some(ns) = ns {
-            args.extend(["-n", ns]);
-        }
-        args.extend(["link", "del", name]);
-        let _ = output("ip", &args);
+        let _ = ip_output_in(ns, &["link", "del", name]);
     }
     if links(lns) != local_clean || links(pns) != peer_clean {
         wrong.push("something remained after deleting the pair".into());
@@ -240,16 +210,16 @@ fn check_pair(
     if has_flag(&lj, "UP") != c.up {
         wrong.push(format!("local end UP is {}, asked {}: {lj}", has_flag(&lj, "UP"), c.up));
     }
-    let want_master = master.then(|| "br0".to_owned());
-    if field(&lj, "master") != want_master {
-        wrong.push(format!("local end master {:?}, asked {want_master:?}", field(&lj, "master")));
+    let want_master = master.then_some("br0");
+    if text_of(&lj, "master") != want_master {
+        wrong.push(format!("local end master {:?}, asked {want_master:?}", text_of(&lj, "master")));
     }
     let same_ns = !c.netns && !c.peer_netns;
     if same_ns {
-        if field(&lj, "link").as_deref() != Some(peer) {
+        if text_of(&lj, "link") != Some(peer) {
             wrong.push(format!("local end's link is not {peer}: {lj}"));
         }
-    } else if field(&lj, "link_index") != Some(pair.peer().index().to_string()) {
+    } else if number_of(&lj, "link_index") != Some(u64::from(pair.peer().index())) {
         wrong.push(format!("local end's link_index is not the peer's index: {lj}"));
     }
     if pair.local().name().to_str().unwrap() != local
@@ -270,7 +240,7 @@ fn check_pair(
     // The peer: down (only the local end can be brought up at creation),
     // nobody's port.
     let pj = link_json(pns, peer).unwrap_or_default();
-    if has_flag(&pj, "UP") || field(&pj, "master").is_some() {
+    if has_flag(&pj, "UP") || text_of(&pj, "master").is_some() {
         wrong.push(format!("peer is up or enslaved: {pj}"));
     }
 }
@@ -310,7 +280,7 @@ fn pod_side_eth0_up_with_host_eth0_present() {
         let pair = VethPair::builder("eth0", "vethhost1").netns(&pod).up().create(&nl).unwrap();
         let j = link_json(Some("pod"), "eth0").unwrap();
         assert!(has_flag(&j, "UP"), "{j}");
-        assert_eq!(field(&j, "ifindex"), Some(pair.local().index().to_string()));
+        assert_eq!(number_of(&j, "ifindex"), Some(u64::from(pair.local().index())));
         assert_eq!(links(None)["vethhost1"], pair.peer().index());
         assert_eq!(links(None)["eth0"], eth0);
 
@@ -320,15 +290,15 @@ fn pod_side_eth0_up_with_host_eth0_present() {
             VethPair::builder("eth1", "vethhost2").netns(&pod).master(br).up().create(&nl).unwrap();
         let j = link_json(Some("pod"), "eth1").unwrap();
         assert!(has_flag(&j, "UP"), "{j}");
-        assert_eq!(field(&j, "master").as_deref(), Some("br0"));
-        assert_eq!(field(&j, "ifindex"), Some(pair.local().index().to_string()));
+        assert_eq!(text_of(&j, "master"), Some("br0"));
+        assert_eq!(number_of(&j, "ifindex"), Some(u64::from(pair.local().index())));
         // An eth1 here too, then the same again: the old-kernel lookup.
-        ip_in(None, &["link", "add", "eth1", "type", "veth", "peer", "name", "e1host"]);
-        ip_in(Some("pod"), &["link", "del", "eth1"]);
+        ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "e1host"]);
+        ip_in("pod", &["link", "del", "eth1"]);
         VethPair::builder("eth1", "vethhost2").netns(&pod).master(br).up().create(&nl).unwrap();
         let j = link_json(Some("pod"), "eth1").unwrap();
         assert!(has_flag(&j, "UP"), "{j}");
-        assert_eq!(field(&j, "master").as_deref(), Some("br0"));
+        assert_eq!(text_of(&j, "master"), Some("br0"));
     });
 }
 
@@ -413,7 +383,7 @@ fn refusals_name_what_was_asked_and_leave_nothing() {
             assert_eq!(links(Some("other")), o, "{what}");
         }
         // A clash in the target names the clash and the target.
-        ip_in(Some("pod"), &["link", "add", "eth0", "type", "veth", "peer", "name", "x0"]);
+        ip_in("pod", &["link", "add", "eth0", "type", "veth", "peer", "name", "x0"]);
         let p = links(Some("pod"));
         let err = VethPair::builder("eth0", "vethhost1").netns(&pod).up().create(&nl).unwrap_err();
         assert!(err.is_already_exists(), "{err:?}");
@@ -451,9 +421,9 @@ fn master_takes_any_link_id_and_ends_are_link_ids() {
         ];
         for p in &pairs {
             let j = link_json(None, p.local().name().to_str().unwrap()).unwrap();
-            assert_eq!(field(&j, "master").as_deref(), Some("br0"), "{j}");
+            assert_eq!(text_of(&j, "master"), Some("br0"), "{j}");
         }
-        let mut ports: Vec<String> = common::json_ifnames(&run_ok("bridge", &["-j", "link"]));
+        let mut ports = common::ifnames(&common::json_in(common::Here, "bridge", &["link"]));
         ports.sort();
         assert_eq!(ports, ["v1", "v2", "v3", "v4", "v5"]);
 
@@ -467,19 +437,19 @@ fn master_takes_any_link_id_and_ends_are_link_ids() {
             .create(&nl)
             .unwrap();
         let j = link_json(Some("pod"), "eth9").unwrap();
-        assert_eq!(field(&j, "master").as_deref(), Some("br0"), "{j}");
+        assert_eq!(text_of(&j, "master"), Some("br0"), "{j}");
         assert!(has_flag(&j, "UP"), "{j}");
 
         // &VethEnd names its device (by index, in its own namespace).
         let (local, peer) = (pairs[0].local(), pairs[0].peer());
         nl.set_nomaster(local).unwrap();
-        assert_eq!(field(&link_json(None, "v1").unwrap(), "master"), None);
+        assert_eq!(text_of(&link_json(None, "v1").unwrap(), "master"), None);
         nl.set_master(local, &br).unwrap();
-        assert_eq!(field(&link_json(None, "v1").unwrap(), "master").as_deref(), Some("br0"));
+        assert_eq!(text_of(&link_json(None, "v1").unwrap(), "master"), Some("br0"));
         RouteSocket::open_in(peer.netns()).unwrap().set_up(peer).unwrap();
         assert!(has_flag(&link_json(Some("pod"), "eth0").unwrap(), "UP"));
         nl.set_mtu(local, 1400).unwrap();
-        assert_eq!(field(&link_json(None, "v1").unwrap(), "mtu").as_deref(), Some("1400"));
+        assert_eq!(number_of(&link_json(None, "v1").unwrap(), "mtu"), Some(1400));
         assert_eq!(in_pod.local().netns(), &pod);
 
         // An invalid master name: reported by create, nothing made.
@@ -527,8 +497,8 @@ fn set_master_to_a_missing_master_is_not_found_and_the_port_stays() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         ip_bridge(None);
-        ip_in(None, &["link", "add", "p0", "type", "veth", "peer", "name", "p1"]);
-        ip_in(None, &["link", "set", "p0", "master", "br0"]);
+        ip(&["link", "add", "p0", "type", "veth", "peer", "name", "p1"]);
+        ip(&["link", "set", "p0", "master", "br0"]);
         for (what, r) in
             [("by name", nl.set_master("p0", "nosuch")), ("by index", nl.set_master("p0", 4242))]
         {
@@ -537,11 +507,7 @@ fn set_master_to_a_missing_master_is_not_found_and_the_port_stays() {
             let msg = err.to_string();
             assert!(msg.contains("nosuch") || msg.contains("4242"), "{what}: {msg}");
             let j = link_json(None, "p0").unwrap();
-            assert_eq!(
-                field(&j, "master").as_deref(),
-                Some("br0"),
-                "{what}: the port left its bridge: {j}"
-            );
+            assert_eq!(text_of(&j, "master"), Some("br0"), "{what}: the port left its bridge: {j}");
         }
         // A missing port is the kernel's ENODEV, naming the port.
         let err = nl.set_master("nosuch0", "br0").unwrap_err();
@@ -574,12 +540,13 @@ fn bridge_port_options_set_and_read_back_are_one_type() {
         nl.set_bridge_port(pair.local(), all).unwrap();
         let read: BridgePortOptions = nl.require_link("p0").unwrap().bridge_port().unwrap();
         assert_eq!(read, all);
-        let d = ip_in(None, &["-d", "-j", "link", "show", "dev", "p0"]);
-        assert_eq!(field(&d, "hairpin").as_deref(), Some("true"), "{d}");
-        assert_eq!(field(&d, "learning").as_deref(), Some("false"), "{d}");
-        assert_eq!(field(&d, "flood").as_deref(), Some("false"), "{d}");
-        assert_eq!(field(&d, "isolated").as_deref(), Some("true"), "{d}");
-        assert_eq!(field(&d, "cost").as_deref(), Some("42"), "{d}");
+        let d = ip_json(&["-d", "link", "show", "dev", "p0"]).remove(0);
+        let port = d.at("linkinfo").at("info_slave_data");
+        assert!(port.at("hairpin").truth(), "{d}");
+        assert!(!port.at("learning").truth(), "{d}");
+        assert!(!port.at("flood").truth(), "{d}");
+        assert!(port.at("isolated").truth(), "{d}");
+        assert_eq!(port.at("cost").uint(), 42, "{d}");
         // What was read back can be sent again as it is (a no-op), or
         // changed field by field.
         nl.set_bridge_port("p0", read).unwrap();

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -24,6 +25,7 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nslink::{NetNs, NsId};
+use serde_json::Value;
 
 /// The message every test fails with when it is not run as root.
 pub const NEED_ROOT: &str =
@@ -103,28 +105,119 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+// ---------------------------------------------------------------------------
+// Running the tools
+// ---------------------------------------------------------------------------
+
+/// A `Command` for `program` in the calling thread's namespace. Tools run
+/// with `LC_ALL=C`, so that what tests parse is never translated.
+pub fn command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("LC_ALL", "C");
+    cmd
+}
+
+/// Where a tool runs: [`Here`] (the calling thread's namespace), a named
+/// namespace (`&str`, `&String`: `ip -n NAME`, `ip netns exec NAME PROG`),
+/// a [`NetNs`] handle (`NetNs::command`), or an `Option` of one of these
+/// (`None` is [`Here`]).
+pub trait Place: Copy + std::fmt::Debug {
+    /// A `Command` for `program` there.
+    fn command(self, program: &str) -> Command;
+
+    /// A `Command` for `ip` there.
+    fn ip(self) -> Command {
+        self.command("ip")
+    }
+}
+
+/// The calling thread's namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Here;
+
+impl Place for Here {
+    fn command(self, program: &str) -> Command {
+        command(program)
+    }
+}
+
+impl Place for &str {
+    fn command(self, program: &str) -> Command {
+        let mut cmd = command("ip");
+        cmd.args(["netns", "exec", self, program]);
+        cmd
+    }
+
+    fn ip(self) -> Command {
+        let mut cmd = command("ip");
+        cmd.args(["-n", self]);
+        cmd
+    }
+}
+
+impl Place for &String {
+    fn command(self, program: &str) -> Command {
+        self.as_str().command(program)
+    }
+
+    fn ip(self) -> Command {
+        self.as_str().ip()
+    }
+}
+
+impl Place for &NetNs {
+    fn command(self, program: &str) -> Command {
+        let mut cmd = NetNs::command(self, program).expect("NetNs::command");
+        cmd.env("LC_ALL", "C");
+        cmd
+    }
+}
+
+impl<P: Place> Place for Option<P> {
+    fn command(self, program: &str) -> Command {
+        match self {
+            Some(p) => p.command(program),
+            None => Here.command(program),
+        }
+    }
+
+    fn ip(self) -> Command {
+        match self {
+            Some(p) => p.ip(),
+            None => Here.ip(),
+        }
+    }
+}
+
+/// Runs `cmd` and returns its output, whatever the exit status.
+fn spawn(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
 /// Runs a command and returns its output, whatever the exit status.
 pub fn output(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} {args:?}: {e}"))
+    output_in(Here, program, args)
+}
+
+/// Runs a command at `place` and returns its output, whatever the exit
+/// status.
+pub fn output_in(place: impl Place, program: &str, args: &[&str]) -> Output {
+    spawn(place.command(program).args(args))
 }
 
 /// Runs a command that must succeed and returns its stdout.
 pub fn run_ok(program: &str, args: &[&str]) -> String {
-    let out = output(program, args);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed with {}: stdout {:?}, stderr {:?}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("command output is not UTF-8")
+    run_in(Here, program, args)
+}
+
+/// Runs a command at `place` that must succeed and returns its stdout.
+#[track_caller]
+pub fn run_in(place: impl Place, program: &str, args: &[&str]) -> String {
+    stdout_ok(&format!("{program} {args:?} in {place:?}"), output_in(place, program, args))
 }
 
 /// Checks the output of a spawned command succeeded and returns its stdout.
+#[track_caller]
 pub fn stdout_ok(what: &str, out: Output) -> String {
     assert!(
         out.status.success(),
@@ -136,9 +229,150 @@ pub fn stdout_ok(what: &str, out: Output) -> String {
     String::from_utf8(out.stdout).expect("command output is not UTF-8")
 }
 
-/// `ip <args>`, which must succeed.
+/// `ip <args>` at `place`, whatever its exit status; the arguments need not
+/// be UTF-8.
+pub fn ip_output_in<A: AsRef<OsStr>>(place: impl Place, args: &[A]) -> Output {
+    spawn(place.ip().args(args))
+}
+
+/// `ip <args>`, which must succeed; its stdout.
+#[track_caller]
 pub fn ip(args: &[&str]) -> String {
-    run_ok("ip", args)
+    ip_in(Here, args)
+}
+
+/// `ip <args>` at `place` (`ip -n NAME`, or `NetNs::command`), which must
+/// succeed; its stdout.
+#[track_caller]
+pub fn ip_in(place: impl Place, args: &[&str]) -> String {
+    stdout_ok(&format!("ip {args:?} in {place:?}"), spawn(place.ip().args(args)))
+}
+
+// ---------------------------------------------------------------------------
+// Reading what `ip -j` (and `bridge -j`) print
+// ---------------------------------------------------------------------------
+
+/// The one reader for the JSON the tools print (`ip -j`, `bridge -j`): the
+/// top-level array, empty for empty output (some tools print nothing for an
+/// empty list). `what` names the command in the panic message.
+///
+/// `ip` escapes only quotes, backslashes, backspace, form feed, newline,
+/// carriage return and tab in strings, and prints other control bytes of a
+/// name or alias as they are, which JSON does not allow: those (which cannot
+/// occur outside strings) are escaped
+/// here before parsing.
+#[track_caller]
+pub fn parse_json(what: &str, text: &str) -> Vec<Value> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut json = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' | '\n' | '\r' => json.push(c),
+            c if c < ' ' => json.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => json.push(c),
+        }
+    }
+    match serde_json::from_str(&json) {
+        Ok(Value::Array(items)) => items,
+        Ok(other) => panic!("{what}: expected a JSON array, got {other}"),
+        Err(e) => panic!("{what}: bad JSON ({e}): {text}"),
+    }
+}
+
+/// Runs `cmd` (a tool asked for JSON), which must succeed, and parses its
+/// stdout. Names that are not UTF-8 are read lossily (`ip` prints their
+/// bytes as they are, which is not JSON).
+#[track_caller]
+pub fn json_cmd(cmd: &mut Command, what: &str) -> Vec<Value> {
+    let out = spawn(cmd);
+    assert!(
+        out.status.success(),
+        "{what} failed with {}: stdout {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_json(what, &String::from_utf8_lossy(&out.stdout))
+}
+
+/// `PROGRAM -j ARGS` at `place` (for `bridge -j`), which must succeed, parsed.
+#[track_caller]
+pub fn json_in(place: impl Place, program: &str, args: &[&str]) -> Vec<Value> {
+    let mut cmd = place.command(program);
+    cmd.arg("-j").args(args);
+    json_cmd(&mut cmd, &format!("{program} -j {args:?} in {place:?}"))
+}
+
+/// `ip -j ARGS` in the calling thread's namespace, which must succeed,
+/// parsed: `ip_json(&["-d", "link", "show"])`.
+#[track_caller]
+pub fn ip_json(args: &[&str]) -> Vec<Value> {
+    ip_json_in(Here, args)
+}
+
+/// `ip -j ARGS` at `place`, which must succeed, parsed.
+#[track_caller]
+pub fn ip_json_in(place: impl Place, args: &[&str]) -> Vec<Value> {
+    let mut cmd = place.ip();
+    cmd.arg("-j").args(args);
+    json_cmd(&mut cmd, &format!("ip -j {args:?} in {place:?}"))
+}
+
+/// The `ifname`s of `ip -j link show` (or `bridge -j link`) objects, in order.
+pub fn ifnames(objects: &[Value]) -> Vec<String> {
+    objects.iter().map(|o| o.at("ifname").text().to_owned()).collect()
+}
+
+/// Accessors for the tools' JSON that panic, with the object, when a value
+/// is missing or of another type.
+pub trait JsonExt {
+    /// `self[key]`, which must be there.
+    fn at(&self, key: &str) -> &Value;
+    /// A string.
+    fn text(&self) -> &str;
+    /// A signed integer.
+    fn int(&self) -> i64;
+    /// An unsigned integer.
+    fn uint(&self) -> u64;
+    /// A boolean.
+    fn truth(&self) -> bool;
+    /// An array's items.
+    fn items(&self) -> &[Value];
+    /// The `"flags"` list of an `ip -j link` object (`UP`, `LOWER_UP`, …).
+    fn flags(&self) -> BTreeSet<String>;
+}
+
+impl JsonExt for Value {
+    #[track_caller]
+    fn at(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or_else(|| panic!("no {key:?} in {self}"))
+    }
+    #[track_caller]
+    fn text(&self) -> &str {
+        self.as_str().unwrap_or_else(|| panic!("not a string: {self}"))
+    }
+    #[track_caller]
+    fn int(&self) -> i64 {
+        self.as_i64().unwrap_or_else(|| panic!("not an integer: {self}"))
+    }
+    #[track_caller]
+    fn uint(&self) -> u64 {
+        self.as_u64().unwrap_or_else(|| panic!("not an unsigned integer: {self}"))
+    }
+    #[track_caller]
+    fn truth(&self) -> bool {
+        self.as_bool().unwrap_or_else(|| panic!("not a boolean: {self}"))
+    }
+    #[track_caller]
+    fn items(&self) -> &[Value] {
+        self.as_array().unwrap_or_else(|| panic!("not an array: {self}"))
+    }
+    #[track_caller]
+    fn flags(&self) -> BTreeSet<String> {
+        self.at("flags").items().iter().map(|f| f.text().to_owned()).collect()
+    }
 }
 
 /// The names `ip netns list` prints (its lines look like `NAME` or
@@ -153,22 +387,6 @@ pub fn ip_netns_list() -> Vec<String> {
         })
         .collect();
     names.sort();
-    names
-}
-
-/// The interface names in the JSON printed by `ip -j link show`, in order.
-/// (A tiny scanner: the crate has no JSON parser and interface names cannot
-/// contain quotes.)
-pub fn json_ifnames(json: &str) -> Vec<String> {
-    const KEY: &str = "\"ifname\":\"";
-    let mut names = Vec::new();
-    let mut rest = json;
-    while let Some(i) = rest.find(KEY) {
-        rest = &rest[i + KEY.len()..];
-        let end = rest.find('"').expect("unterminated ifname in ip -j output");
-        names.push(rest[..end].to_owned());
-        rest = &rest[end..];
-    }
     names
 }
 
