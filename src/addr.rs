@@ -487,9 +487,13 @@ impl RouteSocket {
         Ok(m)
     }
 
-    /// Adds `net` to `link`, like `ip addr add NET brd + dev LINK`
-    /// (`RTM_NEWADDR`, rtnetlink(7); IPv4 addresses get the broadcast
-    /// address of their prefix). Needs `CAP_NET_ADMIN`.
+    /// Adds `net` to `link`, like `ip addr add NET brd + dev LINK` (IPv4
+    /// addresses get the broadcast address of their prefix).
+    ///
+    /// Kernel: `RTM_NEWADDR` with `NLM_F_CREATE|NLM_F_EXCL`, `IFA_LOCAL`,
+    /// `IFA_ADDRESS` and `IFA_BROADCAST` (rtnetlink(7); ip-address(8)
+    /// `add`). Needs `CAP_NET_ADMIN`. A link given by name is looked up
+    /// first (one more round trip).
     ///
     /// # Errors
     /// [`Error::Os`] with `EEXIST` ([`Error::is_already_exists`]) when the
@@ -507,9 +511,11 @@ impl RouteSocket {
     }
 
     /// Adds `net` to `link` with flags and a scope, like
-    /// `ip addr add NET dev LINK scope SCOPE nodad noprefixroute`
-    /// (`RTM_NEWADDR` with `IFA_FLAGS`, rtnetlink(7)). Needs
-    /// `CAP_NET_ADMIN`.
+    /// `ip addr add NET dev LINK scope SCOPE nodad noprefixroute`.
+    ///
+    /// Kernel: as [`add_address`](RouteSocket::add_address), with
+    /// `ifa_scope` and the flags in `IFA_FLAGS` (all 32 bits) and
+    /// `ifa_flags` (the low 8). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// As [`add_address`](RouteSocket::add_address).
@@ -566,8 +572,11 @@ impl RouteSocket {
         })
     }
 
-    /// Removes `net` from `link`, like `ip addr del NET dev LINK`
-    /// (`RTM_DELADDR`, rtnetlink(7)). Needs `CAP_NET_ADMIN`.
+    /// Removes `net` from `link`, like `ip addr del NET dev LINK`.
+    ///
+    /// Kernel: `RTM_DELADDR` with `IFA_LOCAL` and `IFA_ADDRESS`
+    /// (rtnetlink(7); ip-address(8) `delete`). Needs `CAP_NET_ADMIN`. A link
+    /// given by name is looked up first (one more round trip).
     ///
     /// # Errors
     /// [`Error::Os`] with `EADDRNOTAVAIL` when the link does not have it,
@@ -587,9 +596,11 @@ impl RouteSocket {
             .map(drop)
     }
 
-    /// Every address of the namespace, like `ip addr show` (an
-    /// `RTM_GETADDR` dump, rtnetlink(7)), with its scope and flags. Needs
-    /// no privilege.
+    /// Every address of the namespace, like `ip addr show`, with its scope
+    /// and flags.
+    ///
+    /// Kernel: an `RTM_GETADDR` dump of both families (rtnetlink(7);
+    /// ip-address(8) `show`). No privilege; one dump, decoded in full.
     ///
     /// # Errors
     /// The exchange errors.
@@ -615,6 +626,10 @@ impl RouteSocket {
 
     /// The addresses of one link, like `ip addr show dev LINK`.
     ///
+    /// Kernel: as [`addresses`](RouteSocket::addresses) (the whole dump,
+    /// filtered here), after a lookup of a link given by name. No
+    /// privilege.
+    ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing link.
     ///
@@ -633,6 +648,11 @@ impl RouteSocket {
 
     /// Removes every address of `link`, like `ip addr flush dev LINK`;
     /// returns how many were removed.
+    ///
+    /// Kernel: an `RTM_GETADDR` dump, then one `RTM_DELADDR` per address
+    /// (rtnetlink(7); ip-address(8) `flush`), repeated until the link has
+    /// none (removing a primary IPv4 address can remove its secondaries):
+    /// N + 2 round trips or more for N addresses. Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing link; the first refusal.

@@ -36,6 +36,14 @@
 //! its queue count). nslink therefore hands the kernel buffers that end right
 //! before an inaccessible guard page: a count that grew makes the ioctl fail
 //! with `EFAULT` instead of overwriting memory, and the request is retried.
+//!
+//! # Privileges and cost
+//!
+//! Every request here is a *get* command of the `SIOCETHTOOL` ioctl
+//! (netdevice(7)), which the kernel lets anyone issue: no capability is
+//! needed. Each is one ioctl(2) of a few µs, plus, for the variable-length
+//! replies, one anonymous mapping (mmap(2), mprotect(2), munmap(2)) for the
+//! guarded buffer.
 
 use std::ffi::c_void;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -166,6 +174,9 @@ pub struct DriverInfo {
 /// Opens a socket for ethtool ioctls, `socket(AF_INET, SOCK_DGRAM |
 /// SOCK_CLOEXEC, 0)`, the kind `ethtool` itself uses.
 ///
+/// Kernel: socket(2) (see netdevice(7): any socket serves for device
+/// ioctls). No privilege.
+///
 /// The socket belongs to the network namespace of the **calling thread**,
 /// and every request made through it looks device names up in that
 /// namespace. To query devices of another namespace, create the socket in
@@ -196,6 +207,9 @@ pub fn control_socket() -> Result<OwnedFd> {
 /// [`control_socket`]). A kernel without named features (`EOPNOTSUPP` or
 /// `EINVAL` for the string set; before Linux 2.6.39) gives an empty list.
 /// Feature bits the kernel leaves unnamed are skipped.
+///
+/// Kernel: three `SIOCETHTOOL` ioctls (netdevice(7)), as ethtool(8) `-k`;
+/// no privilege.
 ///
 /// # Errors
 /// [`Error::Os`] with [`Op::Ethtool`] and object `link "NAME"`; `ENODEV` (see
@@ -258,6 +272,9 @@ pub fn features(sock: impl AsFd, name: &IfName) -> Result<Vec<Feature>> {
 /// not `ethtool`'s legacy group names (`tx-checksumming`,
 /// `generic-receive-offload`). See [`features`].
 ///
+/// Kernel: as [`features`] (all features are read; the one asked for is
+/// picked out here).
+///
 /// # Errors
 /// As [`features`].
 ///
@@ -281,6 +298,10 @@ pub fn feature(sock: impl AsFd, name: &IfName, feature_name: &str) -> Result<Opt
 /// bridges say `Some(true)` and a veth `Some(false)`. Newer kernels no longer
 /// name it, and this returns `Ok(None)`: there the flag is the link attribute
 /// `IFLA_NETNS_IMMUTABLE` (Linux 6.15 and later), or invisible (6.12–6.14).
+/// [`RouteSocket::netns_local`](crate::RouteSocket::netns_local) answers
+/// on every kernel.
+///
+/// Kernel: as [`features`]; no privilege.
 ///
 /// # Errors
 /// As [`features`].
@@ -301,7 +322,10 @@ pub fn netns_local(sock: impl AsFd, name: &IfName) -> Result<Option<bool>> {
 }
 
 /// Driver name, version, firmware version and bus address of device `name`,
-/// like `ethtool -i DEV` (`ETHTOOL_GDRVINFO`).
+/// like `ethtool -i DEV`.
+///
+/// Kernel: one `SIOCETHTOOL` ioctl, `ETHTOOL_GDRVINFO` (netdevice(7);
+/// ethtool(8) `-i`). No privilege.
 ///
 /// # Errors
 /// [`Error::Os`] with [`Op::Ethtool`]: `ENODEV` (see
@@ -345,6 +369,10 @@ pub fn driver_info(sock: impl AsFd, name: &IfName) -> Result<DriverInfo> {
 ///
 /// A device whose driver has no statistics (`lo`, a bridge; `ethtool -S`
 /// says "no stats available") gives an empty list.
+///
+/// Kernel: three `SIOCETHTOOL` ioctls (netdevice(7); ethtool(8) `-S`),
+/// repeated when the number of statistics changes in between. No
+/// privilege.
 ///
 /// # Errors
 /// [`Error::Os`] with [`Op::Ethtool`]: `ENODEV` (see
@@ -390,6 +418,10 @@ pub fn stats(sock: impl AsFd, name: &IfName) -> Result<Vec<(String, u64)>> {
 ///
 /// The index is valid in the **peer's** namespace, which may not be the
 /// socket's.
+///
+/// Kernel: as [`stats`] (ethtool(8) `-S`); no privilege.
+/// [`RouteSocket::veth_peer`](crate::RouteSocket::veth_peer) reads the
+/// link attribute `IFLA_LINK` instead when the kernel sends it.
 ///
 /// # Errors
 /// As [`stats`]; [`Error::Decode`] if the value does not fit an interface

@@ -1,4 +1,6 @@
-//! The neighbour (ARP / NDP) table of a namespace (`ip neigh`).
+//! The neighbour (ARP / NDP) table of a namespace (`ip neigh`,
+//! ip-neighbour(8); the `RTM_NEWNEIGH`/`RTM_DELNEIGH`/`RTM_GETNEIGH`
+//! messages of rtnetlink(7)).
 //!
 //! Worth knowing when building many namespaces on one machine: the kernel's
 //! neighbour tables are shared by all namespaces, and once they hold
@@ -150,8 +152,10 @@ fn message(index: u32, ip: IpAddr) -> NeighbourMessage {
 
 impl RouteSocket {
     /// Every IPv4 and IPv6 neighbour entry of the namespace, in every state,
-    /// like `ip neigh show nud all` (an `RTM_GETNEIGH` dump, rtnetlink(7)).
-    /// Needs no privilege.
+    /// like `ip neigh show nud all`.
+    ///
+    /// Kernel: an `RTM_GETNEIGH` dump (rtnetlink(7); ip-neighbour(8)
+    /// `show`). No privilege.
     ///
     /// # Errors
     /// The exchange errors.
@@ -203,6 +207,9 @@ impl RouteSocket {
     /// `ip neigh replace IP lladdr MAC dev LINK nud permanent`; see
     /// [`replace_neighbour`](Self::replace_neighbour).
     ///
+    /// Kernel: as [`replace_neighbour`](Self::replace_neighbour), with
+    /// `NUD_PERMANENT`. Needs `CAP_NET_ADMIN`.
+    ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENODEV` for a missing link.
     ///
@@ -217,9 +224,12 @@ impl RouteSocket {
     }
 
     /// Adds or replaces an entry in `state`, like
-    /// `ip neigh replace IP lladdr MAC dev LINK nud STATE` (`RTM_NEWNEIGH`
-    /// with `NLM_F_CREATE|NLM_F_REPLACE`, rtnetlink(7)). Needs
-    /// `CAP_NET_ADMIN`.
+    /// `ip neigh replace IP lladdr MAC dev LINK nud STATE`.
+    ///
+    /// Kernel: `RTM_NEWNEIGH` with `NLM_F_CREATE|NLM_F_REPLACE`, `NDA_DST`
+    /// and `NDA_LLADDR` (rtnetlink(7); ip-neighbour(8) `replace`). Needs
+    /// `CAP_NET_ADMIN`. A link given by name is looked up first (one more
+    /// round trip).
     ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENODEV` for a missing link,
@@ -255,8 +265,11 @@ impl RouteSocket {
         .map(drop)
     }
 
-    /// Deletes one entry, like `ip neigh del IP dev LINK` (`RTM_DELNEIGH`,
-    /// rtnetlink(7)). Needs `CAP_NET_ADMIN`.
+    /// Deletes one entry, like `ip neigh del IP dev LINK`.
+    ///
+    /// Kernel: `RTM_DELNEIGH` with `NDA_DST` (rtnetlink(7); ip-neighbour(8)
+    /// `delete`). Needs `CAP_NET_ADMIN`. A link given by name is looked up
+    /// first (one more round trip).
     ///
     /// # Errors
     /// [`Error::Os`](crate::Error::Os) with `ENOENT` when there is no such
@@ -283,6 +296,10 @@ impl RouteSocket {
     /// Deletes every entry that is not permanent (of every link of the
     /// namespace), like `ip neigh flush all`, in one batch of requests.
     /// Returns how many were deleted.
+    ///
+    /// Kernel: an `RTM_GETNEIGH` dump, then one `RTM_DELNEIGH` per entry,
+    /// sent 128 to a datagram (rtnetlink(7); ip-neighbour(8) `flush`):
+    /// 1 + ⌈N/128⌉ round trips for N entries. Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// The exchange errors; entries that vanished meanwhile are not errors.

@@ -884,9 +884,13 @@ impl RouteSocket {
         Ok(m)
     }
 
-    /// Adds a route, like `ip route add …` (`RTM_NEWROUTE` with
-    /// `NLM_F_CREATE|NLM_F_EXCL`, rtnetlink(7)). Needs `CAP_NET_ADMIN` in
-    /// the socket's namespace.
+    /// Adds a route, like `ip route add …`.
+    ///
+    /// Kernel: `RTM_NEWROUTE` with `NLM_F_CREATE|NLM_F_EXCL`: the header's
+    /// type, scope, protocol and table, `RTA_DST`, `RTA_GATEWAY`, `RTA_OIF`,
+    /// `RTA_PREFSRC`, `RTA_PRIORITY` and `RTA_TABLE` as set (rtnetlink(7);
+    /// ip-route(8) `add`). Needs `CAP_NET_ADMIN`. A device given by name is
+    /// looked up first (one more round trip).
     ///
     /// # Errors
     /// [`Error::Os`] with `EEXIST` when it exists, `ENETUNREACH` (and the
@@ -921,8 +925,10 @@ impl RouteSocket {
         })
     }
 
-    /// Adds or replaces a route, like `ip route replace …` (`RTM_NEWROUTE`
-    /// with `NLM_F_CREATE|NLM_F_REPLACE`, rtnetlink(7)). Needs
+    /// Adds or replaces a route, like `ip route replace …`.
+    ///
+    /// Kernel: as [`add_route`](RouteSocket::add_route), with
+    /// `NLM_F_CREATE|NLM_F_REPLACE` (ip-route(8) `replace`). Needs
     /// `CAP_NET_ADMIN`.
     ///
     /// # Errors
@@ -947,11 +953,14 @@ impl RouteSocket {
         .map(drop)
     }
 
-    /// Deletes a route, like `ip route del …` (`RTM_DELROUTE`,
-    /// rtnetlink(7)). The type, table, gateway, device, metric and, when
-    /// set, scope and protocol must match; a route from
-    /// [`routes`](RouteSocket::routes) matches itself. Needs
-    /// `CAP_NET_ADMIN`.
+    /// Deletes a route, like `ip route del …`. The type, table, gateway,
+    /// device, metric and, when set, scope and protocol must match; a route
+    /// from [`routes`](RouteSocket::routes) matches itself.
+    ///
+    /// Kernel: `RTM_DELROUTE` with the same header and attributes as
+    /// [`add_route`](RouteSocket::add_route), scope `RT_SCOPE_NOWHERE` and
+    /// protocol `RTPROT_UNSPEC` when unset (rtnetlink(7); ip-route(8)
+    /// `delete`). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `ESRCH` ([`Error::is_not_found`]) when there is no
@@ -972,9 +981,11 @@ impl RouteSocket {
     }
 
     /// Every IPv4 and IPv6 route of every table, like
-    /// `ip route show table all` plus `ip -6 route show table all` (an
-    /// `RTM_GETROUTE` dump, rtnetlink(7)). Filter with [`Route::is_main`]
-    /// for what plain `ip route` shows. Needs no privilege.
+    /// `ip route show table all` plus `ip -6 route show table all`. Filter
+    /// with [`Route::is_main`] for what plain `ip route` shows.
+    ///
+    /// Kernel: two `RTM_GETROUTE` dumps, `AF_INET` then `AF_INET6`
+    /// (rtnetlink(7); ip-route(8) `show`), decoded in full. No privilege.
     ///
     /// # Errors
     /// The exchange errors.

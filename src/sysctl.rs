@@ -1,8 +1,9 @@
-//! Per-namespace network settings (`/proc/sys/net/...`).
+//! Per-namespace network settings (`/proc/sys/net/...`, proc(5), sysctl(8)).
 //!
 //! The files under `/proc/sys/net` show the settings of the namespace of the
-//! thread that opens them, so reads and writes happen on nslink's helper
-//! thread, moved into the namespace for the job; the caller's thread never
+//! thread that opens them, so reads and writes happen on one of nslink's
+//! [worker threads](crate::netns#the-worker-pool-and-what-it-costs), moved
+//! into the namespace for the job (setns(2)); the caller's thread never
 //! moves.
 //!
 //! Keys are written as `sysctl` writes them: `net.ipv4.ip_forward`, or with
@@ -105,6 +106,8 @@ impl From<SysctlKeyError> for Error {
 /// Turns a key into its path under `/proc/sys` (proc(5), sysctl(8)),
 /// refusing anything that is not a plain key under `net`.
 ///
+/// Kernel: none; a pure function of the text.
+///
 /// # Errors
 /// [`SysctlKeyError`].
 ///
@@ -153,8 +156,13 @@ fn object(ns: &NetNs, key: &str) -> Object {
 }
 
 /// Reads setting `key` of namespace `ns`, like
-/// `ip netns exec NS sysctl -n KEY`, without the trailing newline (a read
-/// of `/proc/sys/net/…` on nslink's helper thread inside `ns`, proc(5)).
+/// `ip netns exec NS sysctl -n KEY`, without the trailing newline.
+///
+/// Kernel: open(2) and read(2) of `/proc/sys/net/…` (proc(5), sysctl(8)) on
+/// a worker thread that setns(2) into `ns` for the job (so it needs
+/// `CAP_SYS_ADMIN` over `ns`, like any entry). Most keys can be read by
+/// anyone; a few are mode 0600 or 0200. Cost: one worker job (a few µs
+/// when a worker is idle) and the read.
 ///
 /// # Errors
 /// [`Error::Parse`] for a bad key; [`Error::Os`] with `ENOENT` for a key
@@ -176,13 +184,18 @@ pub fn read(ns: &NetNs, key: &str) -> Result<String> {
 }
 
 /// Sets `key` of namespace `ns` to `value`, like
-/// `ip netns exec NS sysctl -w KEY=VALUE` (a write to `/proc/sys/net/…` on
-/// nslink's helper thread inside `ns`, proc(5); needs `CAP_NET_ADMIN` over
-/// the namespace for most keys). The current value is read first and the
-/// file is written only if it differs (so a read-only `/proc` is no error
-/// when nothing needs to change). Returns the previous value, or `None`
-/// for a write-only key such as `net.ipv4.route.flush`, which is always
-/// written.
+/// `ip netns exec NS sysctl -w KEY=VALUE`. The current value is read first
+/// and the file is written only if it differs (so a read-only `/proc` is no
+/// error when nothing needs to change). Returns the previous value, or
+/// `None` for a write-only key such as `net.ipv4.route.flush`, which is
+/// always written.
+///
+/// Kernel: read(2) then write(2) of `/proc/sys/net/…` (proc(5),
+/// sysctl(8)) on a worker thread that setns(2) into `ns` for the job
+/// (`CAP_SYS_ADMIN` over `ns`). Writing needs root in the user namespace
+/// that owns `ns` (the files belong to it); some keys can only be changed
+/// from the initial namespace. Cost: one worker job and two file
+/// operations.
 ///
 /// # Errors
 /// [`Error::Parse`] for a bad key; [`Error::InvalidArgument`] for a value
@@ -229,6 +242,8 @@ pub fn write(ns: &NetNs, key: &str, value: &str) -> Result<Option<String>> {
 impl NetNs {
     /// Reads a setting of this namespace; see [`sysctl::read`](read()).
     ///
+    /// Kernel: as [`sysctl::read`](read()).
+    ///
     /// # Errors
     /// As [`sysctl::read`](read()).
     ///
@@ -242,6 +257,8 @@ impl NetNs {
     }
 
     /// Writes a setting of this namespace; see [`sysctl::write`](write()).
+    ///
+    /// Kernel: as [`sysctl::write`](write()).
     ///
     /// # Errors
     /// As [`sysctl::write`](write()).

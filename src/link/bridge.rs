@@ -100,6 +100,9 @@ impl Bridge {
 
     /// Looks up an existing bridge.
     ///
+    /// Kernel: one `RTM_GETLINK` request (rtnetlink(7)), checking
+    /// `IFLA_INFO_KIND` is `bridge`. No privilege.
+    ///
     /// # Errors
     /// [`Error::NotFound`] if there is no such device;
     /// [`Error::InvalidArgument`] if it is not a bridge.
@@ -133,6 +136,10 @@ impl Bridge {
 
     /// Attaches `port` to this bridge, like `ip link set PORT master BR`.
     ///
+    /// Kernel: `RTM_SETLINK` with `IFLA_MASTER` (rtnetlink(7)), after
+    /// checking the bridge still exists (two round trips); needs
+    /// `CAP_NET_ADMIN`. See [`RouteSocket::set_master`].
+    ///
     /// # Errors
     /// As [`RouteSocket::set_master`]: [`Error::NotFound`] if the bridge is
     /// gone.
@@ -148,6 +155,9 @@ impl Bridge {
 
     /// Detaches `port` from this bridge, like `ip link set PORT nomaster`.
     ///
+    /// Kernel: `RTM_SETLINK` with `IFLA_MASTER` 0 (rtnetlink(7)); needs
+    /// `CAP_NET_ADMIN`. It detaches `port` from whatever master it has.
+    ///
     /// # Errors
     /// As [`RouteSocket::set_nomaster`].
     ///
@@ -161,6 +171,10 @@ impl Bridge {
     }
 
     /// The ports of this bridge, like `bridge link show master BR`.
+    ///
+    /// Kernel: an `RTM_GETLINK` dump of every device (rtnetlink(7)),
+    /// filtered on `IFLA_MASTER` here; bridge(8) `link show`. No privilege;
+    /// costs a dump of the whole namespace plus one lookup.
     ///
     /// # Errors
     /// The exchange errors.
@@ -218,6 +232,12 @@ impl BridgeBuilder {
     }
 
     /// Creates the bridge in the socket's namespace.
+    ///
+    /// Kernel: `RTM_NEWLINK` with `NLM_F_CREATE|NLM_F_EXCL`,
+    /// `IFLA_INFO_KIND` `bridge` and the options in `IFLA_INFO_DATA`
+    /// (`IFLA_BR_STP_STATE`, `IFLA_BR_FORWARD_DELAY`, …; rtnetlink(7),
+    /// ip-link(8) `add type bridge`), then one `RTM_GETLINK` for its index:
+    /// two round trips. Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST` when
@@ -350,13 +370,14 @@ impl RouteSocket {
     }
 
     /// Attaches `port` to the bridge `master`, like
-    /// `ip link set PORT master BR` (`IFLA_MASTER` in an `RTM_SETLINK`,
-    /// rtnetlink(7); needs `CAP_NET_ADMIN`). Both are looked up in this
-    /// socket's namespace: a device in another namespace cannot join.
+    /// `ip link set PORT master BR`. Both are looked up in this socket's
+    /// namespace: a device in another namespace cannot join.
     ///
-    /// The master is looked up first (one more request): the kernel would
-    /// answer a missing master with a bare `EINVAL`, after taking the port
-    /// off its current bridge.
+    /// Kernel: `RTM_SETLINK` with `IFLA_MASTER` (rtnetlink(7); ip-link(8)
+    /// `set master`). Needs `CAP_NET_ADMIN`. The master is looked up first
+    /// (`RTM_GETLINK`, so two round trips): the kernel would answer a
+    /// missing master with a bare `EINVAL`, after taking the port off its
+    /// current bridge.
     ///
     /// # Errors
     /// [`Error::NotFound`] naming the master when there is no such device;
@@ -385,8 +406,10 @@ impl RouteSocket {
         })
     }
 
-    /// Detaches `port` from its bridge, like `ip link set PORT nomaster`
-    /// (`IFLA_MASTER` 0 in an `RTM_SETLINK`, rtnetlink(7)).
+    /// Detaches `port` from its bridge, like `ip link set PORT nomaster`.
+    ///
+    /// Kernel: `RTM_SETLINK` with `IFLA_MASTER` 0 (rtnetlink(7); ip-link(8)
+    /// `set nomaster`). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` ([`Error::is_not_found`]) for a missing
@@ -403,8 +426,12 @@ impl RouteSocket {
         })
     }
 
-    /// The links whose master is `bridge`, like `bridge link show`
-    /// (one `RTM_GETLINK` dump, rtnetlink(7)).
+    /// The links whose master is `bridge`, like `bridge link show`.
+    ///
+    /// Kernel: one `RTM_GETLINK` request for the bridge, then an
+    /// `RTM_GETLINK` dump of every device (rtnetlink(7)) filtered on
+    /// `IFLA_MASTER` here; bridge(8) `link show`. No privilege; the cost of
+    /// a dump of the whole namespace.
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such device; the exchange
@@ -428,9 +455,13 @@ impl RouteSocket {
     }
 
     /// Changes bridge-port flags, like
-    /// `bridge link set dev PORT hairpin on learning off` (bridge(8);
-    /// `IFLA_INFO_SLAVE_DATA` in an `RTM_NEWLINK` on the port). Read them
-    /// back with [`Link::bridge_port`], which returns the same type.
+    /// `bridge link set dev PORT hairpin on learning off`. Read them back
+    /// with [`Link::bridge_port`], which returns the same type.
+    ///
+    /// Kernel: `RTM_NEWLINK` on the existing port (no `NLM_F_CREATE`) with
+    /// `IFLA_INFO_SLAVE_KIND` `bridge` and the `IFLA_BRPORT_*` flags in
+    /// `IFLA_INFO_SLAVE_DATA` (rtnetlink(7); bridge(8) `link set`, ip-link(8)
+    /// `type bridge_slave`). Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::Os`] with `EOPNOTSUPP` or `EINVAL` when `port` is not a bridge

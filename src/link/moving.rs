@@ -58,6 +58,15 @@ impl RouteSocket {
     /// (SIOCETHTOOL, asked from a socket inside this socket's namespace;
     /// kernels before ~6.12), else unknown.
     ///
+    /// Kernel: one `RTM_GETLINK` (rtnetlink(7)), reading
+    /// `IFLA_NETNS_IMMUTABLE`; when the kernel does not send it, the
+    /// `SIOCETHTOOL` ioctl (netdevice(7); `ETHTOOL_GSSET_INFO`,
+    /// `ETHTOOL_GSTRINGS`, `ETHTOOL_GFEATURES`, as ethtool(8) `-k`) and one
+    /// more `RTM_GETLINK` to check the name still means the same device.
+    /// No privilege. The first ethtool question of a socket opens an
+    /// `AF_INET` socket inside its namespace (on one of nslink's worker threads)
+    /// and keeps it.
+    ///
     /// # Errors
     /// [`Error::NotFound`] for a missing device; [`Error::Os`] (op
     /// [`Op::Ethtool`]) if the ioctl fails for another reason.
@@ -132,6 +141,12 @@ impl RouteSocket {
     /// In every failure the device stays where it was, with its name and
     /// index.
     ///
+    /// Kernel: `RTM_SETLINK` with `IFLA_NET_NS_FD` (rtnetlink(7); ip-link(8)
+    /// `set netns`), after an `RTM_GETLINK` and the netns-local question
+    /// ([`netns_local`](RouteSocket::netns_local)): two round trips, more
+    /// on kernels without `IFLA_NETNS_IMMUTABLE`. Needs `CAP_NET_ADMIN`
+    /// over both namespaces (the kernel checks the target's owner too).
+    ///
     /// ```no_run
     /// use nslink::{NetNs, RouteSocket};
     ///
@@ -151,6 +166,11 @@ impl RouteSocket {
 
     /// Moves device `id` into `target` and renames it there in the same
     /// request, like `ip link set DEV netns NS name NEW`.
+    ///
+    /// Kernel: as [`move_link`](RouteSocket::move_link), with `IFLA_IFNAME`
+    /// in the same `RTM_SETLINK`. The new name is checked in `target` first,
+    /// through a netlink socket opened there on one of nslink's worker threads (one
+    /// `setns(2)` and one more round trip).
     ///
     /// # Errors
     /// As [`move_link`](RouteSocket::move_link); [`Error::InvalidName`] before

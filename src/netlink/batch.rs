@@ -32,6 +32,12 @@ impl RouteSocket {
     /// Queueing a request that names a link for an address or a route
     /// resolves the name first (one round trip); pass indexes to avoid it.
     ///
+    /// Kernel: the requests go in one sendmsg(2) of a `NETLINK_ROUTE`
+    /// socket, each with `NLM_F_ACK` (netlink(7)); the kernel handles them
+    /// in order, one by one, as rtnetlink(7) describes each. The privilege
+    /// is each request's (`CAP_NET_ADMIN` for changes). Cost: one round
+    /// trip for up to 128 requests, instead of one each.
+    ///
     /// ```no_run
     /// use nslink::{Route, RouteSocket};
     ///
@@ -69,6 +75,9 @@ impl Batch<'_> {
 
     /// Queues `ip link set DEV up`.
     ///
+    /// Kernel: as [`RouteSocket::set_up`]; nothing is sent until
+    /// [`send`](Batch::send) or [`commit`](Batch::commit).
+    ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn set_up(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
@@ -76,6 +85,8 @@ impl Batch<'_> {
     }
 
     /// Queues `ip link set DEV down`.
+    ///
+    /// Kernel: as [`RouteSocket::set_down`], when the batch is sent.
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
@@ -85,6 +96,8 @@ impl Batch<'_> {
 
     /// Queues `ip link set DEV mtu N`.
     ///
+    /// Kernel: as [`RouteSocket::set_mtu`], when the batch is sent.
+    ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
     pub fn set_mtu(&mut self, id: impl IntoLinkId, mtu: u32) -> Result<&mut Self> {
@@ -92,6 +105,8 @@ impl Batch<'_> {
     }
 
     /// Queues `ip link del DEV`.
+    ///
+    /// Kernel: as [`RouteSocket::delete_link`], when the batch is sent.
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
@@ -101,6 +116,9 @@ impl Batch<'_> {
 
     /// Queues [`RouteSocket::add_address`].
     ///
+    /// Kernel: as [`RouteSocket::add_address`], when the batch is sent; a
+    /// link given by name is looked up now (one round trip).
+    ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName); a link given by name that does not exist.
     pub fn add_address(&mut self, link: impl IntoLinkId, net: IpNet) -> Result<&mut Self> {
@@ -108,6 +126,8 @@ impl Batch<'_> {
     }
 
     /// Queues [`RouteSocket::add_address_with`].
+    ///
+    /// Kernel: as [`add_address`](Batch::add_address).
     ///
     /// # Errors
     /// As [`add_address`](Batch::add_address).
@@ -122,6 +142,9 @@ impl Batch<'_> {
     }
 
     /// Queues [`RouteSocket::add_route`].
+    ///
+    /// Kernel: as [`RouteSocket::add_route`], when the batch is sent; a
+    /// device given by name is looked up now (one round trip).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a gateway of the other family; a
@@ -144,6 +167,9 @@ impl Batch<'_> {
     /// Sends everything and returns one outcome per request, in the order
     /// they were queued.
     ///
+    /// Kernel: one sendmsg(2) per 128 requests and the acknowledgements
+    /// back (netlink(7)); each request needs its own privilege.
+    ///
     /// # Errors
     /// The outer error is a failure of the exchange itself (timeout,
     /// protocol); each request's own refusal is in its slot.
@@ -165,6 +191,8 @@ impl Batch<'_> {
 
     /// Sends everything; the first refusal, if any, is the error (the
     /// requests after it were still carried out by the kernel).
+    ///
+    /// Kernel: as [`send`](Batch::send).
     ///
     /// # Errors
     /// The first failed request's error, or the exchange's.

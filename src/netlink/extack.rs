@@ -91,6 +91,9 @@ fn parse_tlvs(b: &[u8]) -> ExtAck {
 /// otherwise) and the extended ack; `None` when the payload is too short to
 /// hold even the code.
 ///
+/// Kernel: none; reads `struct nlmsgerr` and the `NLMSGERR_ATTR_*`
+/// attributes that follow it (netlink(7)).
+///
 /// ```
 /// use nslink::netlink::extack::parse_error;
 /// use nslink::netlink_packet_core::{NLM_F_ACK_TLVS, NLM_F_CAPPED};
@@ -128,6 +131,8 @@ pub fn parse_error(flags: u16, payload: &[u8]) -> Option<(i32, ExtAck)> {
 /// Parses the payload of an `NLMSG_DONE` message that ends a dump: the
 /// dump's final status and, with `NLM_F_ACK_TLVS`, an extended ack.
 /// A payload too short for the status (very old kernels) means success.
+///
+/// Kernel: none; reads the bytes (netlink(7)).
 ///
 /// ```
 /// use nslink::netlink::extack::parse_done;

@@ -2,9 +2,17 @@
 //! network namespace.
 //!
 //! A socket works on the namespace it was created in, from any thread, for
-//! its whole life. [`RouteSocket::open_in`] creates it inside a [`NetNs`] on a
-//! helper thread (the caller's thread never moves); afterwards every request
-//! on it costs no `setns` at all.
+//! its whole life. [`RouteSocket::open_in`] creates it inside a [`NetNs`] on
+//! one of nslink's [worker threads](crate::netns#the-worker-pool-and-what-it-costs)
+//! (the caller's thread never moves); afterwards every request on it costs
+//! no `setns` at all.
+//!
+//! Kernel: a `NETLINK_ROUTE` socket (netlink(7)) speaking rtnetlink(7), with
+//! `NETLINK_EXT_ACK`, `NETLINK_CAP_ACK` and `NETLINK_GET_STRICT_CHK` on.
+//! Opening one and reading through it need no privilege; changes need
+//! `CAP_NET_ADMIN` in the user namespace that owns the socket's network
+//! namespace (the kernel checks both the thread that sends and whoever
+//! opened the socket).
 //!
 //! What the exchange guarantees:
 //! - each reply is matched to its request by sequence number and port; a
@@ -245,6 +253,11 @@ impl AsRawFd for RouteSocket {
 impl RouteSocket {
     /// Opens a socket in the calling thread's current namespace.
     ///
+    /// Kernel: socket(2) `AF_NETLINK`/`NETLINK_ROUTE`, bind(2), connect(2)
+    /// and setsockopt(2) (netlink(7); a 4 MiB receive buffer, forced when
+    /// `CAP_NET_ADMIN` allows), and an open of `/proc/thread-self/ns/net`.
+    /// No privilege.
+    ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::OpenNetlink`]).
     ///
@@ -257,10 +270,15 @@ impl RouteSocket {
         RouteSocket::with_netns(netns)
     }
 
-    /// Opens a socket inside `ns`. The socket is created on a helper thread
+    /// Opens a socket inside `ns`. The socket is created on a worker thread
     /// that enters `ns` (and leaves it again), so the calling thread never
     /// changes namespace; afterwards the socket works on `ns` from any
     /// thread.
+    ///
+    /// Kernel: as [`open`](RouteSocket::open), on a worker that setns(2)
+    /// into `ns` first: needs `CAP_SYS_ADMIN` over `ns` (and in the
+    /// caller's user namespace). Cost: one worker job (a few µs when a
+    /// worker is idle, a thread start otherwise) plus the socket set-up.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::OpenNetlink`] or [`Op::RunInNetns`]).
@@ -289,6 +307,8 @@ impl RouteSocket {
 
     /// The namespace this socket works on.
     ///
+    /// Kernel: none; the namespace recorded when the socket was opened.
+    ///
     /// ```no_run
     /// let ns = nslink::NetNs::new()?;
     /// let nl = nslink::RouteSocket::open_in(&ns)?;
@@ -300,7 +320,7 @@ impl RouteSocket {
     }
 
     /// The ethtool ioctl socket of this namespace (created inside it on a
-    /// helper thread the first time).
+    /// worker thread the first time).
     pub(crate) fn ethtool_socket(&self) -> Result<BorrowedFd<'_>> {
         if let Some(fd) = self.ethtool.get() {
             return Ok(fd.as_fd());
@@ -319,6 +339,8 @@ impl RouteSocket {
 
     /// Sets how long to wait for each reply datagram (default 30 s, at least
     /// 1 ms).
+    ///
+    /// Kernel: setsockopt(2) `SO_RCVTIMEO` (socket(7)); no privilege.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] below 1 ms; [`Error::Os`] if the socket
@@ -348,6 +370,9 @@ impl RouteSocket {
     /// interrupted (`NLM_F_DUMP_INTR`) before [`Error::DumpInterrupted`]
     /// (default 8, minimum 1).
     ///
+    /// Kernel: none; a setting of this socket object. Attempts after the
+    /// second wait 1, 2, 4, … ms first (at most 64 ms each).
+    ///
     /// ```no_run
     /// let nl = nslink::RouteSocket::open()?;
     /// nl.set_dump_retries(20);   // a host with heavy churn
@@ -360,6 +385,9 @@ impl RouteSocket {
     /// The warning the kernel attached to the last successful request, if
     /// any (an extended ack with a message and error code 0). Taking it
     /// clears it.
+    ///
+    /// Kernel: none; the `NLMSGERR_ATTR_MSG` of the last acknowledgement
+    /// (netlink(7)), kept when it came.
     ///
     /// ```no_run
     /// let nl = nslink::RouteSocket::open()?;
@@ -375,6 +403,8 @@ impl RouteSocket {
 
     /// How many stale replies (left over from requests that timed out) have
     /// been skipped so far.
+    ///
+    /// Kernel: none; a counter of this socket object.
     ///
     /// ```no_run
     /// let nl = nslink::RouteSocket::open()?;
@@ -401,6 +431,10 @@ impl RouteSocket {
     /// The message types and flags come from the crates nslink re-exports,
     /// so no version-matched dependency is needed:
     /// [`crate::netlink_packet_route`], [`crate::netlink_packet_core`].
+    ///
+    /// Kernel: whatever `msg` is (rtnetlink(7)); the privilege is the
+    /// message's (`CAP_NET_ADMIN` for changes, none for reads). One round
+    /// trip, or a whole dump.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::RawRequest`]) with the kernel's errno and
