@@ -295,15 +295,16 @@ fn run(o: &Options, dir: &NetnsDir) -> Result<bool, BoxError> {
     let t = Instant::now();
     let eps = build(dir, &names, o.pods)?;
     let built = t.elapsed();
+    let pods = match o.pods {
+        1 => format!("1 pod ({})", eps[1].name()),
+        n => format!("{n} pods ({}..{})", eps[1].name(), eps[n].name()),
+    };
     say!(
-        "built node {} with bridge {BRIDGE} ({}.{}.{}.1/24) and {} pods ({}..{}) in {built:.1?}",
+        "built node {} with bridge {BRIDGE} ({}.{}.{}.1/24) and {pods} in {built:.1?}",
         eps[0].name(),
         SUBNET[0],
         SUBNET[1],
         SUBNET[2],
-        o.pods,
-        eps[1].name(),
-        eps[o.pods].name(),
     );
     let t = Instant::now();
     let socks = eps.iter().map(open_sockets).collect::<Result<Vec<_>, _>>()?;
