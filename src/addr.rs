@@ -41,6 +41,12 @@ pub struct IpNet {
 
 /// What is wrong with a prefix refused by [`IpNet`]'s `parse` or
 /// [`IpNet::new`].
+///
+/// ```
+/// use nslink::addr::{IpNet, IpNetErrorKind};
+///
+/// assert_eq!("10.0.0.1/x".parse::<IpNet>().unwrap_err().kind(), IpNetErrorKind::PrefixLength);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IpNetErrorKind {
@@ -77,10 +83,22 @@ pub struct IpNetParseError {
 
 impl IpNetParseError {
     /// What is wrong.
+    ///
+    /// ```
+    /// use nslink::addr::{IpNet, IpNetErrorKind};
+    ///
+    /// let err = "10.0.0.1/40".parse::<IpNet>().unwrap_err();
+    /// assert_eq!(err.kind(), IpNetErrorKind::PrefixTooLong { len: 40, max: 32 });
+    /// ```
     pub fn kind(&self) -> IpNetErrorKind {
         self.kind
     }
     /// The text refused (for [`IpNet::new`], `ADDR/LEN`).
+    ///
+    /// ```
+    /// let err = "nope/8".parse::<nslink::IpNet>().unwrap_err();
+    /// assert_eq!(err.input(), "nope/8");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }
@@ -142,12 +160,22 @@ impl IpNet {
     }
 
     /// A host prefix (`/32` or `/128`).
+    ///
+    /// ```
+    /// let h = nslink::IpNet::host("fd00::1".parse().unwrap());
+    /// assert_eq!(h.to_string(), "fd00::1/128");
+    /// ```
     pub fn host(addr: IpAddr) -> IpNet {
         IpNet { addr, prefix_len: max_len(addr) }
     }
 
     /// The default route's destination for `addr`'s family (`0.0.0.0/0` or
     /// `::/0`).
+    ///
+    /// ```
+    /// let d = nslink::IpNet::default_for("10.0.0.1".parse().unwrap());
+    /// assert_eq!(d.to_string(), "0.0.0.0/0");
+    /// ```
     pub fn default_for(addr: IpAddr) -> IpNet {
         match addr {
             IpAddr::V4(_) => IpNet { addr: Ipv4Addr::UNSPECIFIED.into(), prefix_len: 0 },
@@ -156,14 +184,32 @@ impl IpNet {
     }
 
     /// The address.
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "10.244.1.7/24".parse()?;
+    /// assert_eq!(net.addr().to_string(), "10.244.1.7");
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn addr(&self) -> IpAddr {
         self.addr
     }
     /// The prefix length.
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "fd00::/64".parse()?;
+    /// assert_eq!(net.prefix_len(), 64);
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn prefix_len(&self) -> u8 {
         self.prefix_len
     }
     /// Whether this is IPv4.
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "fd00::/64".parse()?;
+    /// assert!(!net.is_ipv4());
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn is_ipv4(&self) -> bool {
         self.addr.is_ipv4()
     }
@@ -192,12 +238,24 @@ impl IpNet {
     }
 
     /// The network: the address with host bits cleared.
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "192.0.2.77/26".parse()?;
+    /// assert_eq!(net.network().to_string(), "192.0.2.64/26");
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn network(&self) -> IpNet {
         let v = Self::to_u128(self.addr) & self.mask128();
         IpNet { addr: self.same_family(v), prefix_len: self.prefix_len }
     }
 
     /// The IPv4 broadcast address (`None` for IPv6 and for /31 and /32).
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "192.0.2.77/26".parse()?;
+    /// assert_eq!(net.broadcast(), Some("192.0.2.127".parse().unwrap()));
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn broadcast(&self) -> Option<Ipv4Addr> {
         match self.addr {
             IpAddr::V4(a) if self.prefix_len < 31 => {
@@ -209,6 +267,13 @@ impl IpNet {
     }
 
     /// Whether `addr` is inside this prefix.
+    ///
+    /// ```
+    /// let net: nslink::IpNet = "10.0.0.0/8".parse()?;
+    /// assert!(net.contains("10.1.2.3".parse().unwrap()));
+    /// assert!(!net.contains("11.0.0.1".parse().unwrap()));
+    /// # Ok::<(), nslink::addr::IpNetParseError>(())
+    /// ```
     pub fn contains(&self, addr: IpAddr) -> bool {
         addr.is_ipv4() == self.is_ipv4()
             && Self::to_u128(addr) & self.mask128() == Self::to_u128(self.addr) & self.mask128()
@@ -374,6 +439,13 @@ impl fmt::Display for AddressFlags {
 }
 
 /// An address as the kernel reports it (`RTM_NEWADDR`).
+///
+/// ```no_run
+/// for a in nslink::RouteSocket::open()?.addresses()? {
+///     println!("#{} {} scope {} {}", a.index, a.net, a.scope, a.flags);
+/// }
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Address {
@@ -402,6 +474,12 @@ fn family_of(addr: IpAddr) -> AddressFamily {
 impl Address {
     /// Whether the address is still tentative (IPv6 duplicate address
     /// detection in progress): [`AddressFlags::TENTATIVE`].
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let busy = nl.link_addresses("eth0")?.iter().any(|a| a.is_tentative());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn is_tentative(&self) -> bool {
         self.flags.contains(AddressFlags::TENTATIVE)
     }
@@ -464,11 +542,24 @@ pub struct AddressOptions {
 
 impl AddressOptions {
     /// Adds `flags` to the flags to set.
+    ///
+    /// ```
+    /// use nslink::addr::{AddressFlags, AddressOptions};
+    ///
+    /// let o = AddressOptions::default().flags(AddressFlags::NODAD).flags(AddressFlags::NOPREFIXROUTE);
+    /// assert_eq!(o.flags, AddressFlags::NODAD | AddressFlags::NOPREFIXROUTE);
+    /// ```
     pub fn flags(mut self, flags: AddressFlags) -> AddressOptions {
         self.flags |= flags;
         self
     }
     /// Sets the scope.
+    ///
+    /// ```
+    /// use nslink::addr::{AddressOptions, AddressScope};
+    ///
+    /// assert_eq!(AddressOptions::default().scope(AddressScope::Host).scope, Some(AddressScope::Host));
+    /// ```
     pub fn scope(mut self, scope: AddressScope) -> AddressOptions {
         self.scope = Some(scope);
         self

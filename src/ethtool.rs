@@ -121,6 +121,18 @@ struct RawSsetInfoOne {
 const _: () = assert!(std::mem::offset_of!(RawSsetInfoOne, data) == 16);
 
 /// One netdev feature of a device, as `ethtool -k DEV` lists it.
+///
+/// ```no_run
+/// use nslink::{ethtool, IfName};
+///
+/// let sock = ethtool::control_socket()?;
+/// let changeable: Vec<_> = ethtool::features(&sock, &IfName::new("eth0")?)?
+///     .into_iter()
+///     .filter(|f| !f.fixed)
+///     .map(|f| f.name)
+///     .collect();
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Feature {
@@ -146,6 +158,15 @@ pub struct Feature {
 ///
 /// Strings are empty when the driver leaves them empty; some drivers write
 /// `N/A` themselves (the bridge does).
+///
+/// ```no_run
+/// use nslink::{ethtool, IfName};
+///
+/// let sock = ethtool::control_socket()?;
+/// let info = ethtool::driver_info(&sock, &IfName::new("eth0")?)?;
+/// println!("driver: {} bus-info: {}", info.driver, info.bus_info);
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct DriverInfo {

@@ -124,6 +124,15 @@ impl fmt::Display for NeighbourFlags {
 }
 
 /// One neighbour entry, as `ip neigh show nud all` shows it.
+///
+/// ```no_run
+/// use nslink::NeighbourState;
+/// let nl = nslink::RouteSocket::open()?;
+/// for n in nl.neighbours()?.into_iter().filter(|n| n.state == NeighbourState::Reachable) {
+///     println!("{} is at {:?}", n.ip, n.mac);
+/// }
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Neighbour {

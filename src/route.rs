@@ -22,6 +22,13 @@ use crate::link::{IntoLinkId, LinkId};
 use crate::netlink::{Request, RouteSocket};
 
 /// Which kind of keyword a [`ParseKeywordError`] was about.
+///
+/// ```
+/// use nslink::route::{KeywordKind, RouteProtocol};
+///
+/// assert_eq!("bgpp".parse::<RouteProtocol>().unwrap_err().kind(), KeywordKind::RouteProtocol);
+/// assert_eq!(KeywordKind::RouteTable.to_string(), "route table");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeywordKind {
@@ -91,10 +98,21 @@ impl ParseKeywordError {
         ParseKeywordError { kind, input: input.to_owned() }
     }
     /// What was being parsed.
+    ///
+    /// ```
+    /// use nslink::route::{KeywordKind, RouteTable};
+    ///
+    /// assert_eq!("mian".parse::<RouteTable>().unwrap_err().kind(), KeywordKind::RouteTable);
+    /// ```
     pub fn kind(&self) -> KeywordKind {
         self.kind
     }
     /// The text that was refused.
+    ///
+    /// ```
+    /// let err = "mian".parse::<nslink::RouteTable>().unwrap_err();
+    /// assert_eq!(err.input(), "mian");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }
@@ -142,6 +160,11 @@ macro_rules! kernel_enum {
             pub(crate) const WORDS: &'static [&'static str] = &[$($word),*];
 
             /// The kernel's number for this value.
+            ///
+            #[doc = concat!(
+                "```\nuse nslink::", stringify!($name), ";\n\n",
+                "assert_eq!(", stringify!($name), "::from_value(0).value(), 0);\n```"
+            )]
             pub fn value(self) -> $repr {
                 match self {
                     $( $name::$variant => $value, )*
@@ -150,6 +173,12 @@ macro_rules! kernel_enum {
             }
 
             /// The value for the kernel's number (`Other` when it has no name).
+            ///
+            #[doc = concat!(
+                "```\nuse nslink::", stringify!($name), ";\n\n",
+                "let v = ", stringify!($name), "::from_value(250);\n",
+                "assert_eq!(v, ", stringify!($name), "::Other(250));\n```"
+            )]
             pub fn from_value(v: $repr) -> $name {
                 match v {
                     $( $value => $name::$variant, )*
@@ -158,6 +187,13 @@ macro_rules! kernel_enum {
             }
 
             /// The word `ip` prints for it, if it has one.
+            ///
+            #[doc = concat!(
+                "```\nuse nslink::", stringify!($name), ";\n\n",
+                "let v = ", stringify!($name), "::from_value(0);\n",
+                "assert_eq!(v.name(), Some(v.to_string().as_str()));\n",
+                "assert_eq!(", stringify!($name), "::Other(250).name(), None);\n```"
+            )]
             pub fn name(self) -> Option<&'static str> {
                 match $name::from_value(self.value()) {
                     $( $name::$variant => Some($word), )*
@@ -399,6 +435,13 @@ pub enum RouteTable {
 
 impl RouteTable {
     /// The table's number.
+    ///
+    /// ```
+    /// use nslink::RouteTable;
+    ///
+    /// assert_eq!(RouteTable::Main.id(), 254);
+    /// assert_eq!(RouteTable::Id(100).id(), 100);
+    /// ```
     pub fn id(self) -> u32 {
         match self {
             RouteTable::Default => 253,
@@ -649,6 +692,12 @@ impl Route {
     }
 
     /// Sets the preferred source address (`src`).
+    ///
+    /// ```
+    /// let r = nslink::Route::to("10.0.0.0/8".parse()?).dev("eth0").src("10.0.0.2".parse().unwrap());
+    /// assert_eq!(r.src, Some("10.0.0.2".parse().unwrap()));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn src(mut self, src: IpAddr) -> Route {
         self.src = Some(src);
         self
@@ -669,6 +718,11 @@ impl Route {
     }
 
     /// Sets the metric (`metric`).
+    ///
+    /// ```
+    /// let r = nslink::Route::default_via("10.0.0.1".parse().unwrap()).metric(200);
+    /// assert_eq!(r.metric, Some(200));
+    /// ```
     pub fn metric(mut self, metric: u32) -> Route {
         self.metric = Some(metric);
         self
@@ -718,6 +772,15 @@ impl Route {
 
     /// Whether this route is in the main table (what plain `ip route`
     /// shows).
+    ///
+    /// ```
+    /// use nslink::{Route, RouteTable};
+    ///
+    /// let r = Route::to("10.0.0.0/8".parse()?);
+    /// assert!(r.is_main());
+    /// assert!(!r.table(RouteTable::Local).is_main());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn is_main(&self) -> bool {
         self.table == RouteTable::Main
     }

@@ -21,6 +21,16 @@ use crate::netns::{NetNs, run_in};
 const MAX_KEY_LEN: usize = 512;
 
 /// Why a sysctl key was refused by [`key_path`].
+///
+/// ```
+/// use nslink::sysctl::{SysctlKeyErrorKind, key_path};
+///
+/// assert_eq!(key_path("net..x").unwrap_err().kind(), SysctlKeyErrorKind::BadPart);
+/// assert_eq!(
+///     key_path("net.a b").unwrap_err().kind(),
+///     SysctlKeyErrorKind::BadChar { ch: ' ', pos: 5 }
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SysctlKeyErrorKind {
@@ -66,10 +76,20 @@ pub struct SysctlKeyError {
 
 impl SysctlKeyError {
     /// What is wrong.
+    ///
+    /// ```
+    /// use nslink::sysctl::{SysctlKeyErrorKind, key_path};
+    ///
+    /// assert_eq!(key_path("").unwrap_err().kind(), SysctlKeyErrorKind::Empty);
+    /// ```
     pub fn kind(&self) -> SysctlKeyErrorKind {
         self.kind
     }
     /// The key as given.
+    ///
+    /// ```
+    /// assert_eq!(nslink::sysctl::key_path("vm.swappiness").unwrap_err().input(), "vm.swappiness");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }

@@ -126,10 +126,23 @@ impl Bridge {
     }
 
     /// The bridge's index.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::open(&nl, "cni0")?;
+    /// assert_eq!(nl.require_link(&br)?.index(), br.index());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn index(&self) -> u32 {
         self.index
     }
     /// The bridge's name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// assert_eq!(nslink::Bridge::open(&nl, "cni0")?.name(), "cni0");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn name(&self) -> &IfName {
         &self.name
     }
@@ -193,22 +206,48 @@ impl Bridge {
 
 impl BridgeBuilder {
     /// Spanning tree on or off (`stp_state`; off by default in the kernel).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::builder("br0").stp(true).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn stp(mut self, on: bool) -> Self {
         self.stp = Some(on);
         self
     }
     /// STP forward delay (`forward_delay`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::builder("br0").stp(true).forward_delay(Duration::from_secs(4)).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn forward_delay(mut self, d: Duration) -> Self {
         self.forward_delay = Some(d);
         self
     }
     /// How long learned addresses stay in the forwarding table
     /// (`ageing_time`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::builder("br0").ageing_time(Duration::from_secs(60)).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn ageing_time(mut self, d: Duration) -> Self {
         self.ageing_time = Some(d);
         self
     }
     /// VLAN filtering (`vlan_filtering`).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::builder("br0").vlan_filtering(true).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn vlan_filtering(mut self, on: bool) -> Self {
         self.vlan_filtering = Some(on);
         self
@@ -216,16 +255,35 @@ impl BridgeBuilder {
     /// A fixed hardware address. Without one, a bridge takes the lowest
     /// address of its ports and changes it as ports come and go, which can
     /// stall ARP on the other side.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::builder("br0").mac("02:42:0a:f4:01:01".parse()?).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mac(mut self, mac: MacAddr) -> Self {
         self.mac = Some(mac);
         self
     }
     /// MTU.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::Bridge::builder("br0").mtu(1450).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mtu(mut self, mtu: u32) -> Self {
         self.mtu = Some(mtu);
         self
     }
     /// Brings the bridge up at creation.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nslink::Bridge::builder("br0").up().create(&nl)?;
+    /// assert!(nl.require_link(&br)?.is_up());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn up(mut self) -> Self {
         self.up = true;
         self

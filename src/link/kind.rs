@@ -8,6 +8,14 @@ use nix::libc::{ARPHRD_ETHER, ARPHRD_LOOPBACK};
 /// `ip -d link` shows after the flags), otherwise derived from the link
 /// layer type (`lo` is [`LinkKind::Loopback`], a plain NIC is
 /// [`LinkKind::Ethernet`]).
+///
+/// ```
+/// use nslink::LinkKind;
+///
+/// assert_eq!(LinkKind::Veth.to_string(), "veth");
+/// assert_eq!(format!("[{:<8}]", LinkKind::Loopback), "[loopback]");
+/// assert_eq!(LinkKind::Other("geneve".into()).info_kind(), Some("geneve"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LinkKind {
@@ -73,6 +81,14 @@ impl LinkKind {
 
     /// The `IFLA_INFO_KIND` string (`"veth"`, `"bridge"`, …), or `None` for
     /// kinds the kernel does not name (loopback, plain Ethernet).
+    ///
+    /// ```
+    /// use nslink::LinkKind;
+    ///
+    /// assert_eq!(LinkKind::Bridge.info_kind(), Some("bridge"));
+    /// assert_eq!(LinkKind::Tap.info_kind(), Some("tun"));
+    /// assert_eq!(LinkKind::Ethernet.info_kind(), None);
+    /// ```
     pub fn info_kind(&self) -> Option<&str> {
         Some(match self {
             LinkKind::Loopback | LinkKind::Ethernet | LinkKind::Unknown(_) => return None,

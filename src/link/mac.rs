@@ -25,22 +25,47 @@ pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
     /// From a 6-byte slice; `None` for any other length.
+    ///
+    /// ```
+    /// use nslink::MacAddr;
+    ///
+    /// assert_eq!(MacAddr::from_bytes(&[2, 0, 0, 0, 0, 1]), Some(MacAddr([2, 0, 0, 0, 0, 1])));
+    /// assert_eq!(MacAddr::from_bytes(&[2, 0, 0]), None);
+    /// ```
     pub fn from_bytes(b: &[u8]) -> Option<MacAddr> {
         <[u8; 6]>::try_from(b).ok().map(MacAddr)
     }
 
     /// The bytes.
+    ///
+    /// ```
+    /// let mac: nslink::MacAddr = "02:00:00:00:00:01".parse()?;
+    /// assert_eq!(mac.octets(), [2, 0, 0, 0, 0, 1]);
+    /// # Ok::<(), nslink::link::MacAddrParseError>(())
+    /// ```
     pub fn octets(&self) -> [u8; 6] {
         self.0
     }
 
     /// Whether the locally-administered bit is set (addresses you make up
     /// should have it, and not the multicast bit).
+    ///
+    /// ```
+    /// let mac: nslink::MacAddr = "02:42:ac:11:00:02".parse()?;
+    /// assert!(mac.is_locally_administered());
+    /// # Ok::<(), nslink::link::MacAddrParseError>(())
+    /// ```
     pub fn is_locally_administered(&self) -> bool {
         self.0[0] & LOCALLY_ADMINISTERED != 0
     }
 
     /// Whether the multicast bit is set (not usable as a device address).
+    ///
+    /// ```
+    /// let mac: nslink::MacAddr = "01:00:5e:00:00:01".parse()?;
+    /// assert!(mac.is_multicast());
+    /// # Ok::<(), nslink::link::MacAddrParseError>(())
+    /// ```
     pub fn is_multicast(&self) -> bool {
         self.0[0] & MULTICAST != 0
     }
@@ -83,6 +108,11 @@ pub struct MacAddrParseError {
 
 impl MacAddrParseError {
     /// The text refused.
+    ///
+    /// ```
+    /// let err = "02:00".parse::<nslink::MacAddr>().unwrap_err();
+    /// assert_eq!(err.input(), "02:00");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }

@@ -45,6 +45,14 @@ use crate::netlink::{Request, RouteSocket};
 bitflags! {
     /// Device flags (`IFF_*`, the `ifi_flags` of a link message), as shown
     /// between `<…>` by `ip link`.
+    ///
+    /// ```
+    /// use nslink::LinkFlags;
+    ///
+    /// let f = LinkFlags::UP | LinkFlags::LOWER_UP;
+    /// assert!(f.contains(LinkFlags::UP));
+    /// assert_eq!(f.bits(), 0x10001);
+    /// ```
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct LinkFlags: u32 {
         /// `IFF_UP`: administratively up (`ip link set DEV up`).
@@ -81,6 +89,10 @@ bitflags! {
 
 /// Operational state (`IFLA_OPERSTATE`, RFC 2863), as `ip link` shows after
 /// `state`.
+///
+/// ```
+/// assert_eq!(format!("[{:<6}]", nslink::OperState::Up), "[UP    ]");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OperState {
@@ -102,6 +114,10 @@ pub enum OperState {
 
 impl OperState {
     /// The word `ip link` prints.
+    ///
+    /// ```
+    /// assert_eq!(nslink::OperState::LowerLayerDown.as_str(), "LOWERLAYERDOWN");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             OperState::Unknown => "UNKNOWN",
@@ -154,74 +170,180 @@ pub struct Link {
 
 impl Link {
     /// The interface index (`ifindex`).
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert_eq!(lo.index(), 1);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn index(&self) -> u32 {
         self.index
     }
     /// The interface name.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link(1)?;
+    /// assert_eq!(lo.name(), "lo");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn name(&self) -> &IfName {
         &self.name
     }
     /// What kind of device it is.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert_eq!(lo.kind(), &nslink::LinkKind::Loopback);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn kind(&self) -> &LinkKind {
         &self.kind
     }
     /// The device flags (`UP`, `LOWER_UP`, `RUNNING`, …).
+    ///
+    /// ```no_run
+    /// use nslink::LinkFlags;
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert!(lo.flags().contains(LinkFlags::LOOPBACK));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn flags(&self) -> LinkFlags {
         self.flags
     }
     /// Whether the device is administratively up (`IFF_UP`).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_up("lo")?;
+    /// assert!(nl.require_link("lo")?.is_up());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn is_up(&self) -> bool {
         self.flags.contains(LinkFlags::UP)
     }
     /// The operational state.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// println!("lo is {}", lo.operstate()); // UNKNOWN: lo has no carrier to report
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn operstate(&self) -> OperState {
         self.operstate
     }
     /// The MTU.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert_eq!(lo.mtu(), 65536);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mtu(&self) -> u32 {
         self.mtu
     }
     /// The hardware address, for devices with a 6-byte one.
+    ///
+    /// ```no_run
+    /// let eth0 = nslink::RouteSocket::open()?.require_link("eth0")?;
+    /// if let Some(mac) = eth0.mac() {
+    ///     println!("eth0 is {mac}");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mac(&self) -> Option<MacAddr> {
         self.mac
     }
     /// The index of the master device (a bridge), if enslaved.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let br = nl.require_link("cni0")?;
+    /// assert_eq!(nl.require_link("veth1")?.master(), Some(br.index()));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn master(&self) -> Option<u32> {
         self.master
     }
     /// The alias (`ip link set DEV alias TEXT`), as text: bytes that are
     /// not UTF-8 (another tool may set any) are replaced by U+FFFD. See
     /// [`alias_bytes`](Link::alias_bytes) for the exact bytes.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nl.set_alias("veth0", "pod a")?;
+    /// assert_eq!(nl.require_link("veth0")?.alias(), Some("pod a"));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn alias(&self) -> Option<&str> {
         self.alias.as_deref()
     }
     /// The alias exactly as the kernel holds it (`IFLA_IFALIAS`).
+    ///
+    /// ```no_run
+    /// let veth0 = nslink::RouteSocket::open()?.require_link("veth0")?;
+    /// assert_eq!(veth0.alias_bytes(), veth0.alias().map(str::as_bytes));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn alias_bytes(&self) -> Option<&[u8]> {
         self.alias_bytes.as_deref()
     }
     /// `IFLA_LINK`: for a veth, the peer's index (in the namespace given by
     /// [`link_netnsid`](Link::link_netnsid) when that is set); for a
     /// macvlan, its parent.
+    ///
+    /// ```no_run
+    /// let veth0 = nslink::RouteSocket::open()?.require_link("veth0")?;
+    /// println!("peer is #{:?} in nsid {:?}", veth0.parent_index(), veth0.link_netnsid());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn parent_index(&self) -> Option<u32> {
         self.parent
     }
     /// `IFLA_LINK_NETNSID`: the id, *as seen from this link's namespace*, of
     /// the namespace where [`parent_index`](Link::parent_index) lives.
+    ///
+    /// ```no_run
+    /// let veth0 = nslink::RouteSocket::open()?.require_link("veth0")?;
+    /// if veth0.link_netnsid().is_some() {
+    ///     println!("the peer lives in another namespace");
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn link_netnsid(&self) -> Option<i32> {
         self.link_netnsid
     }
     /// `IFLA_NETNS_IMMUTABLE` when the kernel sends it (Linux 6.15+): whether
     /// the device may change namespace. See [`RouteSocket::netns_local`] for
     /// an answer on every kernel.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert!(matches!(lo.netns_immutable_attr(), Some(true) | None));
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn netns_immutable_attr(&self) -> Option<bool> {
         self.netns_immutable
     }
     /// The link layer type (`ARPHRD_*`: 1 Ethernet, 772 loopback, 65534
     /// none), as `ip -j link` shows under `link_type`.
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert_eq!(lo.link_type(), 772);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn link_type(&self) -> u16 {
         self.link_type
     }
     /// Bridge-port details when this link is a bridge port.
+    ///
+    /// ```no_run
+    /// let port = nslink::RouteSocket::open()?.require_link("veth1")?;
+    /// if let Some(p) = port.bridge_port() {
+    ///     println!("hairpin {:?} learning {:?}", p.hairpin, p.learning);
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn bridge_port(&self) -> Option<BridgePortOptions> {
         self.bridge_port
     }
@@ -230,6 +352,16 @@ impl Link {
     ///
     /// # Errors
     /// [`Error::Decode`] if `netlink-packet-route` cannot decode it.
+    ///
+    /// ```no_run
+    /// use nslink::netlink_packet_route::link::LinkAttribute;
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// let txqlen = lo.message()?.attributes.into_iter().find_map(|a| match a {
+    ///     LinkAttribute::TxQueueLen(n) => Some(n),
+    ///     _ => None,
+    /// });
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn message(&self) -> Result<LinkMessage> {
         use netlink_packet_core::Parseable;
         LinkMessage::parse(&self.bytes[..])
@@ -237,6 +369,12 @@ impl Link {
     }
     /// The message's bytes as the kernel sent them (after the netlink
     /// header).
+    ///
+    /// ```no_run
+    /// let lo = nslink::RouteSocket::open()?.require_link("lo")?;
+    /// assert!(lo.bytes().len() > 16); // struct ifinfomsg, then attributes
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -258,6 +396,15 @@ impl fmt::Debug for Link {
 }
 
 /// How a device is named in a request: by index or by name.
+///
+/// ```
+/// use nslink::{IntoLinkId, LinkId};
+///
+/// assert_eq!(7.into_link_id()?, LinkId::Index(7));
+/// assert_eq!("eth0".into_link_id()?.to_string(), "eth0");
+/// assert_eq!(format!("{:>4}", LinkId::Index(7)), "  #7");
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LinkId {
     /// By interface index.
@@ -316,6 +463,18 @@ impl fmt::Display for LinkId {
 
 /// Anything that names a device: `u32` index, `&str`/`String`/[`IfName`]
 /// name, a [`Link`] (its index) or a [`LinkId`].
+///
+/// ```
+/// use nslink::{IntoLinkId, LinkId};
+///
+/// fn describe(id: impl IntoLinkId) -> nslink::Result<String> {
+///     Ok(id.into_link_id()?.to_string())
+/// }
+/// assert_eq!(describe(3)?, "#3");
+/// assert_eq!(describe("veth0")?, "veth0");
+/// assert!(describe("a name far too long").is_err());
+/// # Ok::<(), nslink::Error>(())
+/// ```
 pub trait IntoLinkId {
     /// Converts, validating names.
     ///

@@ -38,14 +38,37 @@ pub struct VethEnd {
 
 impl VethEnd {
     /// The interface name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").create(&nl)?;
+    /// assert_eq!(pair.local().name(), "va");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn name(&self) -> &IfName {
         &self.name
     }
     /// The interface index (in its own namespace).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").create(&nl)?;
+    /// assert_eq!(nl.require_link("vb")?.index(), pair.peer().index());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn index(&self) -> u32 {
         self.index
     }
     /// The namespace this end lives in.
+    ///
+    /// ```no_run
+    /// let pod = nslink::NetNs::new()?;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "eth0").peer_netns(&pod).create(&nl)?;
+    /// let pod_nl = nslink::RouteSocket::open_in(pair.peer().netns())?;
+    /// pod_nl.set_up(pair.peer())?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn netns(&self) -> &NetNs {
         &self.netns
     }
@@ -101,14 +124,34 @@ impl VethPair {
     }
 
     /// The end created in the socket's namespace (or [`VethBuilder::netns`]).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").create(&nl)?;
+    /// nl.set_up(pair.local())?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn local(&self) -> &VethEnd {
         &self.local
     }
     /// The other end.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").create(&nl)?;
+    /// assert_eq!(pair.peer().name(), "vb");
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn peer(&self) -> &VethEnd {
         &self.peer
     }
     /// Both ends.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let (host, pod) = nslink::VethPair::builder("va", "vb").create(&nl)?.into_ends();
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn into_ends(self) -> (VethEnd, VethEnd) {
         (self.local, self.peer)
     }
@@ -148,21 +191,48 @@ struct VethOpts<'ns> {
 
 impl<'ns> VethBuilder<'ns> {
     /// MTU of both ends (`IFLA_MTU` on each).
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::VethPair::builder("va", "vb").mtu(1450).create(&nl)?;
+    /// assert_eq!(nl.require_link("vb")?.mtu(), 1450);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mtu(mut self, mtu: u32) -> Self {
         self.o.mtu = Some(mtu);
         self
     }
     /// Hardware address of this end.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::VethPair::builder("va", "vb").mac("02:00:00:00:00:0a".parse()?).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn mac(mut self, mac: MacAddr) -> Self {
         self.o.mac = Some(mac);
         self
     }
     /// Hardware address of the peer.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// nslink::VethPair::builder("va", "vb").peer_mac("02:00:00:00:00:0b".parse()?).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn peer_mac(mut self, mac: MacAddr) -> Self {
         self.o.peer_mac = Some(mac);
         self
     }
     /// Creates this end in `ns` instead of the socket's namespace.
+    ///
+    /// ```no_run
+    /// let pod = nslink::NetNs::new()?;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// // "eth0" in the pod, "veth-pod" here.
+    /// nslink::VethPair::builder("eth0", "veth-pod").netns(&pod).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn netns<'a>(self, ns: &'a NetNs) -> VethBuilder<'a>
     where
         'ns: 'a,
@@ -171,6 +241,14 @@ impl<'ns> VethBuilder<'ns> {
     }
     /// Creates the peer directly in `ns` (`IFLA_NET_NS_FD` on the peer):
     /// the peer never exists anywhere else, not even for a moment.
+    ///
+    /// ```no_run
+    /// let pod = nslink::NetNs::new()?;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// // "veth-pod" here, "eth0" in the pod.
+    /// nslink::VethPair::builder("veth-pod", "eth0").peer_netns(&pod).create(&nl)?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn peer_netns<'a>(self, ns: &'a NetNs) -> VethBuilder<'a>
     where
         'ns: 'a,
@@ -207,6 +285,13 @@ impl<'ns> VethBuilder<'ns> {
     /// Brings this end up at creation. (The peer can only be brought up
     /// afterwards, from its own namespace: the kernel configures it before
     /// the two ends are joined.)
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let pair = nslink::VethPair::builder("va", "vb").up().create(&nl)?;
+    /// nl.set_up(pair.peer())?; // the peer separately
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn up(mut self) -> Self {
         self.o.up = true;
         self

@@ -55,6 +55,15 @@ impl RouteSocket {
 }
 
 /// Requests queued to be sent together; see [`RouteSocket::batch`].
+///
+/// ```no_run
+/// let nl = nslink::RouteSocket::open()?;
+/// let mut b = nl.batch();
+/// b.set_mtu("veth0", 1400)?.set_up("veth0")?;
+/// assert_eq!(b.len(), 2);
+/// b.commit()?;
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[must_use = "a batch does nothing until it is sent or committed"]
 pub struct Batch<'a> {
     nl: &'a RouteSocket,
@@ -80,6 +89,14 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_up("lo")?.set_up("eth0")?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn set_up(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(up_request(id.into_link_id()?, true)))
     }
@@ -90,6 +107,14 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_down("veth0")?.set_down("veth1")?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn set_down(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(up_request(id.into_link_id()?, false)))
     }
@@ -100,6 +125,14 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_mtu("veth0", 1400)?.set_mtu("veth1", 1400)?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn set_mtu(&mut self, id: impl IntoLinkId, mtu: u32) -> Result<&mut Self> {
         Ok(self.push(mtu_request(id.into_link_id()?, mtu)))
     }
@@ -110,6 +143,16 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName) for an invalid name.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// for i in 0..10 {
+    ///     b.delete_link(format!("veth{i}"))?;
+    /// }
+    /// let gone = b.send()?.iter().filter(|r| r.is_ok()).count();
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn delete_link(&mut self, id: impl IntoLinkId) -> Result<&mut Self> {
         Ok(self.push(delete_request(id.into_link_id()?)))
     }
@@ -121,6 +164,14 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidName`](crate::Error::InvalidName); a link given by name that does not exist.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.add_address(2, "10.0.0.2/24".parse()?)?.add_address(2, "fd00::2/64".parse()?)?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn add_address(&mut self, link: impl IntoLinkId, net: IpNet) -> Result<&mut Self> {
         self.add_address_with(link, net, AddressOptions::default())
     }
@@ -131,6 +182,15 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// As [`add_address`](Batch::add_address).
+    ///
+    /// ```no_run
+    /// use nslink::addr::{AddressFlags, AddressOptions};
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.add_address_with(2, "fd00::2/64".parse()?, AddressOptions::default().flags(AddressFlags::NODAD))?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn add_address_with(
         &mut self,
         link: impl IntoLinkId,
@@ -149,17 +209,40 @@ impl Batch<'_> {
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a gateway of the other family; a
     /// device given by name that does not exist.
+    ///
+    /// ```no_run
+    /// use nslink::Route;
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.add_route(&Route::default_via("10.0.0.1".parse().unwrap()))?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn add_route(&mut self, route: &Route) -> Result<&mut Self> {
         let r = self.nl.add_route_request(route)?;
         Ok(self.push(r))
     }
 
     /// How many requests are queued.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_up(1)?;
+    /// assert_eq!(b.len(), 1);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.reqs.len()
     }
 
     /// Whether nothing is queued.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// assert!(nl.batch().is_empty());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.reqs.is_empty()
     }
@@ -173,6 +256,15 @@ impl Batch<'_> {
     /// # Errors
     /// The outer error is a failure of the exchange itself (timeout,
     /// protocol); each request's own refusal is in its slot.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_up("veth0")?.set_up("no-such-device")?;
+    /// let outcomes = b.send()?;
+    /// assert!(outcomes[0].is_ok() && outcomes[1].is_err());
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn send(self) -> Result<Vec<Result<()>>> {
         let op = self.reqs.first().map_or(Op::SetLink, |r| r.op);
         let mut meta = Vec::with_capacity(self.reqs.len());
@@ -196,6 +288,14 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// The first failed request's error, or the exchange's.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let mut b = nl.batch();
+    /// b.set_up("lo")?;
+    /// b.commit()?;
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
     pub fn commit(self) -> Result<()> {
         self.send()?.into_iter().collect::<Result<Vec<()>>>().map(drop)
     }

@@ -28,6 +28,14 @@ mod attr {
 }
 
 /// What the kernel said besides the errno.
+///
+/// ```no_run
+/// let nl = nslink::RouteSocket::open()?;
+/// if let Err(e) = nl.set_mtu("lo", 1) {
+///     println!("the kernel says: {:?}", e.extack()); // e.g. "mtu less than device minimum"
+/// }
+/// # Ok::<(), nslink::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtAck {
     /// The human-readable message (`NLMSGERR_ATTR_MSG`), e.g. "The interface

@@ -100,8 +100,16 @@ use crate::error::{Error, Object, ObjectKind, Op, ProtocolError, Result};
 use crate::netns::NetNs;
 
 /// Default receive timeout.
+///
+/// ```
+/// assert_eq!(nslink::netlink::DEFAULT_TIMEOUT, std::time::Duration::from_secs(30));
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default number of attempts for a dump the kernel reports as interrupted.
+///
+/// ```
+/// assert_eq!(nslink::netlink::DEFAULT_DUMP_ATTEMPTS, 8);
+/// ```
 pub const DEFAULT_DUMP_ATTEMPTS: u32 = 8;
 /// Most requests sent in one datagram by a batch (their acks must fit in the
 /// socket's receive buffer).
