@@ -500,6 +500,52 @@ fn sigterm_and_sigint_delete_owned_namespaces() {
     })
 }
 
+#[test]
+fn a_signal_while_namespaces_are_being_made_leaves_nothing() {
+    let _serial = serial();
+    sandbox(|| {
+        for round in 0..8 {
+            let prefix = unique("sigmake");
+            let mut c = child("signal-while-making", &[])
+                .env("NSLINK_NAME", &prefix)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn child");
+            let mut out = BufReader::new(c.stdout.take().unwrap());
+            let mut line = String::new();
+            while !line.contains("ready") {
+                line.clear();
+                assert!(
+                    out.read_line(&mut line).unwrap() > 0,
+                    "the child ended before it was ready"
+                );
+            }
+            // Somewhere in the middle of making (and deleting) namespaces.
+            thread::sleep(Duration::from_millis(5 + 7 * round));
+            run_ok("kill", &["-s", "INT", &c.id().to_string()]);
+            let _ = c.wait().unwrap();
+            let left: Vec<String> =
+                dir_entries("/run/netns").into_iter().filter(|n| n.starts_with(&prefix)).collect();
+            assert!(left.is_empty(), "round {round}: SIGINT left {left:?}");
+        }
+    })
+}
+
+fn scenario_signal_while_making() -> i32 {
+    let prefix = std::env::var("NSLINK_NAME").expect("NSLINK_NAME");
+    nslink::netns::cleanup_on_signals().unwrap();
+    println!("ready");
+    let mut alive = Vec::new();
+    for i in 0..400 {
+        alive.push(OwnedNetns::create(format!("{prefix}-{i}").as_str()).unwrap());
+        if i % 3 == 2 {
+            let _ = alive.remove(0).delete();
+        }
+    }
+    thread::sleep(Duration::from_secs(30));
+    2
+}
+
 fn scenario_signal() -> i32 {
     let name = std::env::var("NSLINK_NAME").expect("NSLINK_NAME");
     nslink::netns::cleanup_on_signals().unwrap();
@@ -601,6 +647,7 @@ fn child_main() {
         "userns-open-in" => scenario_userns_open_in(),
         "userns-delete" => scenario_userns_delete(),
         "signal" => scenario_signal(),
+        "signal-while-making" => scenario_signal_while_making(),
         "non-root-create" => scenario_non_root_create(),
         other => {
             eprintln!("unknown scenario {other}");

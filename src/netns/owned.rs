@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -85,11 +85,13 @@ impl OwnedNetns {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn delete(mut self) -> Result<()> {
-        unregister(self.ticket);
-        match self.ns.take() {
+        // Unregistered after the delete: a signal meanwhile still finds it.
+        let r = match self.ns.take() {
             Some(ns) => self.dir.delete_ns(&ns),
             None => Ok(()),
-        }
+        };
+        unregister(self.ticket);
+        r
     }
 
     /// Keeps the namespace (it is no longer deleted on drop or on a
@@ -144,11 +146,12 @@ impl AsRawFd for OwnedNetns {
 
 impl Drop for OwnedNetns {
     fn drop(&mut self) {
-        unregister(self.ticket);
         if let Some(ns) = self.ns.take() {
             // Gone already, or someone else's now: nothing of ours to delete.
             let _ = self.dir.delete_ns(&ns);
         }
+        // After the delete, as in `delete`.
+        unregister(self.ticket);
     }
 }
 
@@ -164,6 +167,9 @@ impl NetnsDir {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn create_owned(&self, name: impl IntoNsName) -> Result<OwnedNetns> {
+        // From before the entry exists until it is registered: the signal
+        // thread waits for this, so it never misses a namespace being made.
+        let _making = MAKING.read().unwrap_or_else(|e| e.into_inner());
         let ns = self.create(name)?;
         Ok(OwnedNetns::adopt(self.clone(), ns))
     }
@@ -183,6 +189,12 @@ fn registry() -> MutexGuard<'static, BTreeMap<u64, Entry>> {
 }
 
 static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+
+/// Held shared by each `create_owned` in progress (create and register);
+/// the signal thread takes it exclusively before it reads the registry and
+/// never gives it back, so no owned namespace is half-made when it deletes
+/// them, and none is started after.
+static MAKING: RwLock<()> = RwLock::new(());
 
 fn register(dir: &NetnsDir, ns: &NetNs) -> u64 {
     let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
@@ -274,6 +286,8 @@ fn signal_thread(rd: OwnedFd) {
             Err(_) => return,
         }
     }
+    // Kept until the process ends: no create_owned starts after this.
+    std::mem::forget(MAKING.write().unwrap_or_else(|e| e.into_inner()));
     let entries: Vec<Entry> = std::mem::take(&mut *registry()).into_values().collect();
     for e in entries {
         let _ = e.dir.delete_by_id(&e.name, e.id);
