@@ -182,7 +182,16 @@ fn exchange(eps: &[Endpoint], socks: &[Sockets]) -> Result<Seen, BoxError> {
                     if from != to && !seen.contains_key(&(from, to)) {
                         let msg = format!("{from}>{to}");
                         let dst = SocketAddr::new(target.ip.into(), PORT);
-                        socks[from].tx.send_to(msg.as_bytes(), dst)?;
+                        match socks[from].tx.send_to(msg.as_bytes(), dst) {
+                            Ok(_) => {}
+                            // A device just brought up has no queue until the
+                            // kernel's link-watch work runs (it can lag under
+                            // load); until then sends fail with ENOBUFS, and
+                            // a full neighbour table does the same. Resent
+                            // in the next round.
+                            Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {}
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 }
             }

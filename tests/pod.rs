@@ -1459,6 +1459,19 @@ fn pod_ip(i: usize) -> Ipv4Addr {
 
 const NODE_IP: Ipv4Addr = Ipv4Addr::new(10, 244, 1, 1);
 
+/// Waits (up to 10 s) until `dev` is operationally up.
+fn wait_oper_up(nl: &RouteSocket, dev: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = nl.require_link(dev).unwrap().operstate();
+        if state == nslink::OperState::Up {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{dev} stayed {state:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// `ip netns exec FROM ping -c1 -W2 TO`.
 fn ping(from: &str, to: Ipv4Addr) {
     let to = to.to_string();
@@ -1543,6 +1556,17 @@ fn pod_network_pods_and_node_reach_each_other_without_nat() {
             let d = routes.iter().find(|r| r.at("dst").text() == "default").expect("default");
             assert_eq!(d.at("gateway").text(), "10.244.1.1");
             assert_eq!(d.at("dev").text(), "eth0");
+        }
+
+        // The kernel attaches a device's queue (and reports it UP) only when
+        // its link-watch work has run, which under load can lag the `up`
+        // request by a second: until then, sending fails with ENOBUFS.
+        // Wait for every end to be operationally up before any traffic.
+        for i in 0..pods.len() {
+            wait_oper_up(&nl_node, &format!("veth{i}"));
+        }
+        for (_, pod) in &pods {
+            wait_oper_up(&RouteSocket::open_in(pod).unwrap(), "eth0");
         }
 
         // ping: node -> pod, pod -> node, pod -> pod.
