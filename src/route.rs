@@ -46,6 +46,12 @@ pub enum KeywordKind {
     AddressScope,
     /// A [`NeighbourState`](crate::neigh::NeighbourState).
     NeighbourState,
+    /// A [`RuleAction`](crate::rule::RuleAction).
+    RuleAction,
+    /// An [`IpFamily`](crate::rule::IpFamily).
+    IpFamily,
+    /// A [`NsidRequest`](crate::nsid::NsidRequest).
+    Nsid,
 }
 
 impl KeywordKind {
@@ -57,6 +63,9 @@ impl KeywordKind {
             KeywordKind::RouteTable => &["main", "local", "default"],
             KeywordKind::AddressScope => crate::addr::AddressScope::WORDS,
             KeywordKind::NeighbourState => crate::neigh::NeighbourState::WORDS,
+            KeywordKind::RuleAction => crate::rule::RuleAction::WORDS,
+            KeywordKind::IpFamily => crate::rule::IpFamily::WORDS,
+            KeywordKind::Nsid => crate::nsid::NsidRequest::WORDS,
         }
     }
 }
@@ -70,6 +79,9 @@ impl fmt::Display for KeywordKind {
             KeywordKind::RouteTable => "route table",
             KeywordKind::AddressScope => "address scope",
             KeywordKind::NeighbourState => "neighbour state",
+            KeywordKind::RuleAction => "rule action",
+            KeywordKind::IpFamily => "address family",
+            KeywordKind::Nsid => "namespace id",
         })
     }
 }
@@ -123,8 +135,16 @@ impl ParseKeywordError {
 impl fmt::Display for ParseKeywordError {
     /// Honours width and alignment, like every `Display` of nslink.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words = self.kind.words().join(", ");
-        f.pad(&format!("unknown {} {:?}: expected {words} or a number", self.kind, self.input))
+        let words = self.kind.words();
+        let expected = match self.kind {
+            // These have no numeric form.
+            KeywordKind::RuleAction | KeywordKind::IpFamily => match words.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => words.join(", "),
+            },
+            _ => format!("{} or a number", words.join(", ")),
+        };
+        f.pad(&format!("unknown {} {:?}: expected {expected}", self.kind, self.input))
     }
 }
 
@@ -1349,12 +1369,12 @@ impl RouteSocket {
 ///
 /// With [`iif`](RouteGet::iif) the kernel answers as for a packet
 /// received on that device (an input lookup, which needs
-/// [`from`](RouteGet::from)); otherwise as for a packet this host sends.
+/// [`source`](RouteGet::source)); otherwise as for a packet this host sends.
 ///
 /// ```
 /// use nslink::route::RouteGet;
 ///
-/// let q = RouteGet::to("10.0.0.1".parse().unwrap()).from("10.1.0.1".parse().unwrap()).mark(7);
+/// let q = RouteGet::to("10.0.0.1".parse().unwrap()).source("10.1.0.1".parse().unwrap()).mark(7);
 /// assert_eq!(q.dst(), "10.0.0.1".parse::<std::net::IpAddr>().unwrap());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1399,10 +1419,10 @@ impl RouteGet {
     /// The source address of the packet (`from`, `RTA_SRC`).
     ///
     /// ```
-    /// let q = nslink::route::RouteGet::to("10.0.0.1".parse().unwrap()).from("10.1.0.1".parse().unwrap());
+    /// let q = nslink::route::RouteGet::to("10.0.0.1".parse().unwrap()).source("10.1.0.1".parse().unwrap());
     /// # let _ = q;
     /// ```
-    pub fn from(mut self, src: IpAddr) -> RouteGet {
+    pub fn source(mut self, src: IpAddr) -> RouteGet {
         self.from = Some(src);
         self
     }
@@ -1511,7 +1531,7 @@ pub struct RouteAnswer {
     pub route: Route,
     /// The source address asked with (`from`, `RTA_SRC`), as the kernel
     /// echoes it.
-    pub from: Option<IpAddr>,
+    pub source: Option<IpAddr>,
     /// The input device of an input lookup (`iif`, `RTA_IIF`).
     pub iif: Option<LinkId>,
     /// The firewall mark (`mark`, `RTA_MARK`), when not zero.
@@ -1550,7 +1570,7 @@ impl RouteSocket {
     ///
     /// let nl = nslink::RouteSocket::open()?;
     /// // ip route get 10.96.0.1 from 10.244.1.2 mark 0x10
-    /// let a = nl.route_get(RouteGet::to("10.96.0.1".parse()?).from("10.244.1.2".parse()?).mark(0x10))?;
+    /// let a = nl.route_get(RouteGet::to("10.96.0.1".parse()?).source("10.244.1.2".parse()?).mark(0x10))?;
     /// println!("{} via {:?} src {:?}", a.route.dst, a.route.gateway, a.route.src);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1614,7 +1634,7 @@ impl RouteSocket {
         let m = answers.remove(0);
         let mut answer = RouteAnswer {
             route: Route::to(IpNet::host(q.dst)),
-            from: None,
+            source: None,
             iif: None,
             mark: None,
             uid: None,
@@ -1622,7 +1642,7 @@ impl RouteSocket {
         };
         for a in &m.attributes {
             match a {
-                RouteAttribute::Source(addr) => answer.from = ip_of(addr.clone()),
+                RouteAttribute::Source(addr) => answer.source = ip_of(addr.clone()),
                 RouteAttribute::Iif(i) => answer.iif = Some(LinkId::Index(*i)),
                 RouteAttribute::Mark(v) => answer.mark = Some(*v),
                 RouteAttribute::Uid(v) => answer.uid = Some(*v),
