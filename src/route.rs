@@ -672,13 +672,7 @@ impl NextHop {
     /// assert_eq!((nh.gateway, nh.dev, nh.weight), (None, None, 1));
     /// ```
     pub fn new() -> NextHop {
-        NextHop {
-            gateway: None,
-            dev: None,
-            weight: 1,
-            flags: NextHopFlags::empty(),
-            bad_dev: None,
-        }
+        NextHop { gateway: None, dev: None, weight: 1, flags: NextHopFlags::empty(), bad_dev: None }
     }
 
     /// Sets the gateway (`via`).
@@ -1148,7 +1142,8 @@ impl RouteSocket {
         if let Some(bad) = bad.next() {
             return Err(bad.clone().into_error(op, || r.object()));
         }
-        let gateways = r.gateway.iter().chain(r.nexthops.iter().filter_map(|nh| nh.gateway.as_ref()));
+        let gateways =
+            r.gateway.iter().chain(r.nexthops.iter().filter_map(|nh| nh.gateway.as_ref()));
         for gw in gateways {
             if gw.is_ipv4() != r.dst.is_ipv4() {
                 return Err(Error::InvalidArgument {
@@ -1516,7 +1511,10 @@ impl RouteGet {
 /// (`/32`, `/128`; the matching entry's prefix with
 /// [`RouteGet::fib_match`]), the gateway, the output device (by index),
 /// the preferred source address in [`Route::src`] (`prefsrc`), the table
-/// the route was found in, its type, scope and protocol.
+/// the route was found in (`RouteTable::Id(0)` when the kernel used no
+/// table: an output device was given and no route through it matched, so
+/// the destination is taken to be on that link), its type, scope and
+/// protocol.
 ///
 /// ```no_run
 /// let nl = nslink::RouteSocket::open()?;
@@ -1549,8 +1547,9 @@ impl RouteSocket {
     /// [`RouteGet`] for `from`, `iif`, `oif`, `mark`, `uid`, `fibmatch`).
     ///
     /// Kernel: `RTM_GETROUTE` without `NLM_F_DUMP`, flag
-    /// `RTM_F_LOOKUP_TABLE` (so that the answer names the table the route
-    /// was found in; plus `RTM_F_FIB_MATCH` for `fibmatch`), `RTA_DST` with
+    /// `RTM_F_LOOKUP_TABLE` for IPv4 (so that the answer names the table
+    /// the route was found in, as IPv6 answers always do; plus
+    /// `RTM_F_FIB_MATCH` for `fibmatch`), `RTA_DST` with
     /// a full-length prefix, and `RTA_SRC`, `RTA_IIF`, `RTA_OIF`,
     /// `RTA_MARK`, `RTA_UID` as set; the answer is one `RTM_NEWROUTE`
     /// (rtnetlink(7); ip-route(8) `get`). Policy rules are applied as for a
@@ -1592,7 +1591,12 @@ impl RouteSocket {
         let mut m = RouteMessage::default();
         m.header.address_family = if v4 { AddressFamily::Inet } else { AddressFamily::Inet6 };
         m.header.destination_prefix_length = full;
-        m.header.flags = RouteFlags::LookupTable;
+        // IPv4 answers name the table the route came from only when asked
+        // (RTM_F_LOOKUP_TABLE); IPv6 answers always do, and its strict
+        // request check refuses the flag.
+        if v4 {
+            m.header.flags = RouteFlags::LookupTable;
+        }
         if q.fib_match {
             m.header.flags |= RouteFlags::FibMatch;
         }

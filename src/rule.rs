@@ -494,7 +494,7 @@ impl Rule {
 
     /// How the rule is named in errors: its `ip rule` words.
     fn object(&self) -> Object {
-        Object::value(ObjectKind::Other, format!("rule {self}"))
+        Object::value(ObjectKind::Other, self)
     }
 
     fn message(&self, op: Op) -> Result<RuleMessage> {
@@ -590,6 +590,8 @@ impl Rule {
         };
         let mut rule = Rule::new(RuleAction::Other(0)).family(family);
         rule.flags = m.header.flags;
+        // The kernel leaves FRA_PRIORITY out for priority 0.
+        rule.priority = Some(0);
         let mut table = u32::from(m.header.table);
         let mut goto = None;
         let (mut src, mut dst) = (None, None);
@@ -721,8 +723,13 @@ impl RouteSocket {
     pub fn add_rule(&self, rule: &Rule) -> Result<()> {
         let op = Op::AddRule;
         let m = rule.message(op)?;
-        self.request(op, || rule.object(), RouteNetlinkMessage::NewRule(m), NLM_F_CREATE | NLM_F_EXCL)
-            .map(drop)
+        self.request(
+            op,
+            || rule.object(),
+            RouteNetlinkMessage::NewRule(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
     }
 
     /// Deletes the first rule that matches `rule`, like `ip rule del …`:
