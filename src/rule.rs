@@ -447,9 +447,10 @@ impl Rule {
     /// ```
     /// use nslink::rule::{Rule, RuleFlags};
     ///
-    /// assert!(Rule::lookup(nslink::RouteTable::Main).not().flags.contains(RuleFlags::Invert));
+    /// assert!(Rule::lookup(nslink::RouteTable::Main).invert().flags.contains(RuleFlags::Invert));
     /// ```
-    pub fn not(mut self) -> Rule {
+    #[doc(alias = "not")]
+    pub fn invert(mut self) -> Rule {
         self.flags |= RuleFlags::Invert;
         self
     }
@@ -832,7 +833,7 @@ mod tests {
             .oif("b0")
             .fwmark_mask(0x10, 0xff)
             .priority(5)
-            .not()
+            .invert()
             .protocol(RouteProtocol::Static)
             .suppress_prefix_len(0);
         let m = rule.message(Op::AddRule).unwrap();

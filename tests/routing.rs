@@ -470,7 +470,7 @@ fn rules_are_added_listed_and_deleted_like_ip_rule() {
                 .iif("a0")
                 .oif("b0")
                 .priority(120),
-            Rule::new(RuleAction::Prohibit).to(net("1.2.3.0/24")).not().priority(130),
+            Rule::new(RuleAction::Prohibit).to(net("1.2.3.0/24")).invert().priority(130),
             Rule::new(RuleAction::Unreachable).fwmark(0x20).priority(140),
             Rule::new(RuleAction::Goto(500)).priority(150),
             Rule::new(RuleAction::Nop).priority(160),
