@@ -253,6 +253,7 @@ struct Got {
     table: Option<String>,
     mark: Option<u64>,
     from: Option<String>,
+    iif: Option<String>,
 }
 
 fn got_ip(v: &Value) -> Got {
@@ -265,6 +266,7 @@ fn got_ip(v: &Value) -> Got {
         table: s("table"),
         mark: v.get("mark").map(|m| m.uint()),
         from: s("from"),
+        iif: s("iif"),
     }
 }
 
@@ -285,6 +287,10 @@ fn got_nl(nl: &RouteSocket, q: RouteGet) -> Got {
         },
         mark: a.mark.map(u64::from),
         from: a.source.map(|s| s.to_string()),
+        iif: match a.iif {
+            Some(LinkId::Index(i)) => Some(names[&i].clone()),
+            ref other => other.as_ref().map(|d| d.to_string()),
+        },
     }
 }
 
@@ -321,6 +327,21 @@ fn route_get_answers_like_ip_route_get() {
         let a = nl.route_get(RouteGet::to(ip_of("10.60.0.9")).mark(7)).unwrap();
         assert_eq!(a.route.table, RouteTable::Id(100));
         assert_eq!(a.route.dst, net("10.60.0.9/32"));
+        // An input lookup: refused while forwarding is off, as ip is...
+        let input = || RouteGet::to(ip_of("10.2.0.9")).source(ip_of("10.1.0.2")).iif("a0");
+        let ip_err = ip_get(&["10.2.0.9", "from", "10.1.0.2", "iif", "a0"]).unwrap_err();
+        assert!(ip_err.contains("No route to host"), "{ip_err}");
+        assert_eq!(nl.route_get(input()).unwrap_err().errno(), Some(Errno::EHOSTUNREACH));
+        // ...and answered like ip once it is on.
+        common::run_ok("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+        let want = got_ip(&ip_get(&["10.2.0.9", "from", "10.1.0.2", "iif", "a0"]).unwrap());
+        assert_eq!(want.iif.as_deref(), Some("a0"));
+        assert_eq!(got_nl(&nl, input()), want);
+        let want = got_ip(&ip_get(&["10.1.0.1", "from", "10.1.0.2", "iif", "a0"]).unwrap());
+        let local = RouteGet::to(ip_of("10.1.0.1")).source(ip_of("10.1.0.2")).iif("a0");
+        assert_eq!(got_nl(&nl, local.clone()), want);
+        assert_eq!(nl.route_get(local).unwrap().route.kind, nslink::RouteType::Local);
+
         // With an output device and no route through it, the kernel
         // assumes the destination is on that link: no table (0).
         let a = nl.route_get(RouteGet::to(ip_of("198.51.100.1")).oif("b0")).unwrap();
