@@ -104,6 +104,20 @@ pub enum Op {
     WriteSysctl,
     /// Install the handlers that delete owned namespaces on a signal.
     InstallSignalCleanup,
+    /// Ask the kernel which route it would use (`ip route get`).
+    GetRoute,
+    /// Add a policy rule (`ip rule add`).
+    AddRule,
+    /// Delete a policy rule (`ip rule del`).
+    DeleteRule,
+    /// List policy rules (`ip rule show`).
+    ListRules,
+    /// Give a namespace an id (`ip netns set NAME ID`).
+    SetNetnsId,
+    /// Get the id a namespace has for another.
+    GetNetnsId,
+    /// List the namespace ids (`ip netns list-id`).
+    ListNetnsIds,
 }
 
 impl fmt::Display for Op {
@@ -151,6 +165,13 @@ impl fmt::Display for Op {
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
             InstallSignalCleanup => "install signal cleanup",
+            GetRoute => "get route",
+            AddRule => "add rule",
+            DeleteRule => "delete rule",
+            ListRules => "list rules",
+            SetNetnsId => "set id of namespace",
+            GetNetnsId => "get id of namespace",
+            ListNetnsIds => "list namespace ids",
         };
         f.pad(s)
     }
@@ -173,6 +194,8 @@ impl Op {
             ListNeighbours | AddNeighbour | DeleteNeighbour => ObjectKind::Neighbour,
             ReadSysctl | WriteSysctl => ObjectKind::Sysctl,
             OpenNetlink | SendNetlink | ReceiveNetlink => ObjectKind::Socket,
+            GetRoute => ObjectKind::Route,
+            SetNetnsId | GetNetnsId | ListNetnsIds => ObjectKind::Namespace,
             _ => return None,
         })
     }

@@ -135,7 +135,9 @@ pub mod name;
 pub mod neigh;
 pub mod netlink;
 pub mod netns;
+pub mod nsid;
 pub mod route;
+pub mod rule;
 #[allow(unsafe_code)] // raw system calls nix lacks; each block has a SAFETY comment
 mod sys;
 pub mod sysctl;
@@ -152,7 +154,10 @@ pub use name::{IfName, IntoIfName, IntoNsName, NsName};
 pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
+pub use nsid::{NsidEntry, NsidRequest};
+pub use route::{NextHop, RouteAnswer, RouteGet};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
+pub use rule::{IpFamily, Rule, RuleAction};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no
