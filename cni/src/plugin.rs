@@ -392,9 +392,27 @@ fn ensure_bridge(nl: &RouteSocket, s: &Settings) -> Result<Bridge, Error> {
                 b = b.vlan_filtering(true);
             }
             match b.create(nl) {
-                Ok(_) => {}
+                Ok(created) => {
+                    // Pin the kernel's random address: a bridge whose address
+                    // was never set takes its lowest port's, and would change
+                    // it (and every pod's gateway neighbour) as pods come and
+                    // go.
+                    let mac = nl
+                        .require_link(&created)
+                        .map_err(nl_err("cannot read the bridge back"))?
+                        .mac();
+                    if let Some(mac) = mac {
+                        nl.set_mac(&created, mac).map_err(nl_err("cannot pin the bridge's address"))?;
+                    }
+                }
                 // Made by someone else in the meantime (outside our lock).
                 Err(e) if e.is_already_exists() => {}
+                Err(e) if s.vlan.is_some() && e.errno() == Some(nslink::Errno::EOPNOTSUPP) => {
+                    return Err(Error::UnsupportedNetworkConfiguration(format!(
+                        "\"vlan\": {}: this kernel has no VLAN filtering for bridges (CONFIG_BRIDGE_VLAN_FILTERING): {e}",
+                        s.vlan.unwrap_or_default()
+                    )));
+                }
                 Err(e) => return Err(system(format!("cannot create the bridge: {e}"))),
             }
             nl.require_link(&s.bridge).map_err(nl_err("cannot read the bridge back"))?
