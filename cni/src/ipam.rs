@@ -163,13 +163,16 @@ pub fn check(inv: &Invocation) -> Result<(), Error> {
     call(inv, Cmd::Check, &[]).map(|_| ())
 }
 
-/// IPAM GC; `Ok(false)` when the IPAM plugin does not know GC (older than
-/// specification 1.1).
+/// IPAM GC; `Ok(false)` when the IPAM plugin does not speak
+/// specification 1.1 (which brought GC), as its VERSION reports.
 pub fn gc(inv: &Invocation) -> Result<bool, Error> {
     let plugin = find(&inv.path, &inv.settings.ipam_type)?;
-    match exec(&plugin, Cmd::Gc, &inv.stdin, &[]) {
-        Ok(_) => Ok(true),
-        Err(Error::IncompatibleVersion(_)) | Err(Error::InvalidEnvValue(_)) => Ok(false),
-        Err(e) => Err(e),
+    let out = exec(&plugin, Cmd::Version, b"{}", &[])?;
+    let info: PluginInfo = serde_json::from_slice(&out).map_err(|e| {
+        Error::FailedToDecode(format!("the VERSION report of {}: {e}", inv.settings.ipam_type))
+    })?;
+    if !info.supported_versions().iter().any(|v| *v >= SpecVersion::new(1, 1, 0)) {
+        return Ok(false);
     }
+    exec(&plugin, Cmd::Gc, &inv.stdin, &[]).map(|_| true)
 }
