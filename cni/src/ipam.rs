@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use rscni_types::error::Error;
 use rscni_types::types::{CNIResult, Cmd, ErrorResult};
@@ -34,14 +34,17 @@ pub fn find(dirs: &[PathBuf], name: &str) -> Result<PathBuf, Error> {
     )))
 }
 
-/// Runs `cmd` on the IPAM plugin with `config` on stdin and `env` set on
-/// top of this process's environment; its stdout on success.
-fn exec(
-    plugin: &Path,
-    cmd: Cmd,
-    config: &[u8],
-    env: &[(&str, &str)],
-) -> Result<Vec<u8>, Error> {
+/// A started IPAM plugin: its process and its name.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    name: String,
+    plugin: PathBuf,
+}
+
+/// Starts `cmd` on the IPAM plugin with `config` on stdin and `env` set on
+/// top of this process's environment.
+fn spawn(plugin: &Path, cmd: Cmd, config: &[u8], env: &[(&str, &str)]) -> Result<Running, Error> {
     let name = plugin.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut c = Command::new(plugin);
     c.env("CNI_COMMAND", <&str>::from(cmd))
@@ -54,9 +57,16 @@ fn exec(
         .map_err(|e| system(format!("cannot run the IPAM plugin {}: {e}", plugin.display())))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A plugin that exits without reading gives EPIPE: its own answer
-        // below says why.
+        // says why. (The configuration is far smaller than a pipe's buffer.)
         let _ = stdin.write_all(config);
     }
+    Ok(Running { child, name, plugin: plugin.to_path_buf() })
+}
+
+/// Waits for a started plugin: its stdout on success, its CNI error
+/// (same code, its name in front) otherwise.
+fn wait(r: Running) -> Result<Vec<u8>, Error> {
+    let Running { child, name, .. } = r;
     let out = child
         .wait_with_output()
         .map_err(|e| system(format!("cannot read the answer of the IPAM plugin {name}: {e}")))?;
@@ -71,6 +81,11 @@ fn exec(
             String::from_utf8_lossy(&out.stdout).trim()
         ))),
     }
+}
+
+/// Runs `cmd` on the IPAM plugin and waits for it.
+fn exec(plugin: &Path, cmd: Cmd, config: &[u8], env: &[(&str, &str)]) -> Result<Vec<u8>, Error> {
+    wait(spawn(plugin, cmd, config, env)?)
 }
 
 /// `e` with `who: ` in front of its text, same code.
@@ -118,24 +133,60 @@ fn fallback_version(plugin: &Path, wanted: SpecVersion) -> Option<SpecVersion> {
 fn call(inv: &Invocation, cmd: Cmd, env: &[(&str, &str)]) -> Result<Vec<u8>, Error> {
     let plugin = find(&inv.path, &inv.settings.ipam_type)?;
     match exec(&plugin, cmd, &inv.stdin, env) {
-        Err(Error::IncompatibleVersion(d)) if inv.version > SpecVersion::new(1, 0, 0) => {
-            match fallback_version(&plugin, inv.version) {
-                Some(v) => exec(&plugin, cmd, &with_version(&inv.raw, v)?, env),
-                None => Err(Error::IncompatibleVersion(d)),
-            }
-        }
+        Err(Error::IncompatibleVersion(d)) => retry_older(inv, &plugin, cmd, env, d),
         other => other,
     }
 }
 
-/// IPAM ADD: the addresses, routes and DNS for the attachment.
+/// After the plugin refused the configuration's version (`detail`): the
+/// same request in the newest older version it speaks, if any.
+fn retry_older(
+    inv: &Invocation,
+    plugin: &Path,
+    cmd: Cmd,
+    env: &[(&str, &str)],
+    detail: String,
+) -> Result<Vec<u8>, Error> {
+    if inv.version <= SpecVersion::new(1, 0, 0) {
+        return Err(Error::IncompatibleVersion(detail));
+    }
+    match fallback_version(plugin, inv.version) {
+        Some(v) => exec(plugin, cmd, &with_version(&inv.raw, v)?, env),
+        None => Err(Error::IncompatibleVersion(detail)),
+    }
+}
+
+/// Starts IPAM ADD, so that the caller can work while it runs; finish
+/// with [`finish_add`].
+pub fn start_add(inv: &Invocation) -> Result<Running, Error> {
+    let plugin = find(&inv.path, &inv.settings.ipam_type)?;
+    spawn(&plugin, Cmd::Add, &inv.stdin, &[])
+}
+
+/// Waits for a started IPAM ADD (retried with an older version if the
+/// plugin finds the configuration's too new): the addresses, routes and
+/// DNS for the attachment.
+pub fn finish_add(inv: &Invocation, running: Running) -> Result<CNIResult, Error> {
+    let plugin = running.plugin.clone();
+    let out = match wait(running) {
+        Err(Error::IncompatibleVersion(d)) => retry_older(inv, &plugin, Cmd::Add, &[], d)?,
+        other => other?,
+    };
+    parse_add(inv, &out)
+}
+
+/// IPAM ADD, start to finish.
 pub fn add(inv: &Invocation) -> Result<CNIResult, Error> {
     let out = call(inv, Cmd::Add, &[])?;
-    let result: CNIResult = serde_json::from_slice(&out).map_err(|e| {
+    parse_add(inv, &out)
+}
+
+fn parse_add(inv: &Invocation, out: &[u8]) -> Result<CNIResult, Error> {
+    let result: CNIResult = serde_json::from_slice(out).map_err(|e| {
         Error::FailedToDecode(format!(
             "the result of the IPAM plugin {}: {e}: {}",
             inv.settings.ipam_type,
-            String::from_utf8_lossy(&out).trim()
+            String::from_utf8_lossy(out).trim()
         ))
     })?;
     if result.ips.is_empty() {

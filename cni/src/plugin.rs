@@ -185,8 +185,15 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
     let s = &inv.settings;
     let pod = inv.open_netns()?;
     let nl = RouteSocket::open().map_err(nl_err("cannot open a netlink socket on the node"))?;
-    let pod_nl = RouteSocket::open_in(&pod)
-        .map_err(nl_err("cannot open a netlink socket in the pod's namespace"))?;
+    // A socket in the pod's namespace, opened from there by this (single)
+    // thread, which goes straight back.
+    let pod_nl = {
+        let _in_pod = pod
+            .enter_from(nl.netns())
+            .map_err(nl_err("cannot enter the pod's namespace"))?;
+        RouteSocket::open()
+    }
+    .map_err(nl_err("cannot open a netlink socket in the pod's namespace"))?;
     let ifname = ifname(&inv.ifname)?;
     let host_name = inv.host_veth();
 
@@ -196,31 +203,29 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
         delete_link_if_there(&nl, host_name.as_str())?;
     }
     if pod_nl.link(&ifname).map_err(nl_err("cannot list the pod's links"))?.is_some() {
-        return Err(Error::InvalidEnvValue(format!(
-            "CNI_IFNAME {:?}: the namespace CNI_NETNS {:?} already has an interface with that name",
-            inv.ifname,
-            inv.netns.as_deref().unwrap_or_default()
-        )));
+        return Err(ifname_taken(inv));
     }
 
-    let (bridge, ipam_result) = {
-        let _lock = lock::acquire(s.bridge_name.as_str())?;
-        let bridge = ensure_bridge(&nl, s)?;
-        let result = match ipam::add(inv) {
-            Ok(r) => r,
-            // A previous ADD that died before its clean-up left the
-            // allocation: release it (this attachment's own) and ask again.
-            Err(first) => {
-                if ipam::del(inv).is_err() {
-                    return Err(first);
-                }
-                ipam::add(inv)?
-            }
-        };
-        (bridge, result)
+    let lock = lock::acquire(s.bridge_name.as_str())?;
+    let bridge = ensure_bridge(&nl, s)?;
+    // The IPAM plugin runs while the veth pair is made.
+    let running = ipam::start_add(inv)?;
+    let made = make_veth(inv, &nl, &pod_nl, &bridge, &ifname, &host_name);
+    let ipam_result = match ipam::finish_add(inv, running) {
+        Ok(r) => Ok(r),
+        // A previous ADD that died before its clean-up left the allocation:
+        // release it (this attachment's own) and ask again.
+        Err(first) => match ipam::del(inv) {
+            Ok(()) => ipam::add(inv),
+            Err(_) => Err(first),
+        },
     };
-
-    match add_rest(inv, &nl, &pod_nl, &bridge, &ifname, &host_name, ipam_result) {
+    drop(lock);
+    let outcome = match (made, ipam_result) {
+        (Ok(veth), Ok(result)) => add_rest(inv, &nl, &pod_nl, &bridge, veth, result),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match outcome {
         Ok(json) => Ok(json),
         Err(e) => {
             let _ = delete_link_if_there(&nl, host_name.as_str());
@@ -235,29 +240,33 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn add_rest(
+fn ifname_taken(inv: &Invocation) -> Error {
+    Error::InvalidEnvValue(format!(
+        "CNI_IFNAME {:?}: the namespace CNI_NETNS {:?} already has an interface with that name",
+        inv.ifname,
+        inv.netns.as_deref().unwrap_or_default()
+    ))
+}
+
+/// The veth pair: node end on the bridge (named after the attachment,
+/// labelled, hairpin and VLAN as configured), pod end made in the pod and
+/// up. Returns the two indexes.
+fn make_veth(
     inv: &Invocation,
     nl: &RouteSocket,
     pod_nl: &RouteSocket,
     bridge: &Bridge,
     ifname: &IfName,
     host_name: &str,
-    mut result: CNIResult,
-) -> Result<String, Error> {
+) -> Result<(u32, u32), Error> {
     let s = &inv.settings;
-    let pod = pod_nl.netns();
-    let mut veth = VethPair::builder(host_name, ifname).peer_netns(pod).master(bridge).up();
+    let mut veth = VethPair::builder(host_name, ifname).peer_netns(pod_nl.netns()).master(bridge).up();
     if let Some(mtu) = s.mtu {
         veth = veth.mtu(mtu);
     }
     let pair = veth.create(nl).map_err(|e| {
         if e.is_already_exists() {
-            Error::InvalidEnvValue(format!(
-                "CNI_IFNAME {:?}: the namespace CNI_NETNS {:?} already has an interface with that name",
-                inv.ifname,
-                inv.netns.as_deref().unwrap_or_default()
-            ))
+            ifname_taken(inv)
         } else {
             system(format!("cannot create the veth pair {host_name} / {ifname}: {e}"))
         }
@@ -276,6 +285,19 @@ fn add_rest(
     if let Some(vid) = s.vlan {
         set_port_vlan(nl, host_index, vid)?;
     }
+    pod_nl.set_up(pod_index).map_err(nl_err("cannot bring the pod's interface up"))?;
+    Ok((host_index, pod_index))
+}
+
+fn add_rest(
+    inv: &Invocation,
+    nl: &RouteSocket,
+    pod_nl: &RouteSocket,
+    bridge: &Bridge,
+    (host_index, pod_index): (u32, u32),
+    mut result: CNIResult,
+) -> Result<String, Error> {
+    let s = &inv.settings;
 
     // The default route through the gateway, when asked for.
     if s.is_default_gateway {
@@ -302,7 +324,6 @@ fn add_rest(
     // The pod's end: up, addresses, routes, in one netlink batch.
     let mut batch = pod_nl.batch();
     let nl_batch = nl_err("cannot configure the pod's interface");
-    batch.set_up(pod_index).map_err(&nl_batch)?;
     let mut pod_nets = Vec::new();
     for ip in &result.ips {
         let net = to_net(&ip.address)?;
