@@ -74,8 +74,22 @@ struct Contender {
 }
 
 impl Contender {
-    fn new(label: &'static str, plugin: &'static str, pod_prefix: &'static str, conf: Value, data: TempDir) -> Contender {
-        Contender { label, plugin, conf: conf.to_string(), pod_prefix, add: Vec::new(), del: Vec::new(), _data: data }
+    fn new(
+        label: &'static str,
+        plugin: &'static str,
+        pod_prefix: &'static str,
+        conf: Value,
+        data: TempDir,
+    ) -> Contender {
+        Contender {
+            label,
+            plugin,
+            conf: conf.to_string(),
+            pod_prefix,
+            add: Vec::new(),
+            del: Vec::new(),
+            _data: data,
+        }
     }
     fn netns(&self, i: usize) -> String {
         format!("/run/netns/{}{i}", self.pod_prefix)
@@ -96,7 +110,11 @@ fn main() {
         let pods: usize = if quick {
             5
         } else {
-            std::env::var("NSLINK_BENCH_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(60).clamp(2, 200)
+            std::env::var("NSLINK_BENCH_PODS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(60)
+                .clamp(2, 200)
         };
         let keys = json!({"isGateway": true, "isDefaultGateway": true, "hairpinMode": true});
         let mk = |plugin_type: &str, bridge: &str, subnet: &str, extra: Value, tag: &str| {
@@ -113,7 +131,8 @@ fn main() {
         let ours = Contender::new("nslink-bridge", OURS, "o", c, d);
         let (c, d) = mk("bridge", "cni-ref", "10.20.0.0/24", json!({}), "ref");
         let reference = Contender::new("reference bridge", REFERENCE, "r", c, d);
-        let (c, d) = mk("nslink-bridge", "cni-masq", "10.30.0.0/24", json!({"ipMasq": true}), "masq");
+        let (c, d) =
+            mk("nslink-bridge", "cni-masq", "10.30.0.0/24", json!({"ipMasq": true}), "masq");
         let masq = Contender::new("nslink-bridge + ipMasq", OURS, "m", c, d);
         let mut all = [ours, reference, masq];
         let mut ns = Vec::new();
@@ -124,7 +143,8 @@ fn main() {
         }
         // host-local alone, with its own data directory.
         let ipam_data = TempDir::new("ipam");
-        let ipam_conf = config("1.0.0", "bridge", "10.40.0.0/24", ipam_data.path(), json!({})).to_string();
+        let ipam_conf =
+            config("1.0.0", "bridge", "10.40.0.0/24", ipam_data.path(), json!({})).to_string();
         let (mut ipam_add, mut ipam_del) = (Vec::new(), Vec::new());
 
         // Warm-up (bridges are created here): pod 0, not counted.
@@ -155,8 +175,13 @@ fn main() {
             call(c.plugin, "DEL", "warm", &c.netns(0), &c.conf);
         }
 
-        println!("CNI ADD/DEL per pod, one process per call, {pods} pods per contender, interleaved");
-        println!("{:<26} {:>22} {:>22}", "contender", "ADD ms med (p10-p90)", "DEL ms med (p10-p90)");
+        println!(
+            "CNI ADD/DEL per pod, one process per call, {pods} pods per contender, interleaved"
+        );
+        println!(
+            "{:<26} {:>22} {:>22}",
+            "contender", "ADD ms med (p10-p90)", "DEL ms med (p10-p90)"
+        );
         let line = |label: &str, add: &[Duration], del: &[Duration]| {
             let (a, a10, a90) = stats(add);
             let (d, d10, d90) = stats(del);
@@ -173,8 +198,14 @@ fn main() {
         let (od, _, _) = stats(&all[0].del);
         let (ra, _, _) = stats(&all[1].add);
         let (rd, _, _) = stats(&all[1].del);
-        println!("ADD: nslink-bridge is {:.1}x faster than the reference (median {oa:.2} ms vs {ra:.2} ms)", ra / oa);
-        println!("DEL: nslink-bridge is {:.1}x faster than the reference (median {od:.2} ms vs {rd:.2} ms)", rd / od);
+        println!(
+            "ADD: nslink-bridge is {:.1}x faster than the reference (median {oa:.2} ms vs {ra:.2} ms)",
+            ra / oa
+        );
+        println!(
+            "DEL: nslink-bridge is {:.1}x faster than the reference (median {od:.2} ms vs {rd:.2} ms)",
+            rd / od
+        );
         drop(ns);
     });
 }

@@ -127,7 +127,9 @@ fn check_ipam_subnets(raw: &Value) -> Result<(), Error> {
     let check = |what: &str, v: &Value| -> Result<(), Error> {
         match v.as_str() {
             Some(s) => parse_net(s).map(|_| ()).map_err(|reason| {
-                invalid(format!("\"ipam\": {what} {s:?} is not a subnet in CIDR notation ({reason})"))
+                invalid(format!(
+                    "\"ipam\": {what} {s:?} is not a subnet in CIDR notation ({reason})"
+                ))
             }),
             None => Err(invalid(format!("\"ipam\": {what} must be a string in CIDR notation"))),
         }

@@ -204,6 +204,25 @@ pub fn del(inv: &Invocation) -> Result<(), Error> {
     call(inv, Cmd::Del, &[]).map(|_| ())
 }
 
+/// Starts IPAM DEL, so that the caller can work while it runs; finish
+/// with [`finish_del`].
+pub fn start_del(inv: &Invocation) -> Result<Running, Error> {
+    let plugin = find(&inv.path, &inv.settings.ipam_type)?;
+    spawn(&plugin, Cmd::Del, &inv.stdin, &[])
+}
+
+/// Waits for a started IPAM DEL (retried with an older version if the
+/// plugin finds the configuration's too new).
+pub fn finish_del(inv: &Invocation, running: Running) -> Result<(), Error> {
+    let plugin = running.plugin.clone();
+    match wait(running) {
+        Err(Error::IncompatibleVersion(d)) => {
+            retry_older(inv, &plugin, Cmd::Del, &[], d).map(|_| ())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
 /// IPAM DEL for another attachment (GC).
 pub fn del_other(inv: &Invocation, container_id: &str, ifname: &str) -> Result<(), Error> {
     call(inv, Cmd::Del, &[("CNI_CONTAINERID", container_id), ("CNI_IFNAME", ifname)]).map(|_| ())

@@ -30,7 +30,9 @@ fn main() -> ExitCode {
     let outcome = match command.parse::<Cmd>() {
         Err(e) => Err(e),
         Ok(cmd) => match std::io::stdin().read_to_end(&mut stdin) {
-            Err(e) => Err(Error::IOFailure(format!("cannot read the configuration from stdin: {e}"))),
+            Err(e) => {
+                Err(Error::IOFailure(format!("cannot read the configuration from stdin: {e}")))
+            }
             Ok(_) => run(cmd, &stdin, &mut version),
         },
     };

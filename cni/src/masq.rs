@@ -102,10 +102,14 @@ pub fn add(chain: &str, ips: &[IpNet], comment: &str) -> Result<(), Error> {
     for net in ips {
         let (word, _) = family_words(net);
         let subnet = net.network();
-        s += &format!("add rule {TABLE} {chain} {word} daddr {subnet} return comment \"{comment}\"\n");
+        s += &format!(
+            "add rule {TABLE} {chain} {word} daddr {subnet} return comment \"{comment}\"\n"
+        );
     }
     if ips.iter().any(IpNet::is_ipv4) {
-        s += &format!("add rule {TABLE} {chain} ip daddr 224.0.0.0/4 return comment \"{comment}\"\n");
+        s += &format!(
+            "add rule {TABLE} {chain} ip daddr 224.0.0.0/4 return comment \"{comment}\"\n"
+        );
     }
     if ips.iter().any(|n| !n.is_ipv4()) {
         s += &format!("add rule {TABLE} {chain} ip6 daddr ff00::/8 return comment \"{comment}\"\n");
@@ -177,7 +181,10 @@ pub fn remove(mut doomed: impl FnMut(&str, &[String]) -> bool) -> Result<(), Err
 /// Whether the chain of an attachment exists (CHECK).
 pub fn has_chain(chain: &str) -> Result<bool, Error> {
     let Some(listing) = list()? else { return Ok(false) };
-    Ok(listing.get("nftables").and_then(Value::as_array).into_iter().flatten().any(|i| {
-        i.get("chain").and_then(|c| c.get("name")).and_then(Value::as_str) == Some(chain)
-    }))
+    Ok(listing
+        .get("nftables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|i| i.get("chain").and_then(|c| c.get("name")).and_then(Value::as_str) == Some(chain)))
 }

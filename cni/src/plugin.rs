@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use nslink::netlink_packet_route::AddressFamily;
 use nslink::netlink_packet_route::RouteNetlinkMessage;
 use nslink::netlink_packet_route::link::{
     AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, LinkFlags as RawFlags,
     LinkMessage,
 };
-use nslink::netlink_packet_route::AddressFamily;
 use nslink::{
     AddressFlags, AddressOptions, Bridge, BridgePortOptions, IfName, IntoIfName, IpNet, Link,
     LinkFlags, LinkKind, NetNs, Route, RouteSocket, VethPair,
@@ -39,11 +39,7 @@ fn nl_err(what: &str) -> impl Fn(nslink::Error) -> Error + '_ {
 }
 
 fn mismatch(details: impl Into<String>) -> Error {
-    Error::Custom(
-        CODE_MISMATCH,
-        "the attachment is not what ADD made".into(),
-        details.into(),
-    )
+    Error::Custom(CODE_MISMATCH, "the attachment is not what ADD made".into(), details.into())
 }
 
 /// Everything one run of the plugin was given.
@@ -188,9 +184,8 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
     // A socket in the pod's namespace, opened from there by this (single)
     // thread, which goes straight back.
     let pod_nl = {
-        let _in_pod = pod
-            .enter_from(nl.netns())
-            .map_err(nl_err("cannot enter the pod's namespace"))?;
+        let _in_pod =
+            pod.enter_from(nl.netns()).map_err(nl_err("cannot enter the pod's namespace"))?;
         RouteSocket::open()
     }
     .map_err(nl_err("cannot open a netlink socket in the pod's namespace"))?;
@@ -260,7 +255,8 @@ fn make_veth(
     host_name: &str,
 ) -> Result<(u32, u32), Error> {
     let s = &inv.settings;
-    let mut veth = VethPair::builder(host_name, ifname).peer_netns(pod_nl.netns()).master(bridge).up();
+    let mut veth =
+        VethPair::builder(host_name, ifname).peer_netns(pod_nl.netns()).master(bridge).up();
     if let Some(mtu) = s.mtu {
         veth = veth.mtu(mtu);
     }
@@ -304,9 +300,8 @@ fn add_rest(
         for ip in &result.ips {
             let (Some(gw), v4) = (ip.gateway, ip.address.addr().is_ipv4()) else { continue };
             let dst: rscni_types::ipnet::IpNet =
-                if v4 { "0.0.0.0/0".parse() } else { "::/0".parse() }.map_err(|_| {
-                    system("cannot build a default route")
-                })?;
+                if v4 { "0.0.0.0/0".parse() } else { "::/0".parse() }
+                    .map_err(|_| system("cannot build a default route"))?;
             if !result.routes.iter().any(|r| r.dst == dst) {
                 result.routes.push(rscni_types::types::Route {
                     dst,
@@ -374,8 +369,11 @@ fn add_rest(
         socket_path: None,
         pci_id: None,
     };
-    result.interfaces =
-        vec![iface(&bridge_link, None), iface(&host_link, None), iface(&pod_link, inv.netns.clone())];
+    result.interfaces = vec![
+        iface(&bridge_link, None),
+        iface(&host_link, None),
+        iface(&pod_link, inv.netns.clone()),
+    ];
     for ip in &mut result.ips {
         ip.interface = Some(2);
     }
@@ -423,7 +421,8 @@ fn ensure_bridge(nl: &RouteSocket, s: &Settings) -> Result<Bridge, Error> {
                         .map_err(nl_err("cannot read the bridge back"))?
                         .mac();
                     if let Some(mac) = mac {
-                        nl.set_mac(&created, mac).map_err(nl_err("cannot pin the bridge's address"))?;
+                        nl.set_mac(&created, mac)
+                            .map_err(nl_err("cannot pin the bridge's address"))?;
                     }
                 }
                 // Made by someone else in the meantime (outside our lock).
@@ -567,9 +566,12 @@ pub fn del(inv: &Invocation) -> Result<(), Error> {
     let nl = RouteSocket::open().map_err(nl_err("cannot open a netlink socket on the node"))?;
     {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
-        ipam::del(inv)?;
+        // The veth pair goes while the IPAM plugin runs.
+        let running = ipam::start_del(inv)?;
+        let deleted = delete_link_if_there(&nl, inv.host_veth().as_str());
+        ipam::finish_del(inv, running)?;
+        deleted?;
     }
-    delete_link_if_there(&nl, inv.host_veth().as_str())?;
     if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
         let chain = inv.masq_chain();

@@ -54,7 +54,8 @@ fn bad_configurations_get_the_specification_codes() {
         let e = ours(&good, "ADD", "c1", "/run/netns/nowhere").expect_code(4, "missing netns");
         assert!(e["details"].as_str().unwrap().contains("CNI_NETNS"), "{e}");
 
-        let e = Call::new(OURS, None, "ADD").pod("c1", "").run(&good).expect_code(4, "no CNI_NETNS");
+        let e =
+            Call::new(OURS, None, "ADD").pod("c1", "").run(&good).expect_code(4, "no CNI_NETNS");
         assert!(e["details"].as_str().unwrap().contains("CNI_NETNS"), "{e}");
 
         let e = Call::new(OURS, None, "ADD")
@@ -139,7 +140,10 @@ fn check_del_idempotent_status_for_each_version() {
             ours(&conf, "DEL", "c1", "/run/netns/pod").expect_ok("second DEL");
             NetNs::delete("pod").unwrap();
             ours(&conf, "DEL", "c1", "/run/netns/pod").expect_ok("DEL without the netns");
-            Call::new(OURS, None, "DEL").pod("c1", "").run(&conf).expect_ok("DEL without CNI_NETNS");
+            Call::new(OURS, None, "DEL")
+                .pod("c1", "")
+                .run(&conf)
+                .expect_ok("DEL without CNI_NETNS");
             ours(&conf, "DEL", "never-added", "/run/netns/pod").expect_ok("DEL of nothing");
             assert!(allocations(data.path()).is_empty());
             assert_eq!(link_names(None), ["lo", "cni0"]);
@@ -172,14 +176,19 @@ fn gc_releases_what_no_valid_attachment_uses() {
     sandbox(|| {
         require_tools();
         let data = TempDir::new("gc");
-        let mut conf = config("1.1.0", "nslink-bridge", SUBNET, data.path(), json!({"ipMasq": true}));
+        let mut conf =
+            config("1.1.0", "nslink-bridge", SUBNET, data.path(), json!({"ipMasq": true}));
         let pods: Vec<NetNs> = (1..=3).map(|i| NetNs::create(format!("pod{i}")).unwrap()).collect();
         for i in 1..=3 {
             ours(&conf, "ADD", &format!("c{i}"), &format!("/run/netns/pod{i}")).expect_ok("ADD");
         }
         // Something GC must never touch: a veth of someone else on the
         // bridge, and a table of someone else.
-        run_ok_in(None, "ip", &["link", "add", "other0", "master", "cni0", "type", "veth", "peer", "other1"]);
+        run_ok_in(
+            None,
+            "ip",
+            &["link", "add", "other0", "master", "cni0", "type", "veth", "peer", "other1"],
+        );
         run_ok_in(None, "nft", &["add", "table", "inet", "someone-else"]);
 
         conf["cni.dev/valid-attachments"] = json!([{"containerID": "c2", "ifname": "eth0"}]);
@@ -261,20 +270,35 @@ fn kill_9_in_the_middle_of_add_leaves_nothing_add_or_del_cannot_handle() {
                 // The runtime retries the ADD.
                 let r = ours(&conf, "ADD", "c1", "/run/netns/pod");
                 let r = r.expect_ok(&format!("ADD after a kill at {delay_us} µs"));
-                let addr = r["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_owned();
-                assert!(pings(&peer, &addr), "the re-added pod is unreachable (kill at {delay_us} µs)");
+                let addr =
+                    r["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_owned();
+                assert!(
+                    pings(&peer, &addr),
+                    "the re-added pod is unreachable (kill at {delay_us} µs)"
+                );
                 assert_eq!(allocations(data.path()).len(), 2, "kill at {delay_us} µs");
             }
             // The runtime deletes.
-            ours(&conf, "DEL", "c1", "/run/netns/pod").expect_ok(&format!("DEL after a kill at {delay_us} µs"));
-            assert_eq!(allocations(data.path()).len(), 1, "kill at {delay_us} µs: allocations left");
-            assert_eq!(link_names(Some(&pod)), ["lo"], "kill at {delay_us} µs: the pod keeps an interface");
+            ours(&conf, "DEL", "c1", "/run/netns/pod")
+                .expect_ok(&format!("DEL after a kill at {delay_us} µs"));
+            assert_eq!(
+                allocations(data.path()).len(),
+                1,
+                "kill at {delay_us} µs: allocations left"
+            );
+            assert_eq!(
+                link_names(Some(&pod)),
+                ["lo"],
+                "kill at {delay_us} µs: the pod keeps an interface"
+            );
             assert_eq!(link_names(None).len(), 3, "kill at {delay_us} µs: {:?}", link_names(None)); // lo, cni0, peer's veth
             let chains = nft_ruleset(None)["nftables"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|i| i.get("chain").is_some_and(|c| c["name"].as_str().unwrap().starts_with("pod-")))
+                .filter(|i| {
+                    i.get("chain").is_some_and(|c| c["name"].as_str().unwrap().starts_with("pod-"))
+                })
                 .count();
             assert_eq!(chains, 1, "kill at {delay_us} µs: chains left");
         }

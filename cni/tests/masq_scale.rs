@@ -21,7 +21,8 @@ fn seen_source(from: &NetNs, at: &NetNs, to: &str) -> String {
     let tx = from.run(|| UdpSocket::bind("0.0.0.0:0")).unwrap().unwrap();
     tx.send_to(b"hello", addr).unwrap();
     let mut buf = [0u8; 16];
-    let (_, src) = rx.recv_from(&mut buf).unwrap_or_else(|e| panic!("nothing arrived at {to}: {e}"));
+    let (_, src) =
+        rx.recv_from(&mut buf).unwrap_or_else(|e| panic!("nothing arrived at {to}: {e}"));
     src.ip().to_string()
 }
 
@@ -41,7 +42,11 @@ fn ip_masq_natting_only_what_leaves_the_pod_network() {
         // The node: an uplink to an "outside" namespace holding a
         // documentation address, with no route back to the pod network.
         let outside = NetNs::create("outside").unwrap();
-        run_ok_in(None, "ip", &["link", "add", "uplink", "type", "veth", "peer", "wan", "netns", "outside"]);
+        run_ok_in(
+            None,
+            "ip",
+            &["link", "add", "uplink", "type", "veth", "peer", "wan", "netns", "outside"],
+        );
         run_ok_in(None, "ip", &["addr", "add", "203.0.113.1/24", "dev", "uplink"]);
         run_ok_in(None, "ip", &["link", "set", "uplink", "up"]);
         run_ok_in(Some(&outside), "ip", &["addr", "add", "203.0.113.2/24", "dev", "wan"]);
@@ -49,8 +54,16 @@ fn ip_masq_natting_only_what_leaves_the_pod_network() {
         run_ok_in(Some(&outside), "ip", &["link", "set", "lo", "up"]);
         // A rule of someone else, which must survive untouched.
         run_ok_in(None, "nft", &["add", "table", "ip", "mine"]);
-        run_ok_in(None, "nft", &["add", "chain", "ip", "mine", "c", "{ type filter hook forward priority 0; }"]);
-        run_ok_in(None, "nft", &["add", "rule", "ip", "mine", "c", "ip", "daddr", "192.0.2.99", "accept"]);
+        run_ok_in(
+            None,
+            "nft",
+            &["add", "chain", "ip", "mine", "c", "{ type filter hook forward priority 0; }"],
+        );
+        run_ok_in(
+            None,
+            "nft",
+            &["add", "rule", "ip", "mine", "c", "ip", "daddr", "192.0.2.99", "accept"],
+        );
         let theirs_before = nft_ruleset(None)["nftables"]
             .as_array()
             .unwrap()
@@ -73,11 +86,19 @@ fn ip_masq_natting_only_what_leaves_the_pod_network() {
         Call::new(OURS, None, "ADD").pod("c2", "/run/netns/pod2").run(&conf).expect_ok("ADD 2");
         let node = NetNs::current().unwrap();
 
-        assert_eq!(seen_source(&pod1, &outside, "203.0.113.2"), "203.0.113.1", "egress not masqueraded");
+        assert_eq!(
+            seen_source(&pod1, &outside, "203.0.113.2"),
+            "203.0.113.1",
+            "egress not masqueraded"
+        );
         assert_eq!(seen_source(&pod1, &pod2, "10.66.0.3"), "10.66.0.2", "pod to pod was NATed");
         assert_eq!(seen_source(&node, &pod1, "10.66.0.2"), "10.66.0.1", "node to pod was NATed");
         assert_eq!(seen_source(&pod1, &node, "10.66.0.1"), "10.66.0.2", "pod to node was NATed");
-        assert_eq!(seen_source(&pod1, &node, "203.0.113.1"), "10.66.0.2", "pod to node's uplink was NATed");
+        assert_eq!(
+            seen_source(&pod1, &node, "203.0.113.1"),
+            "10.66.0.2",
+            "pod to node's uplink was NATed"
+        );
         assert_eq!(plugin_chains(None), 3, "postrouting and 2 pod chains: {:#}", nft_ruleset(None));
 
         Call::new(OURS, None, "DEL").pod("c1", "/run/netns/pod1").run(&conf).expect_ok("DEL 1");
@@ -179,7 +200,10 @@ fn fifty_pods_in_parallel_reach_each_other_and_leave_nothing() {
                     targets.join(" ")
                 );
                 let out = run_in(Some(&pods[i]), "sh", &["-c", &script]);
-                let failed = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+                let failed = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if !failed.is_empty() {
                     failures.lock().unwrap().push(format!("{} cannot reach {failed}", addrs[i]));
                 }
@@ -196,7 +220,10 @@ fn fifty_pods_in_parallel_reach_each_other_and_leave_nothing() {
         parallel(PODS, 8, |i| {
             let cid = format!("pod{i}");
             let path = format!("/run/netns/p{i}");
-            Call::new(OURS, Some(&node), "DEL").pod(&cid, &path).run(&conf).expect_ok(&format!("DEL {cid}"));
+            Call::new(OURS, Some(&node), "DEL")
+                .pod(&cid, &path)
+                .run(&conf)
+                .expect_ok(&format!("DEL {cid}"));
         });
         assert!(allocations(data.path()).is_empty(), "leaked: {:?}", allocations(data.path()));
         assert_eq!(link_names(None), ["lo", "cni0"]);

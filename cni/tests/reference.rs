@@ -44,19 +44,20 @@ fn state(node: &NetNs, pods: &[&NetNs]) -> Value {
         })
         .collect();
     ports.sort_by_key(|p| p.to_string());
-    let mut vlans: Vec<Value> = serde_json::from_str::<Value>(&run_ok_in(n, "bridge", &["-j", "vlan", "show"]))
-        .unwrap_or(json!([]))
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|mut v| {
-            if v["ifname"] != "cni0" {
-                v["ifname"] = json!("<port>");
-            }
-            v
-        })
-        .collect();
+    let mut vlans: Vec<Value> =
+        serde_json::from_str::<Value>(&run_ok_in(n, "bridge", &["-j", "vlan", "show"]))
+            .unwrap_or(json!([]))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut v| {
+                if v["ifname"] != "cni0" {
+                    v["ifname"] = json!("<port>");
+                }
+                v
+            })
+            .collect();
     vlans.sort_by_key(|p| p.to_string());
     let forward = run_ok_in(n, "sysctl", &["-n", "net.ipv4.ip_forward"]).trim().to_owned();
     let pods: Vec<Value> = pods
@@ -198,7 +199,11 @@ fn compare(version: &str, ours_version: &str, extra: Value) {
     let sa = state(&node_a, &[&pods_a[0], &pods_a[1]]);
     let sb = state(&node_b, &[&pods_b[0], &pods_b[1]]);
     assert_eq!(sa, sb, "after DEL the nodes differ\n{sa:#}\n{sb:#}");
-    assert!(allocations(data_a.path()).is_empty(), "allocations left: {:?}", allocations(data_a.path()));
+    assert!(
+        allocations(data_a.path()).is_empty(),
+        "allocations left: {:?}",
+        allocations(data_a.path())
+    );
     assert_eq!(link_names(Some(&node_a)), ["lo", "cni0"]);
     for p in ["node-a", "node-b", "a-pod1", "a-pod2", "b-pod1", "b-pod2"] {
         NetNs::delete(p).unwrap();
@@ -235,7 +240,8 @@ fn same_as_reference_defaults() {
 #[test]
 fn same_as_reference_gateway_without_default_route_with_ipam_routes() {
     sandbox(|| {
-        let routes = json!([{"dst": "192.0.2.0/24"}, {"dst": "198.51.100.0/24", "gw": "10.88.0.254"}]);
+        let routes =
+            json!([{"dst": "192.0.2.0/24"}, {"dst": "198.51.100.0/24", "gw": "10.88.0.254"}]);
         compare("1.0.0", "1.0.0", json!({"isGateway": true, "ipam": {"routes": routes}}))
     });
 }
@@ -252,7 +258,8 @@ fn same_as_reference_promisc() {
 fn vlan_same_as_reference_or_refused_where_the_kernel_lacks_it() {
     sandbox(|| {
         require_tools();
-        let probe = run_in(None, "ip", &["link", "add", "vf0", "type", "bridge", "vlan_filtering", "1"]);
+        let probe =
+            run_in(None, "ip", &["link", "add", "vf0", "type", "bridge", "vlan_filtering", "1"]);
         if probe.status.success() {
             run_ok_in(None, "ip", &["link", "del", "vf0"]);
             return compare("1.0.0", "1.0.0", json!({"vlan": 100, "isGateway": true}));
@@ -261,15 +268,23 @@ fn vlan_same_as_reference_or_refused_where_the_kernel_lacks_it() {
         let _pod = NetNs::create("pod").unwrap();
         let data = TempDir::new("vlan");
         let extra = json!({"vlan": 100});
-        let ours = Call::new(OURS, Some(&node), "ADD")
-            .pod("c1", "/run/netns/pod")
-            .run(&config("1.0.0", "nslink-bridge", "10.88.0.0/24", data.path(), extra.clone()));
+        let ours = Call::new(OURS, Some(&node), "ADD").pod("c1", "/run/netns/pod").run(&config(
+            "1.0.0",
+            "nslink-bridge",
+            "10.88.0.0/24",
+            data.path(),
+            extra.clone(),
+        ));
         let e = ours.expect_code(2, "ADD with vlan on a kernel without bridge VLAN filtering");
         assert!(e["details"].as_str().unwrap().contains("\"vlan\": 100"), "{e}");
         let reference = Call::new(REFERENCE, Some(&node), "ADD")
             .pod("c1", "/run/netns/pod")
             .run(&config("1.0.0", "bridge", "10.88.0.0/24", data.path(), extra));
-        assert!(!reference.ok, "the reference plugin made a VLAN bridge here: {}", reference.stdout);
+        assert!(
+            !reference.ok,
+            "the reference plugin made a VLAN bridge here: {}",
+            reference.stdout
+        );
         assert_eq!(link_names(Some(&node)), ["lo"]);
         assert!(allocations(data.path()).is_empty());
         NetNs::delete("node").unwrap();

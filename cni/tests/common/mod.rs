@@ -122,7 +122,6 @@ pub fn mount_points() -> Vec<String> {
     mounts().into_iter().map(|m| m.point).collect()
 }
 
-
 /// The plugin under test.
 pub const OURS: &str = env!("CARGO_BIN_EXE_nslink-bridge");
 /// The reference plugin (Debian's containernetworking-plugins).
@@ -169,7 +168,13 @@ impl Drop for TempDir {
 /// A network configuration for `plugin` ("bridge" or "nslink-bridge")
 /// with host-local IPAM keeping its state in `data_dir`; `extra` keys are
 /// merged at the top level.
-pub fn config(version: &str, plugin_type: &str, subnet: &str, data_dir: &Path, extra: Value) -> Value {
+pub fn config(
+    version: &str,
+    plugin_type: &str,
+    subnet: &str,
+    data_dir: &Path,
+    extra: Value,
+) -> Value {
     let mut c = json!({
         "cniVersion": version,
         "name": "testnet",
@@ -207,8 +212,9 @@ pub struct Reply {
 impl Reply {
     /// The stdout as JSON (panics if it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} (stderr {:?})", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {:?} (stderr {:?})", self.stdout, self.stderr)
+        })
     }
     /// Panics unless the run succeeded; its stdout as JSON (Null if empty).
     pub fn expect_ok(&self, what: &str) -> Value {
@@ -240,7 +246,15 @@ pub struct Call<'a> {
 
 impl<'a> Call<'a> {
     pub fn new(plugin: &'a str, node: Option<&'a NetNs>, command: &'a str) -> Call<'a> {
-        Call { plugin, node, command, container_id: "", netns: "", ifname: "eth0", cni_path: CNI_DIR.into() }
+        Call {
+            plugin,
+            node,
+            command,
+            container_id: "",
+            netns: "",
+            ifname: "eth0",
+            cni_path: CNI_DIR.into(),
+        }
     }
     pub fn pod(mut self, container_id: &'a str, netns: &'a str) -> Self {
         self.container_id = container_id;
