@@ -1,0 +1,211 @@
+//! Benchmark: ADD and DEL of one pod, the way a container runtime calls a
+//! CNI plugin (one process per call: `CNI_*` environment, configuration on
+//! stdin, result on stdout), nslink-bridge against the reference `bridge`
+//! plugin (/usr/lib/cni/bridge), both with the real host-local IPAM, in the
+//! same run, interleaved pod by pod (the contender that goes first
+//! alternates).
+//!
+//! Both use the configuration a Kubernetes node typically has
+//! (`isGateway`, `isDefaultGateway`, `hairpinMode`, cniVersion 1.0.0), each
+//! its own bridge, subnet and host-local data directory. Extra rows, not
+//! compared: host-local alone (the IPAM part of every ADD and DEL), and
+//! nslink-bridge with `ipMasq` (its nftables rules through `nft`).
+//!
+//! The timed span is spawn → exit of the plugin process, as a runtime sees
+//! it. A warm-up pod per contender (which creates the bridges) is not
+//! counted. Results: median, p10, p90 over the pods, and the ratio of the
+//! medians.
+//!
+//! Everything runs on one thread that first moves into a new network and
+//! mount namespace (the "node") with a private tmpfs on `/run`, where the
+//! pods' namespaces and the IPAM data live: the host is never touched.
+//!
+//! Run as root: `cargo bench -p nslink-cni --bench cni`. Environment:
+//! `NSLINK_BENCH_QUICK=1` (5 pods: a smoke run), `NSLINK_BENCH_PODS=N`
+//! (default 60, at most 200).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{CNI_DIR, OURS, REFERENCE, TempDir, config, require_tools, sandbox};
+use nslink::NetNs;
+use serde_json::{Value, json};
+
+/// One timed call: spawn → exit.
+fn call(plugin: &str, cmd: &str, cid: &str, netns: &str, conf: &str) -> Duration {
+    let start = Instant::now();
+    let mut child = Command::new(plugin)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CNI_COMMAND", cmd)
+        .env("CNI_CONTAINERID", cid)
+        .env("CNI_NETNS", netns)
+        .env("CNI_IFNAME", "eth0")
+        .env("CNI_PATH", CNI_DIR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {plugin}: {e}"));
+    child.stdin.take().unwrap().write_all(conf.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{plugin} {cmd} {cid} failed: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+struct Contender {
+    label: &'static str,
+    plugin: &'static str,
+    conf: String,
+    pod_prefix: &'static str,
+    add: Vec<Duration>,
+    del: Vec<Duration>,
+    _data: TempDir,
+}
+
+impl Contender {
+    fn new(
+        label: &'static str,
+        plugin: &'static str,
+        pod_prefix: &'static str,
+        conf: Value,
+        data: TempDir,
+    ) -> Contender {
+        Contender {
+            label,
+            plugin,
+            conf: conf.to_string(),
+            pod_prefix,
+            add: Vec::new(),
+            del: Vec::new(),
+            _data: data,
+        }
+    }
+    fn netns(&self, i: usize) -> String {
+        format!("/run/netns/{}{i}", self.pod_prefix)
+    }
+}
+
+fn stats(v: &[Duration]) -> (f64, f64, f64) {
+    let mut ms: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.1), at(0.9))
+}
+
+fn main() {
+    sandbox(|| {
+        require_tools();
+        let quick = std::env::var_os("NSLINK_BENCH_QUICK").is_some();
+        let pods: usize = if quick {
+            5
+        } else {
+            std::env::var("NSLINK_BENCH_PODS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(60)
+                .clamp(2, 200)
+        };
+        let keys = json!({"isGateway": true, "isDefaultGateway": true, "hairpinMode": true});
+        let mk = |plugin_type: &str, bridge: &str, subnet: &str, extra: Value, tag: &str| {
+            let data = TempDir::new(tag);
+            let mut c = config("1.0.0", plugin_type, subnet, data.path(), keys.clone());
+            c["bridge"] = json!(bridge);
+            c["name"] = json!(format!("bench-{tag}"));
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            (c, data)
+        };
+        let (c, d) = mk("nslink-bridge", "cni-ours", "10.10.0.0/24", json!({}), "ours");
+        let ours = Contender::new("nslink-bridge", OURS, "o", c, d);
+        let (c, d) = mk("bridge", "cni-ref", "10.20.0.0/24", json!({}), "ref");
+        let reference = Contender::new("reference bridge", REFERENCE, "r", c, d);
+        let (c, d) =
+            mk("nslink-bridge", "cni-masq", "10.30.0.0/24", json!({"ipMasq": true}), "masq");
+        let masq = Contender::new("nslink-bridge + ipMasq", OURS, "m", c, d);
+        let mut all = [ours, reference, masq];
+        let mut ns = Vec::new();
+        for c in &all {
+            for i in 0..=pods {
+                ns.push(NetNs::create(format!("{}{i}", c.pod_prefix)).unwrap());
+            }
+        }
+        // host-local alone, with its own data directory.
+        let ipam_data = TempDir::new("ipam");
+        let ipam_conf =
+            config("1.0.0", "bridge", "10.40.0.0/24", ipam_data.path(), json!({})).to_string();
+        let (mut ipam_add, mut ipam_del) = (Vec::new(), Vec::new());
+
+        // Warm-up (bridges are created here): pod 0, not counted.
+        for c in &all {
+            call(c.plugin, "ADD", "warm", &c.netns(0), &c.conf);
+        }
+        for i in 1..=pods {
+            let cid = format!("pod{i}");
+            let n = all.len();
+            for k in 0..n {
+                let c = &mut all[(i + k) % n];
+                let t = call(c.plugin, "ADD", &cid, &c.netns(i), &c.conf);
+                c.add.push(t);
+            }
+            ipam_add.push(call("/usr/lib/cni/host-local", "ADD", &cid, "/x", &ipam_conf));
+        }
+        for i in 1..=pods {
+            let cid = format!("pod{i}");
+            let n = all.len();
+            for k in 0..n {
+                let c = &mut all[(i + k) % n];
+                let t = call(c.plugin, "DEL", &cid, &c.netns(i), &c.conf);
+                c.del.push(t);
+            }
+            ipam_del.push(call("/usr/lib/cni/host-local", "DEL", &cid, "/x", &ipam_conf));
+        }
+        for c in &all {
+            call(c.plugin, "DEL", "warm", &c.netns(0), &c.conf);
+        }
+
+        println!(
+            "CNI ADD/DEL per pod, one process per call, {pods} pods per contender, interleaved"
+        );
+        println!(
+            "{:<26} {:>22} {:>22}",
+            "contender", "ADD ms med (p10-p90)", "DEL ms med (p10-p90)"
+        );
+        let line = |label: &str, add: &[Duration], del: &[Duration]| {
+            let (a, a10, a90) = stats(add);
+            let (d, d10, d90) = stats(del);
+            println!(
+                "{label:<26} {:>8.2} ({:>5.2}-{:>5.2})   {:>8.2} ({:>5.2}-{:>5.2})",
+                a, a10, a90, d, d10, d90
+            );
+        };
+        for c in &all {
+            line(c.label, &c.add, &c.del);
+        }
+        line("host-local alone", &ipam_add, &ipam_del);
+        let (oa, _, _) = stats(&all[0].add);
+        let (od, _, _) = stats(&all[0].del);
+        let (ra, _, _) = stats(&all[1].add);
+        let (rd, _, _) = stats(&all[1].del);
+        println!(
+            "ADD: nslink-bridge is {:.1}x faster than the reference (median {oa:.2} ms vs {ra:.2} ms)",
+            ra / oa
+        );
+        println!(
+            "DEL: nslink-bridge is {:.1}x faster than the reference (median {od:.2} ms vs {rd:.2} ms)",
+            rd / od
+        );
+        drop(ns);
+    });
+}
