@@ -933,7 +933,7 @@ fn privilege_hint(op: Op, errno: i32) -> &'static str {
         }
         CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink | MoveLink | SetMaster
         | SetBridgePort | AddAddress | DeleteAddress | AddRoute | DeleteRoute | AddNeighbour
-        | DeleteNeighbour | RawRequest => {
+        | DeleteNeighbour | RawRequest | AddRule | DeleteRule | SetNetnsId => {
             "; this needs CAP_NET_ADMIN in the user namespace that owns the network namespace \
              (run as root)"
         }
