@@ -104,6 +104,18 @@ pub enum Op {
     WriteSysctl,
     /// Install the handlers that delete owned namespaces on a signal.
     InstallSignalCleanup,
+    /// List bridge/VXLAN forwarding entries (`bridge fdb show`).
+    ListFdb,
+    /// Add, replace or append a forwarding entry (`bridge fdb add`).
+    AddFdbEntry,
+    /// Delete a forwarding entry (`bridge fdb del`).
+    DeleteFdbEntry,
+    /// List the VLANs of bridge ports (`bridge vlan show`).
+    ListBridgeVlans,
+    /// Add VLANs to a bridge port (`bridge vlan add`).
+    AddBridgeVlan,
+    /// Delete VLANs from a bridge port (`bridge vlan del`).
+    DeleteBridgeVlan,
 }
 
 impl fmt::Display for Op {
@@ -151,6 +163,12 @@ impl fmt::Display for Op {
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
             InstallSignalCleanup => "install signal cleanup",
+            ListFdb => "list fdb entries",
+            AddFdbEntry => "add fdb entry",
+            DeleteFdbEntry => "delete fdb entry",
+            ListBridgeVlans => "list bridge vlans",
+            AddBridgeVlan => "add bridge vlan",
+            DeleteBridgeVlan => "delete bridge vlan",
         };
         f.pad(s)
     }

@@ -127,9 +127,11 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod addr;
+pub mod brvlan;
 pub mod error;
 #[allow(unsafe_code)] // SIOCETHTOOL ioctls; each block has a SAFETY comment
 pub mod ethtool;
+pub mod fdb;
 pub mod link;
 pub mod name;
 pub mod neigh;
@@ -153,6 +155,8 @@ pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
+pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
+pub use brvlan::{BridgeVlan, PortVlans};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no
