@@ -328,6 +328,9 @@ impl RouteSocket {
     /// device. Needs `CAP_NET_ADMIN`. The device is looked up first (one
     /// more round trip).
     ///
+    /// A kernel built without bridge VLAN filtering accepts the request and
+    /// does nothing (it answers success).
+    ///
     /// # Errors
     /// As [`add_bridge_vlan`](Self::add_bridge_vlan); [`Error::NotFound`]
     /// (`ENOENT`) when the port does not have the VLAN.

@@ -100,21 +100,29 @@ impl FdbState {
         }
     }
 
-    /// The state for the kernel's `ndm_state` (`Other` when it has no
-    /// name here).
+    /// The state for the kernel's `ndm_state`, classified as bridge(8)
+    /// prints it: the `NUD_PERMANENT` bit first (a VXLAN entry added by
+    /// `bridge fdb add … permanent` holds `NUD_PERMANENT|NUD_NOARP`), then
+    /// `NUD_NOARP`, `NUD_STALE`, `NUD_REACHABLE`; `Other` when none is set.
     ///
     /// ```
     /// use nslink::fdb::FdbState;
     /// assert_eq!(FdbState::from_value(0x02), FdbState::Dynamic);
+    /// assert_eq!(FdbState::from_value(0xc0), FdbState::Permanent);
     /// assert_eq!(FdbState::from_value(0x01), FdbState::Other(1));
     /// ```
     pub fn from_value(v: u16) -> FdbState {
-        match NeighbourState::from_value(v) {
-            NeighbourState::Permanent => FdbState::Permanent,
-            NeighbourState::Noarp => FdbState::Static,
-            NeighbourState::Reachable => FdbState::Dynamic,
-            NeighbourState::Stale => FdbState::Stale,
-            _ => FdbState::Other(v),
+        let has = |s: NeighbourState| v & s.value() != 0;
+        if has(NeighbourState::Permanent) {
+            FdbState::Permanent
+        } else if has(NeighbourState::Noarp) {
+            FdbState::Static
+        } else if has(NeighbourState::Stale) {
+            FdbState::Stale
+        } else if has(NeighbourState::Reachable) {
+            FdbState::Dynamic
+        } else {
+            FdbState::Other(v)
         }
     }
 
@@ -248,8 +256,11 @@ pub struct FdbEntry {
     /// [`NeighbourFlags::SELF`] for the device's own, and `sticky`,
     /// `extern_learn`, `offload`.
     pub flags: NeighbourFlags,
-    /// Its state.
+    /// Its state, as bridge(8) names it.
     pub state: FdbState,
+    /// Its `ndm_state` exactly as the kernel sent it (`state` classifies
+    /// it; a few bits may be set together).
+    pub nud: NeighbourState,
     /// A VXLAN entry's remote endpoint (`NDA_DST`).
     pub dst: Option<IpAddr>,
     /// A VXLAN entry's VNI (`NDA_VNI`), when it differs from the device's.
@@ -612,6 +623,7 @@ fn parse_entry(m: &NeighbourMessage) -> Option<FdbEntry> {
         vlan: None,
         flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
         state: FdbState::from_value(m.header.state.into()),
+        nud: NeighbourState::from_value(m.header.state.into()),
         dst: None,
         vni: None,
         port: None,
@@ -779,14 +791,15 @@ impl RouteSocket {
     /// Adds one more remote to a VXLAN entry, like
     /// `bridge fdb append MAC dev DEV dst IP …`: with the all-zeros MAC,
     /// one more default destination, as flannel-style overlays add one per
-    /// peer node. Fails with `EEXIST` if this exact remote is there.
+    /// peer node. Appending a remote the entry has already is accepted by
+    /// the kernel and changes nothing.
     ///
     /// Kernel: as [`add_fdb`](Self::add_fdb), with
     /// `NLM_F_CREATE|NLM_F_APPEND`; only VXLAN devices keep several remotes
     /// per MAC. Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
-    /// As [`add_fdb`](Self::add_fdb).
+    /// As [`add_fdb`](Self::add_fdb), without `EEXIST`.
     ///
     /// ```no_run
     /// use nslink::fdb::FdbOptions;
@@ -817,9 +830,12 @@ impl RouteSocket {
     /// attributes as [`add_fdb`](Self::add_fdb) (rtnetlink(7); bridge(8)
     /// `fdb del`). Needs `CAP_NET_ADMIN`.
     ///
+    /// On a VXLAN device, a remote the entry does not have is accepted by
+    /// the kernel and nothing is deleted.
+    ///
     /// # Errors
-    /// [`Error::NotFound`] (`ENOENT`) when there is no such entry; as
-    /// [`add_fdb`](Self::add_fdb) otherwise.
+    /// [`Error::NotFound`] (`ENOENT`) when there is no entry for the MAC
+    /// (and VLAN); as [`add_fdb`](Self::add_fdb) otherwise.
     ///
     /// ```no_run
     /// use nslink::fdb::FdbOptions;
