@@ -328,12 +328,11 @@ impl RouteSocket {
     /// device. Needs `CAP_NET_ADMIN`. The device is looked up first (one
     /// more round trip).
     ///
-    /// A kernel built without bridge VLAN filtering accepts the request and
-    /// does nothing (it answers success).
+    /// The kernel answers success, and changes nothing, for a VLAN the port
+    /// does not have, and on a kernel built without bridge VLAN filtering.
     ///
     /// # Errors
-    /// As [`add_bridge_vlan`](Self::add_bridge_vlan); [`Error::NotFound`]
-    /// (`ENOENT`) when the port does not have the VLAN.
+    /// As [`add_bridge_vlan`](Self::add_bridge_vlan).
     ///
     /// ```no_run
     /// nslink::RouteSocket::open()?.delete_bridge_vlan("veth1", 1)?;
