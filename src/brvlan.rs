@@ -31,8 +31,8 @@ use std::fmt;
 use std::ops::RangeInclusive;
 
 use netlink_packet_route::link::{
-    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoData,
-    InfoKind, LinkAttribute, LinkExtentMask, LinkInfo, LinkMessage,
+    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoData, InfoKind,
+    LinkAttribute, LinkExtentMask, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -422,7 +422,12 @@ impl RouteSocket {
         let dev: Link = match self.link(&link)? {
             Some(l) => l,
             None => {
-                return Err(Error::NotFound { op, object: link.object(), errno: None, extack: None });
+                return Err(Error::NotFound {
+                    op,
+                    object: link.object(),
+                    errno: None,
+                    extack: None,
+                });
             }
         };
         let is_bridge = *dev.kind() == LinkKind::Bridge;
@@ -474,3 +479,43 @@ impl RouteSocket {
 /// Why a bridge answers `EOPNOTSUPP` to VLAN requests.
 const NO_VLAN_SUPPORT: &str =
     "this kernel has no bridge VLAN filtering support: CONFIG_BRIDGE_VLAN_FILTERING is off";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(flags: BridgeVlanInfoFlags, vid: u16) -> AfSpecBridge {
+        AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid })
+    }
+
+    #[test]
+    fn compressed_ranges_are_expanded() {
+        use BridgeVlanInfoFlags as F;
+        let mut m = LinkMessage::default();
+        m.header.index = 5;
+        m.attributes.push(LinkAttribute::Controller(2));
+        m.attributes.push(LinkAttribute::AfSpecBridge(vec![
+            info(F::Pvid | F::Untagged, 1),
+            info(F::RangeBegin, 20),
+            info(F::RangeEnd, 22),
+            info(F::Untagged | F::RangeBegin, 30),
+            info(F::Untagged | F::RangeEnd, 31),
+        ]));
+        let p = parse_vlans(&m).unwrap();
+        assert_eq!((p.index, p.master), (5, Some(2)));
+        let want = vec![
+            BridgeVlan::new(1).pvid().untagged(),
+            BridgeVlan::new(20),
+            BridgeVlan::new(21),
+            BridgeVlan::new(22),
+            BridgeVlan::new(30).untagged(),
+            BridgeVlan::new(31).untagged(),
+        ];
+        assert_eq!(p.vlans, want);
+    }
+
+    #[test]
+    fn a_message_without_vlan_info_is_no_port() {
+        assert_eq!(parse_vlans(&LinkMessage::default()), None);
+    }
+}

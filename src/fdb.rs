@@ -184,7 +184,9 @@ impl From<NeighbourState> for FdbState {
 /// assert!(err.to_string().contains("permanent, local, static, dynamic, stale"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid fdb state {input:?}: expected permanent, local, static, dynamic, stale or a number")]
+#[error(
+    "invalid fdb state {input:?}: expected permanent, local, static, dynamic, stale or a number"
+)]
 pub struct ParseFdbStateError {
     input: String,
 }
@@ -702,7 +704,9 @@ impl RouteSocket {
                 Some(Err(e)) => Err(e),
                 Some(Ok(id)) => match self.link(&id)? {
                     Some(l) => Ok(Some(l.index())),
-                    None => Err(Error::NotFound { op, object: id.object(), errno: None, extack: None }),
+                    None => {
+                        Err(Error::NotFound { op, object: id.object(), errno: None, extack: None })
+                    }
                 },
             }
         };
@@ -846,7 +850,12 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "bridge fdb del")]
     #[doc(alias = "RTM_DELNEIGH")]
-    pub fn delete_fdb(&self, link: impl IntoLinkId, mac: MacAddr, options: &FdbOptions) -> Result<()> {
+    pub fn delete_fdb(
+        &self,
+        link: impl IntoLinkId,
+        mac: MacAddr,
+        options: &FdbOptions,
+    ) -> Result<()> {
         self.fdb_request(Op::DeleteFdbEntry, link, mac, options, 0)
     }
 
@@ -912,22 +921,75 @@ impl RouteSocket {
             Ok(_) => Ok(()),
             Err(e) => {
                 let mut object = entry_object(mac, options, &link);
-                if e.errno() == Some(nix::libc::EOPNOTSUPP)
+                // Explain the kernel's bare EOPNOTSUPP when it is because
+                // the device has no bridge.
+                let not_a_port = e.errno() == Some(nix::libc::EOPNOTSUPP)
                     && options.flags.contains(NeighbourFlags::MASTER)
-                {
-                    // Explain the kernel's bare EOPNOTSUPP when it is
-                    // because the device has no bridge.
-                    if let Ok(Some(l)) = self.link(index) {
-                        if l.master().is_none() {
-                            object = Object::value(ObjectKind::Other, mac).with_detail(format!(
-                                "on {} (not a bridge port: a master entry needs one)",
-                                link.object()
-                            ));
-                        }
-                    }
+                    && matches!(self.link(index), Ok(Some(l)) if l.master().is_none());
+                if not_a_port {
+                    object = object.with_detail(format!(
+                        "on {} (not a bridge port: a master entry needs one)",
+                        link.object()
+                    ));
                 }
                 Err(e.into_error(op, object))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_family_destinations_are_read_by_length() {
+        let v4 = NeighbourAddress::Other(vec![10, 0, 0, 2]);
+        assert_eq!(ip_of(&v4), Some("10.0.0.2".parse().unwrap()));
+        let mut b = vec![0u8; 16];
+        b[0] = 0xfd;
+        b[15] = 2;
+        assert_eq!(ip_of(&NeighbourAddress::Other(b)), Some("fd00::2".parse().unwrap()));
+        assert_eq!(ip_of(&NeighbourAddress::Other(vec![1, 2, 3])), None);
+    }
+
+    #[test]
+    fn request_defaults_to_the_device_table_and_round_trips() {
+        let o = FdbOptions::new().dst("10.0.0.2".parse().unwrap()).vni(43).port(4790).via(3);
+        let m = entry_message(7, MacAddr::default(), &o);
+        assert_eq!(m.header.family, AddressFamily::Bridge);
+        assert_eq!(m.header.flags.bits(), NeighbourFlags::SELF.bits());
+        assert_eq!(u16::from(m.header.state), 0x80);
+        // What the kernel would send back for it reads the same.
+        let mut back = m.clone();
+        back.attributes = back
+            .attributes
+            .into_iter()
+            .map(|a| match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                    NeighbourAttribute::Destination(NeighbourAddress::Other(v4.octets().to_vec()))
+                }
+                a => a,
+            })
+            .collect();
+        let e = parse_entry(&back).unwrap();
+        assert_eq!(e.index, 7);
+        assert!(e.is_default_destination());
+        assert_eq!(e.dst, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!((e.vni, e.port, e.via), (Some(43), Some(4790), Some(3)));
+        assert_eq!(e.state, FdbState::Permanent);
+        let master = entry_message(7, MacAddr::default(), &FdbOptions::new().master());
+        assert_eq!(master.header.flags.bits(), NeighbourFlags::MASTER.bits());
+    }
+
+    #[test]
+    fn states_parse_and_classify_like_bridge() {
+        assert_eq!("local".parse::<FdbState>().unwrap(), FdbState::Permanent);
+        assert_eq!("0x40".parse::<FdbState>().unwrap(), FdbState::Static);
+        assert_eq!("2".parse::<FdbState>().unwrap(), FdbState::Dynamic);
+        assert!("".parse::<FdbState>().is_err());
+        assert_eq!(FdbState::from_value(0xc0), FdbState::Permanent);
+        assert_eq!(FdbState::from_value(0x44), FdbState::Static);
+        assert_eq!(FdbState::from_value(0x00), FdbState::Other(0));
     }
 }

@@ -143,9 +143,11 @@ mod sys;
 pub mod sysctl;
 
 pub use addr::{Address, AddressFlags, AddressOptions, AddressScope, IpNet};
+pub use brvlan::{BridgeVlan, PortVlans};
 pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
+pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
 pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
@@ -155,8 +157,6 @@ pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
-pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
-pub use brvlan::{BridgeVlan, PortVlans};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no
