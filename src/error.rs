@@ -118,6 +118,18 @@ pub enum Op {
     GetNetnsId,
     /// List the namespace ids (`ip netns list-id`).
     ListNetnsIds,
+    /// List bridge/VXLAN forwarding entries (`bridge fdb show`).
+    ListFdb,
+    /// Add, replace or append a forwarding entry (`bridge fdb add`).
+    AddFdbEntry,
+    /// Delete a forwarding entry (`bridge fdb del`).
+    DeleteFdbEntry,
+    /// List the VLANs of bridge ports (`bridge vlan show`).
+    ListBridgeVlans,
+    /// Add VLANs to a bridge port (`bridge vlan add`).
+    AddBridgeVlan,
+    /// Delete VLANs from a bridge port (`bridge vlan del`).
+    DeleteBridgeVlan,
 }
 
 impl fmt::Display for Op {
@@ -172,6 +184,12 @@ impl fmt::Display for Op {
             SetNetnsId => "set id of namespace",
             GetNetnsId => "get id of namespace",
             ListNetnsIds => "list namespace ids",
+            ListFdb => "list fdb entries",
+            AddFdbEntry => "add fdb entry",
+            DeleteFdbEntry => "delete fdb entry",
+            ListBridgeVlans => "list bridge vlans",
+            AddBridgeVlan => "add bridge vlan",
+            DeleteBridgeVlan => "delete bridge vlan",
         };
         f.pad(s)
     }
@@ -933,7 +951,8 @@ fn privilege_hint(op: Op, errno: i32) -> &'static str {
         }
         CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink | MoveLink | SetMaster
         | SetBridgePort | AddAddress | DeleteAddress | AddRoute | DeleteRoute | AddNeighbour
-        | DeleteNeighbour | RawRequest | AddRule | DeleteRule | SetNetnsId => {
+        | DeleteNeighbour | RawRequest | AddRule | DeleteRule | SetNetnsId | AddFdbEntry
+        | DeleteFdbEntry | AddBridgeVlan | DeleteBridgeVlan => {
             "; this needs CAP_NET_ADMIN in the user namespace that owns the network namespace \
              (run as root)"
         }

@@ -127,9 +127,11 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod addr;
+pub mod brvlan;
 pub mod error;
 #[allow(unsafe_code)] // SIOCETHTOOL ioctls; each block has a SAFETY comment
 pub mod ethtool;
+pub mod fdb;
 pub mod link;
 pub mod name;
 pub mod neigh;
@@ -143,9 +145,11 @@ mod sys;
 pub mod sysctl;
 
 pub use addr::{Address, AddressFlags, AddressOptions, AddressScope, IpNet};
+pub use brvlan::{BridgeVlan, PortVlans};
 pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
+pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
 pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
