@@ -155,6 +155,26 @@ fn bridge_port(data: &[u8]) -> Result<BridgePortOptions, String> {
     Ok(p)
 }
 
+/// The `IFLA_INFO_DATA` of a link message's `IFLA_LINKINFO`, if it has
+/// one: the kind's options, decoded on demand by
+/// [`Link::kind_options`](super::Link::kind_options).
+pub(super) fn info_data(payload: &[u8]) -> Result<Option<&[u8]>, String> {
+    let body = payload.get(IFINFOMSG_LEN..).unwrap_or_default();
+    for a in attrs(body) {
+        let (kind, v) = a?;
+        if kind == IFLA_LINKINFO {
+            for i in attrs(v) {
+                let (ik, iv) = i?;
+                if ik == IFLA_INFO_DATA {
+                    return Ok(Some(iv));
+                }
+            }
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
 /// A decoder for [`RouteSocket`](crate::RouteSocket) exchanges: links from
 /// `RTM_NEWLINK` replies, anything else skipped.
 pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Link>, String> {
