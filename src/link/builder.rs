@@ -1,10 +1,8 @@
 //! [`LinkBuilder`]: one builder for every kind of device.
 
-use netlink_packet_core::DefaultNla;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags as RawFlags, LinkInfo, LinkMessage};
 use nix::errno::Errno;
-use nix::libc::IFLA_IFALIAS;
 use std::os::fd::AsRawFd;
 
 use super::kind::{KindOptions, Parent};
@@ -312,11 +310,14 @@ impl<'ns> LinkBuilder<'ns> {
     ///
     /// Kernel: `RTM_NEWLINK` with `NLM_F_CREATE|NLM_F_EXCL`, `IFLA_IFNAME`,
     /// the common attributes asked for (`IFLA_MTU`, `IFLA_ADDRESS`,
-    /// `IFLA_TXQLEN`, `IFLA_IFALIAS`, `IFLA_GROUP`, `IFLA_MASTER`, `IFLA_LINK`,
+    /// `IFLA_TXQLEN`, `IFLA_GROUP`, `IFLA_MASTER`, `IFLA_LINK`,
     /// `IFLA_NET_NS_FD`, `IFF_UP`) and `IFLA_LINKINFO` with the kind's
     /// `IFLA_INFO_KIND` and `IFLA_INFO_DATA` (rtnetlink(7); ip-link(8)
     /// `add`), then one `RTM_GETLINK` to read it back; one more
-    /// `RTM_GETLINK` for a parent or master given by name. Needs
+    /// `RTM_GETLINK` for a parent or master given by name, and an
+    /// `RTM_SETLINK` with `IFLA_IFALIAS` plus an `RTM_GETLINK` for an alias
+    /// (the kernel ignores an alias in a create, and so does ip-link(8)'s
+    /// `add … alias`). Needs
     /// `CAP_NET_ADMIN` over the namespaces involved (and `CAP_SYS_ADMIN` to
     /// open a socket in another one: setns(2), on a worker thread).
     /// The kernel creates the device whole or not at all; if it cannot be
@@ -466,9 +467,10 @@ impl<'ns> LinkBuilder<'ns> {
             }
             Err(ReplyError::Other(e)) => return Err(e),
         }
-        target_nl.require_link(&name).inspect_err(|_| {
+        let link = target_nl.require_link(&name).inspect_err(|_| {
             let _ = target_nl.delete_link(&name);
-        })
+        })?;
+        common.finish(target_nl, link)
     }
 }
 
@@ -510,20 +512,29 @@ impl Common {
         self.apply_extra(m);
     }
 
-    /// Puts the options that are not a veth's own (queue length, alias,
-    /// group) into `m`.
+    /// Puts the options that are not a veth's own (queue length, group)
+    /// into `m`.
     pub(super) fn apply_extra(&self, m: &mut LinkMessage) {
         if let Some(len) = self.txqueuelen {
             m.attributes.push(LinkAttribute::TxQueueLen(len));
         }
-        if let Some(a) = &self.alias {
-            // Without a trailing NUL, as `set_alias` sends it.
-            let nla = DefaultNla::new(IFLA_IFALIAS, a.as_bytes().to_vec());
-            m.attributes.push(LinkAttribute::Other(nla));
-        }
         if let Some(g) = self.group {
             m.attributes.push(LinkAttribute::Group(g));
         }
+    }
+}
+
+impl Common {
+    /// Sets the alias of the device just made, if one was asked for, and
+    /// reads it back: the kernel ignores `IFLA_IFALIAS` in a create (it
+    /// takes it only in a change), so it is a second request. If that
+    /// fails, the device is deleted again.
+    pub(super) fn finish(&self, nl: &RouteSocket, link: Link) -> Result<Link> {
+        let Some(alias) = &self.alias else { return Ok(link) };
+        let index = link.index();
+        nl.set_alias(index, alias).and_then(|()| nl.require_link(index)).inspect_err(|_| {
+            let _ = nl.delete_link(index);
+        })
     }
 }
 

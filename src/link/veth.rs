@@ -395,7 +395,8 @@ impl<'ns> VethBuilder<'ns> {
             }
             Err(ReplyError::Other(e)) => return Err(e),
         }
-        finish(tx, (&name, local_ns), (&peer, peer_ns))
+        let (pair, link) = finish(tx, (&name, local_ns), (&peer, peer_ns))?;
+        Ok((pair, common.finish(tx, link)?))
     }
 }
 
