@@ -145,6 +145,11 @@ pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
 pub use link::{
+    BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
+    IpvlanOptions, KindOptions, LinkBuilder, MacvlanMode, MacvlanOptions, VethOptions, VlanOptions,
+    VlanProtocol, VrfOptions, VxlanOptions,
+};
+pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };
@@ -153,11 +158,6 @@ pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
-pub use link::{
-    BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
-    IpvlanOptions, KindOptions, LinkBuilder, MacvlanMode, MacvlanOptions, VethOptions,
-    VlanOptions, VlanProtocol, VrfOptions, VxlanOptions,
-};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no

@@ -16,8 +16,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use nslink::{
-    BondMode, BondOptions, BridgeOptions, Errno, Error, GeneveOptions, IpvlanIsolation,
-    IpvlanMode, IpvlanOptions, KindOptions, Link, LinkBuilder, LinkFlags, LinkKind, MacvlanMode,
+    BondMode, BondOptions, BridgeOptions, Errno, Error, GeneveOptions, IpvlanIsolation, IpvlanMode,
+    IpvlanOptions, KindOptions, Link, LinkBuilder, LinkFlags, LinkKind, MacvlanMode,
     MacvlanOptions, NetNs, Op, RouteSocket, VethOptions, VlanOptions, VlanProtocol, VrfOptions,
     VxlanOptions,
 };
@@ -181,8 +181,24 @@ fn vxlan_both_ways() {
 
         // The other way: made by ip, a multicast group, read by nslink.
         ip(&[
-            "link", "add", "vx1", "type", "vxlan", "id", "7", "dstport", "8472", "group",
-            "239.1.1.1", "dev", "ul1", "ttl", "5", "nolearning", "l3miss", "noudpcsum",
+            "link",
+            "add",
+            "vx1",
+            "type",
+            "vxlan",
+            "id",
+            "7",
+            "dstport",
+            "8472",
+            "group",
+            "239.1.1.1",
+            "dev",
+            "ul1",
+            "ttl",
+            "5",
+            "nolearning",
+            "l3miss",
+            "noudpcsum",
             "udp6zerocsumtx",
         ]);
         let o = details("vx1");
@@ -248,12 +264,24 @@ fn macvlan_and_macvtap_every_mode_both_ways() {
                 nl.delete_link("mv0").unwrap();
 
                 // Made by ip, read by nslink.
-                ip(&["link", "add", "link", "ml0", "name", "mv1", "type", word, "mode", &mode.to_string()]);
+                ip(&[
+                    "link",
+                    "add",
+                    "link",
+                    "ml0",
+                    "name",
+                    "mv1",
+                    "type",
+                    word,
+                    "mode",
+                    &mode.to_string(),
+                ]);
                 let d = details("mv1");
                 let back = options(&nl, "mv1");
                 let want_mode: MacvlanMode = info_data(&d).at("mode").text().parse().unwrap();
                 let want = MacvlanOptions { mode: Some(want_mode) };
-                let want = if is_tap { KindOptions::Macvtap(want) } else { KindOptions::Macvlan(want) };
+                let want =
+                    if is_tap { KindOptions::Macvtap(want) } else { KindOptions::Macvlan(want) };
                 assert_eq!(back, want);
                 assert_eq!(want_mode, mode);
                 assert_eq!(nl.require_link("mv1").unwrap().parent_index(), Some(parent));
@@ -297,7 +325,9 @@ fn a_macvlan_is_created_directly_in_another_namespace_on_a_parent_here() {
         let KindOptions::Vxlan(back) = options(&pod_nl, "vx9") else { panic!() };
         assert_eq!(back.vni, Some(5));
         assert!(back.underlay.is_some());
-        assert!(!names_here().contains(&"br9".to_owned()) && !names_here().contains(&"vx9".to_owned()));
+        assert!(
+            !names_here().contains(&"br9".to_owned()) && !names_here().contains(&"vx9".to_owned())
+        );
     });
 }
 
@@ -308,7 +338,10 @@ fn bridge_both_ways() {
         // This host's kernel is built without bridge VLAN filtering (ip's
         // `vlan_filtering 0|1` is EOPNOTSUPP too); 6.1's has it.
         if !in_guest() {
-            let out = ip_output_in(Here, &["link", "add", "brx", "type", "bridge", "vlan_filtering", "1"]);
+            let out = ip_output_in(
+                Here,
+                &["link", "add", "brx", "type", "bridge", "vlan_filtering", "1"],
+            );
             assert!(!out.status.success());
         }
         let sent = BridgeOptions {
@@ -317,7 +350,10 @@ fn bridge_both_ways() {
             ageing_time: Some(Duration::from_secs(60)),
             vlan_filtering: in_guest().then_some(true),
         };
-        let br = LinkBuilder::new("br0", sent).mac("02:00:00:00:0b:01".parse().unwrap()).create(&nl).unwrap();
+        let br = LinkBuilder::new("br0", sent)
+            .mac("02:00:00:00:0b:01".parse().unwrap())
+            .create(&nl)
+            .unwrap();
         let o = details("br0");
         let d = info_data(&o);
         assert_eq!(d.at("stp_state").uint(), 1);
@@ -331,7 +367,19 @@ fn bridge_both_ways() {
             assert_eq!(back, sent, "VLAN filtering on");
         }
 
-        ip(&["link", "add", "br1", "type", "bridge", "stp_state", "0", "forward_delay", "500", "ageing_time", "3000"]);
+        ip(&[
+            "link",
+            "add",
+            "br1",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "500",
+            "ageing_time",
+            "3000",
+        ]);
         let d = details("br1");
         let d = info_data(&d);
         let KindOptions::Bridge(b) = options(&nl, "br1") else { panic!() };
@@ -350,7 +398,10 @@ fn veth_both_ways() {
         let pod = NetNs::new().unwrap();
         let va = LinkBuilder::new(
             "va",
-            VethOptions { peer: Some("eth0".parse().unwrap()), peer_mac: Some("02:00:00:00:00:0b".parse().unwrap()) },
+            VethOptions {
+                peer: Some("eth0".parse().unwrap()),
+                peer_mac: Some("02:00:00:00:00:0b".parse().unwrap()),
+            },
         )
         .peer_netns(&pod)
         .mtu(1400)
@@ -411,7 +462,10 @@ fn a_missing_kind_is_a_typed_error_that_names_its_module() {
             }
             Err(e) => {
                 assert!(!in_guest(), "6.1 has dummy: {e}");
-                assert!(matches!(&e, Error::UnsupportedKind { kind: LinkKind::Dummy, .. }), "{e:?}");
+                assert!(
+                    matches!(&e, Error::UnsupportedKind { kind: LinkKind::Dummy, .. }),
+                    "{e:?}"
+                );
                 assert_eq!(e.raw_os_error(), Some(Errno::EOPNOTSUPP as i32));
                 assert_eq!(e.extack(), Some("Unknown device type"));
                 assert_eq!(
@@ -427,12 +481,18 @@ fn a_missing_kind_is_a_typed_error_that_names_its_module() {
         let vlan = VlanOptions { id: Some(5), ..Default::default() };
         if let Err(e) = LinkBuilder::new("p0.5", vlan).parent("p0").create(&nl) {
             assert!(!in_guest(), "{e}");
-            assert!(e.to_string().contains("this kernel has no vlan support (module 8021q)"), "{e}");
+            assert!(
+                e.to_string().contains("this kernel has no vlan support (module 8021q)"),
+                "{e}"
+            );
         }
         let bond = BondOptions::default();
         if let Err(e) = LinkBuilder::new("bond0", bond).create(&nl) {
             assert!(!in_guest(), "{e}");
-            assert!(e.to_string().contains("this kernel has no bond support (module bonding)"), "{e}");
+            assert!(
+                e.to_string().contains("this kernel has no bond support (module bonding)"),
+                "{e}"
+            );
         }
     });
 }
@@ -465,7 +525,11 @@ fn vlan_both_ways() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         veth(&nl, "p0", "p1");
-        for (id, proto) in [(100, VlanProtocol::Ieee8021ad), (0, VlanProtocol::Ieee8021q), (4094, VlanProtocol::Ieee8021q)] {
+        for (id, proto) in [
+            (100, VlanProtocol::Ieee8021ad),
+            (0, VlanProtocol::Ieee8021q),
+            (4094, VlanProtocol::Ieee8021q),
+        ] {
             let sent = VlanOptions { id: Some(id), protocol: Some(proto) };
             let b = LinkBuilder::new("v0", sent).parent("p0");
             let Some(l) = create_or_unsupported(&nl, b, LinkKind::Vlan) else { return };
@@ -477,7 +541,10 @@ fn vlan_both_ways() {
             nl.delete_link("v0").unwrap();
         }
         for proto in ["802.1Q", "802.1ad"] {
-            ip(&["link", "add", "link", "p0", "name", "v1", "type", "vlan", "id", "200", "protocol", proto]);
+            ip(&[
+                "link", "add", "link", "p0", "name", "v1", "type", "vlan", "id", "200", "protocol",
+                proto,
+            ]);
             let o = details("v1");
             let KindOptions::Vlan(v) = options(&nl, "v1") else { panic!() };
             assert_eq!(v.id, Some(info_data(&o).at("id").uint() as u16));
@@ -507,7 +574,19 @@ fn ipvlan_every_mode_and_flag_both_ways() {
                 assert_eq!(l.kind_options().unwrap(), Some(KindOptions::Ipvlan(sent)));
                 nl.delete_link("iv0").unwrap();
 
-                ip(&["link", "add", "link", "p0", "name", "iv1", "type", "ipvlan", "mode", &mode.to_string(), &iso.to_string()]);
+                ip(&[
+                    "link",
+                    "add",
+                    "link",
+                    "p0",
+                    "name",
+                    "iv1",
+                    "type",
+                    "ipvlan",
+                    "mode",
+                    &mode.to_string(),
+                    &iso.to_string(),
+                ]);
                 let o = details("iv1");
                 let d = info_data(&o);
                 let KindOptions::Ipvlan(back) = options(&nl, "iv1") else { panic!() };
@@ -531,8 +610,12 @@ fn ipvlan_every_mode_and_flag_both_ways() {
 fn bond_both_ways_with_ports() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
-        let sent = BondOptions { mode: Some(BondMode::ActiveBackup), miimon: Some(Duration::from_millis(100)) };
-        let Some(l) = create_or_unsupported(&nl, LinkBuilder::new("bond0", sent), LinkKind::Bond) else {
+        let sent = BondOptions {
+            mode: Some(BondMode::ActiveBackup),
+            miimon: Some(Duration::from_millis(100)),
+        };
+        let Some(l) = create_or_unsupported(&nl, LinkBuilder::new("bond0", sent), LinkKind::Bond)
+        else {
             return;
         };
         let o = details("bond0");
@@ -594,10 +677,11 @@ fn geneve_both_ways() {
             ttl: Some(9),
             tos: Some(0x20),
             udp_csum: Some(true),
-            udp_zero_csum6_tx: Some(true),
-            udp_zero_csum6_rx: Some(false),
+            udp_zero_csum6_tx: Some(false),
+            udp_zero_csum6_rx: Some(true),
         };
-        let Some(l) = create_or_unsupported(&nl, LinkBuilder::new("gnv0", sent), LinkKind::Geneve) else {
+        let Some(l) = create_or_unsupported(&nl, LinkBuilder::new("gnv0", sent), LinkKind::Geneve)
+        else {
             return;
         };
         let o = details("gnv0");
@@ -605,18 +689,24 @@ fn geneve_both_ways() {
         assert_eq!((d.at("id").uint(), d.at("remote").text()), (7, "10.2.2.2"));
         assert_eq!((d.at("port").uint(), d.at("ttl").uint()), (6082, 9));
         assert!(d.at("udp_csum").truth());
-        assert!(flag(d, "udp_zero_csum6_tx") && !flag(d, "udp_zero_csum6_rx"));
-        assert_eq!(l.kind_options().unwrap(), Some(KindOptions::Geneve(sent)));
+        assert!(!flag(d, "udp_zero_csum6_tx") && flag(d, "udp_zero_csum6_rx"));
+        let KindOptions::Geneve(back) = l.kind_options().unwrap().unwrap() else { panic!() };
+        // The kernel reports udp_zero_csum6_tx only for an IPv6 tunnel.
+        assert!(matches!(back.udp_zero_csum6_tx, None | Some(false)), "{back:?}");
+        assert_eq!(back, GeneveOptions { udp_zero_csum6_tx: back.udp_zero_csum6_tx, ..sent });
 
-        ip(&["link", "add", "gnv1", "type", "geneve", "id", "99", "remote", "fd00::9", "dstport", "7000", "ttl", "3"]);
+        ip(&[
+            "link", "add", "gnv1", "type", "geneve", "id", "99", "remote", "fd00::9", "dstport",
+            "7000", "ttl", "3",
+        ]);
         let o = details("gnv1");
         let d = info_data(&o);
         let KindOptions::Geneve(g) = options(&nl, "gnv1") else { panic!() };
         assert_eq!(g.vni, Some(d.at("id").uint() as u32));
-        assert_eq!(g.remote, Some(ipaddr(d.at("remote").text())));
+        assert_eq!(g.remote, Some(ipaddr(d.at("remote6").text())));
         assert_eq!(g.port, Some(d.at("port").uint() as u16));
         assert_eq!(g.ttl, Some(d.at("ttl").uint() as u8));
-        assert_eq!(g.udp_csum, Some(flag(d, "udp_csum")));
+        assert_eq!(g.udp_zero_csum6_tx, Some(flag(d, "udp_zero_csum6_tx")));
         assert_eq!(g.udp_zero_csum6_rx, Some(flag(d, "udp_zero_csum6_rx")));
         assert_eq!((g.vni, g.port), (Some(99), Some(7000)));
     });
@@ -627,7 +717,9 @@ fn vrf_both_ways() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         let sent = VrfOptions { table: Some(10) };
-        let Some(l) = create_or_unsupported(&nl, LinkBuilder::new("vrf0", sent).up(), LinkKind::Vrf) else {
+        let Some(l) =
+            create_or_unsupported(&nl, LinkBuilder::new("vrf0", sent).up(), LinkKind::Vrf)
+        else {
             return;
         };
         let o = details("vrf0");
@@ -679,21 +771,50 @@ fn bad_input_is_refused_before_anything_is_sent() {
         let nl = RouteSocket::open().unwrap();
         let pod = NetNs::new().unwrap();
         veth(&nl, "p0", "p1");
-        let invalid = |e: &Error| assert!(matches!(e, Error::InvalidArgument { op: Op::CreateLink, .. }), "{e:?}");
+        let invalid = |e: &Error| {
+            assert!(matches!(e, Error::InvalidArgument { op: Op::CreateLink, .. }), "{e:?}")
+        };
 
-        let e = refused(&nl, LinkBuilder::new("vx0", VxlanOptions { port: Some(4789), ..Default::default() }), "a vxlan needs a VNI");
+        let e = refused(
+            &nl,
+            LinkBuilder::new("vx0", VxlanOptions { port: Some(4789), ..Default::default() }),
+            "a vxlan needs a VNI",
+        );
         invalid(&e);
         assert_eq!(e.to_string(), "create link \"vx0\": a vxlan needs a VNI (id)");
-        invalid(&refused(&nl, LinkBuilder::new("vx0", VxlanOptions { vni: Some(1 << 24), ..Default::default() }), "out of range"));
-        let mcast = VxlanOptions { vni: Some(1), remote: Some(ipaddr("239.0.0.1")), ..Default::default() };
+        invalid(&refused(
+            &nl,
+            LinkBuilder::new("vx0", VxlanOptions { vni: Some(1 << 24), ..Default::default() }),
+            "out of range",
+        ));
+        let mcast =
+            VxlanOptions { vni: Some(1), remote: Some(ipaddr("239.0.0.1")), ..Default::default() };
         invalid(&refused(&nl, LinkBuilder::new("vx0", mcast), "multicast"));
-        let mixed = VxlanOptions { vni: Some(1), remote: Some(ipaddr("10.0.0.1")), local: Some(ipaddr("fd00::1")), ..Default::default() };
+        let mixed = VxlanOptions {
+            vni: Some(1),
+            remote: Some(ipaddr("10.0.0.1")),
+            local: Some(ipaddr("fd00::1")),
+            ..Default::default()
+        };
         invalid(&refused(&nl, LinkBuilder::new("vx0", mixed), "same address family"));
 
-        let e = refused(&nl, LinkBuilder::new("v0", VlanOptions { id: Some(4095), ..Default::default() }).parent("p0"), "vlan id 4095 is out of range");
+        let e = refused(
+            &nl,
+            LinkBuilder::new("v0", VlanOptions { id: Some(4095), ..Default::default() })
+                .parent("p0"),
+            "vlan id 4095 is out of range",
+        );
         invalid(&e);
-        invalid(&refused(&nl, LinkBuilder::new("v0", VlanOptions::default()).parent("p0"), "needs an id"));
-        invalid(&refused(&nl, LinkBuilder::new("v0", VlanOptions { id: Some(5), ..Default::default() }), "needs a parent"));
+        invalid(&refused(
+            &nl,
+            LinkBuilder::new("v0", VlanOptions::default()).parent("p0"),
+            "needs an id",
+        ));
+        invalid(&refused(
+            &nl,
+            LinkBuilder::new("v0", VlanOptions { id: Some(5), ..Default::default() }),
+            "needs a parent",
+        ));
 
         let mv = MacvlanOptions { mode: Some(MacvlanMode::Bridge) };
         let e = refused(&nl, LinkBuilder::new("mv0", mv), "a macvlan needs a parent device");
@@ -701,11 +822,23 @@ fn bad_input_is_refused_before_anything_is_sent() {
         // The parent exists only in another namespace: not where it is looked up.
         LinkBuilder::ifb("podeth").netns(&pod).create(&nl).unwrap();
         let pod_before = common::ifnames(&ip_json_in(&pod, &["link", "show"]));
-        let e = refused(&nl, LinkBuilder::new("mv0", mv).parent("podeth").netns(&pod), "\"podeth\" (parent of \"mv0\")");
+        let e = refused(
+            &nl,
+            LinkBuilder::new("mv0", mv).parent("podeth").netns(&pod),
+            "\"podeth\" (parent of \"mv0\")",
+        );
         assert!(matches!(e, Error::NotFound { op: Op::CreateLink, errno: None, .. }), "{e:?}");
-        assert_eq!(common::ifnames(&ip_json_in(&pod, &["link", "show"])), pod_before, "nothing made there");
+        assert_eq!(
+            common::ifnames(&ip_json_in(&pod, &["link", "show"])),
+            pod_before,
+            "nothing made there"
+        );
         // A master that does not exist where the device goes.
-        let e = refused(&nl, LinkBuilder::bridge("br0").master("nosuch"), "\"nosuch\" (master of \"br0\")");
+        let e = refused(
+            &nl,
+            LinkBuilder::bridge("br0").master("nosuch"),
+            "\"nosuch\" (master of \"br0\")",
+        );
         assert!(e.is_not_found());
 
         let e = "balance-foo".parse::<BondMode>().unwrap_err();
@@ -723,8 +856,24 @@ fn bad_input_is_refused_before_anything_is_sent() {
         assert!(matches!(e, Error::InvalidArgument { op: Op::CreateVeth, .. }), "{e:?}");
         assert!(LinkBuilder::veth("va", "bad/name").create(&nl).unwrap_err().is_invalid_name());
         invalid(&refused(&nl, LinkBuilder::ifb("ifb9").alias("x".repeat(256)), "255 bytes"));
-        invalid(&refused(&nl, LinkBuilder::new("vrf0", VrfOptions::default()), "needs a routing table"));
-        invalid(&refused(&nl, LinkBuilder::new("g0", GeneveOptions { vni: Some(1), ..Default::default() }), "needs a remote"));
+        invalid(&refused(
+            &nl,
+            LinkBuilder::new("vrf0", VrfOptions::default()),
+            "needs a routing table",
+        ));
+        invalid(&refused(
+            &nl,
+            LinkBuilder::new("g0", GeneveOptions { vni: Some(1), ..Default::default() }),
+            "needs a remote",
+        ));
+        let both = GeneveOptions {
+            vni: Some(1),
+            remote: Some(ipaddr("10.0.0.1")),
+            udp_csum: Some(true),
+            udp_zero_csum6_tx: Some(true),
+            ..Default::default()
+        };
+        invalid(&refused(&nl, LinkBuilder::new("g0", both), "contradict"));
         assert!(LinkBuilder::ifb("a name far too long").create(&nl).unwrap_err().is_invalid_name());
 
         // A name that is taken: the kernel's EEXIST, the first device intact.

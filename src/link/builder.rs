@@ -572,13 +572,7 @@ pub(super) fn create_error(
 ) -> Error {
     let unknown_type = extack.as_deref().is_some_and(|m| m.contains("Unknown device type"));
     if errno == Errno::EOPNOTSUPP as i32 && unknown_type {
-        return Error::UnsupportedKind {
-            op,
-            object,
-            kind: kind.clone(),
-            errno,
-            extack,
-        };
+        return Error::UnsupportedKind { op, object, kind: kind.clone(), errno, extack };
     }
     Error::kernel(op, object, errno, extack)
 }

@@ -351,7 +351,11 @@ impl<'ns> VethBuilder<'ns> {
     /// [`create`](VethBuilder::create) with the options of a
     /// [`LinkBuilder`](crate::LinkBuilder) for this end; returns the pair
     /// and this end as read back.
-    pub(super) fn create_with(mut self, nl: &RouteSocket, common: Common) -> Result<(VethPair, Link)> {
+    pub(super) fn create_with(
+        mut self,
+        nl: &RouteSocket,
+        common: Common,
+    ) -> Result<(VethPair, Link)> {
         self.o.mtu = common.mtu.or(self.o.mtu);
         self.o.mac = common.mac.or(self.o.mac);
         self.o.up |= common.up;

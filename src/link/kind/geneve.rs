@@ -33,7 +33,9 @@ pub struct GeneveOptions {
     pub tos: Option<u8>,
     /// `[no]udpcsum` (`IFLA_GENEVE_UDP_CSUM`): UDP checksums over IPv4.
     pub udp_csum: Option<bool>,
-    /// `[no]udp6zerocsumtx` (`IFLA_GENEVE_UDP_ZERO_CSUM6_TX`).
+    /// `[no]udp6zerocsumtx` (`IFLA_GENEVE_UDP_ZERO_CSUM6_TX`). The driver
+    /// keeps this and [`udp_csum`](GeneveOptions::udp_csum) in one flag:
+    /// both on is refused. Linux 6.1 reports it only for an IPv6 tunnel.
     pub udp_zero_csum6_tx: Option<bool>,
     /// `[no]udp6zerocsumrx` (`IFLA_GENEVE_UDP_ZERO_CSUM6_RX`).
     pub udp_zero_csum6_rx: Option<bool>,
@@ -50,6 +52,13 @@ impl GeneveOptions {
                 return Err(format!("VNI {v} is out of range (0 to {VNI_MAX})"));
             }
             Some(_) => {}
+        }
+        if self.udp_csum == Some(true) && self.udp_zero_csum6_tx == Some(true) {
+            // The driver keeps both in one flag (TUNNEL_CSUM): the second
+            // would silently undo the first.
+            return Err(
+                "udp_csum on and udp_zero_csum6_tx on contradict (one flag to geneve)".into()
+            );
         }
         match self.remote {
             None => Err("a geneve tunnel needs a remote address".into()),

@@ -176,10 +176,9 @@ impl LinkKind {
             LinkKind::Wireguard => "wireguard",
             LinkKind::Geneve => "geneve",
             LinkKind::Vrf => "vrf",
-            LinkKind::Loopback
-            | LinkKind::Ethernet
-            | LinkKind::Other(_)
-            | LinkKind::Unknown(_) => return None,
+            LinkKind::Loopback | LinkKind::Ethernet | LinkKind::Other(_) | LinkKind::Unknown(_) => {
+                return None;
+            }
         })
     }
 }
