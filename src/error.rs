@@ -645,6 +645,9 @@ pub enum ParseError {
     /// neighbour state.
     #[error(transparent)]
     Keyword(#[from] crate::route::ParseKeywordError),
+    /// A bond mode, macvlan mode, ipvlan mode or flag, or a vlan protocol.
+    #[error(transparent)]
+    LinkOption(#[from] crate::link::ParseLinkOptionError),
 }
 
 /// The error type of every fallible nslink operation.
@@ -887,6 +890,29 @@ pub enum Error {
     /// A value could not be parsed ([`ParseError`]); no operation was tried.
     #[error(transparent)]
     Parse(#[from] ParseError),
+
+    /// The running kernel has no driver for a kind of device (its module,
+    /// [`LinkKind::module`](crate::LinkKind::module), is not built or could
+    /// not be loaded): the kernel answered the create with `errno`
+    /// (`EOPNOTSUPP`) and "Unknown device type".
+    #[error(
+        "{}: this kernel has no {kind} support{}: {}",
+        Subject(op, object),
+        kind.module().map(|m| format!(" (module {m})")).unwrap_or_default(),
+        describe_os(*.errno, .extack.as_deref())
+    )]
+    UnsupportedKind {
+        /// What was attempted.
+        op: Op,
+        /// The device that was to be created.
+        object: Object,
+        /// Its kind.
+        kind: crate::link::LinkKind,
+        /// The raw errno (positive).
+        errno: i32,
+        /// The kernel's extended-ack message.
+        extack: Option<String>,
+    },
 }
 
 fn describe_os(errno: i32, extack: Option<&str>) -> String {
@@ -1014,7 +1040,7 @@ impl Error {
     /// The raw errno, for errors that came from a system call or netlink.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Error::Os { errno, .. } => Some(*errno),
+            Error::Os { errno, .. } | Error::UnsupportedKind { errno, .. } => Some(*errno),
             Error::NotFound { errno, .. } => *errno,
             Error::NetnsImmutable { source_: NetnsLocalSource::KernelRefusal, .. }
             | Error::MountLocked { .. } => Some(nix::libc::EINVAL),
@@ -1033,7 +1059,8 @@ impl Error {
         match self {
             Error::Os { extack, .. }
             | Error::NotFound { extack, .. }
-            | Error::NetnsImmutable { extack, .. } => extack.as_deref(),
+            | Error::NetnsImmutable { extack, .. }
+            | Error::UnsupportedKind { extack, .. } => extack.as_deref(),
             _ => None,
         }
     }
@@ -1057,7 +1084,8 @@ impl Error {
             | Error::MountLocked { op, .. }
             | Error::NotSameNetns { op, .. }
             | Error::KeptChanging { op, .. }
-            | Error::Io { op, .. } => Some(*op),
+            | Error::Io { op, .. }
+            | Error::UnsupportedKind { op, .. } => Some(*op),
         }
     }
 

@@ -151,6 +151,11 @@ pub use error::{
 };
 pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
 pub use link::{
+    BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
+    IpvlanOptions, KindOptions, LinkBuilder, MacvlanMode, MacvlanOptions, VethOptions, VlanOptions,
+    VlanProtocol, VrfOptions, VxlanOptions,
+};
+pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };

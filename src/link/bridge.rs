@@ -4,11 +4,10 @@ use std::time::Duration;
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind,
-    LinkAttribute, LinkFlags as RawFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo,
 };
 
-use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr, message_for};
+use super::{BridgeOptions, IntoLinkId, Link, LinkBuilder, LinkId, LinkKind, MacAddr, message_for};
 use crate::error::{Error, Object, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{ReplyError, RouteSocket};
@@ -68,11 +67,6 @@ pub struct BridgeBuilder {
     mac: Option<MacAddr>,
     mtu: Option<u32>,
     up: bool,
-}
-
-/// The kernel's bridge timers are in hundredths of a second.
-fn centis(d: Duration) -> u32 {
-    u32::try_from(d.as_millis() / 10).unwrap_or(u32::MAX)
 }
 
 impl Bridge {
@@ -311,51 +305,24 @@ impl BridgeBuilder {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn create(self, nl: &RouteSocket) -> Result<Bridge> {
-        let name = self.name?;
-        let mut data = Vec::new();
-        if let Some(on) = self.stp {
-            data.push(InfoBridge::StpState(if on {
-                BridgeStpState::KernelStp
-            } else {
-                BridgeStpState::Disabled
-            }));
-        }
-        if let Some(d) = self.forward_delay {
-            data.push(InfoBridge::ForwardDelay(centis(d)));
-        }
-        if let Some(d) = self.ageing_time {
-            data.push(InfoBridge::AgeingTime(centis(d)));
-        }
-        if let Some(on) = self.vlan_filtering {
-            data.push(InfoBridge::VlanFiltering(on));
-        }
-        let mut m = LinkMessage::default();
-        if self.up {
-            m.header.flags = RawFlags::Up;
-            m.header.change_mask = RawFlags::Up;
-        }
-        m.attributes.push(super::ifname_attr(&name));
+        let options = BridgeOptions {
+            stp: self.stp,
+            forward_delay: self.forward_delay,
+            ageing_time: self.ageing_time,
+            vlan_filtering: self.vlan_filtering,
+        };
+        let mut b = LinkBuilder::with(self.name, options.into());
         if let Some(mac) = self.mac {
-            m.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+            b = b.mac(mac);
         }
         if let Some(mtu) = self.mtu {
-            m.attributes.push(LinkAttribute::Mtu(mtu));
+            b = b.mtu(mtu);
         }
-        let mut info = vec![LinkInfo::Kind(InfoKind::Bridge)];
-        if !data.is_empty() {
-            info.push(LinkInfo::Data(InfoData::Bridge(data)));
+        if self.up {
+            b = b.up();
         }
-        m.attributes.push(LinkAttribute::LinkInfo(info));
-        let op = Op::CreateBridge;
-        match nl.request_reply(op, RouteNetlinkMessage::NewLink(m), CREATE)? {
-            Ok(_) => {}
-            Err(ReplyError::Kernel(r)) => {
-                return Err(Error::kernel(op, Object::link_name(&name), r.errno, r.ack.message));
-            }
-            Err(ReplyError::Other(e)) => return Err(e),
-        }
-        let link = nl.require_link(&name)?;
-        Ok(Bridge { index: link.index(), name })
+        let link = b.create(nl)?;
+        Ok(Bridge { index: link.index(), name: link.name().clone() })
     }
 }
 

@@ -14,7 +14,8 @@
 //! unless the docs say more; most take a few µs plus the kernel's work.
 
 mod bridge;
-mod kind;
+mod builder;
+pub(crate) mod kind;
 mod mac;
 mod moving;
 mod parse;
@@ -32,7 +33,12 @@ use nix::errno::Errno;
 use nix::libc;
 
 pub use bridge::{Bridge, BridgeBuilder, BridgePortOptions};
-pub use kind::LinkKind;
+pub use builder::LinkBuilder;
+pub use kind::{
+    BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
+    IpvlanOptions, KindOptions, LinkKind, LinkOptionKind, MacvlanMode, MacvlanOptions,
+    ParseLinkOptionError, VethOptions, VlanOptions, VlanProtocol, VrfOptions, VxlanOptions,
+};
 pub use mac::{MacAddr, MacAddrParseError};
 pub use moving::NetnsLocal;
 use std::sync::Arc;

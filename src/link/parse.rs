@@ -155,6 +155,26 @@ fn bridge_port(data: &[u8]) -> Result<BridgePortOptions, String> {
     Ok(p)
 }
 
+/// The `IFLA_INFO_DATA` of a link message's `IFLA_LINKINFO`, if it has
+/// one: the kind's options, decoded on demand by
+/// [`Link::kind_options`](super::Link::kind_options).
+pub(super) fn info_data(payload: &[u8]) -> Result<Option<&[u8]>, String> {
+    let body = payload.get(IFINFOMSG_LEN..).unwrap_or_default();
+    for a in attrs(body) {
+        let (kind, v) = a?;
+        if kind == IFLA_LINKINFO {
+            for i in attrs(v) {
+                let (ik, iv) = i?;
+                if ik == IFLA_INFO_DATA {
+                    return Ok(Some(iv));
+                }
+            }
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
 /// A decoder for [`RouteSocket`](crate::RouteSocket) exchanges: links from
 /// `RTM_NEWLINK` replies, anything else skipped.
 pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Link>, String> {
@@ -393,6 +413,45 @@ mod tests {
             ]),
         ];
         assert_eq!(Link::from_bytes(&bytes_of(&m)).unwrap().kind(), &LinkKind::Tap);
+    }
+
+    #[test]
+    fn kind_options_are_read_on_demand_and_unknown_kinds_stay_other() {
+        use crate::link::{KindOptions, VxlanOptions};
+        use netlink_packet_route::link::{InfoData, InfoVxlan};
+        let mut m = LinkMessage::default();
+        m.attributes = vec![
+            LinkAttribute::IfName("vx0".into()),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Vxlan),
+                LinkInfo::Data(InfoData::Vxlan(vec![
+                    InfoVxlan::Id(42),
+                    InfoVxlan::Port(4789),
+                    InfoVxlan::Group("192.0.2.1".parse().unwrap()),
+                    InfoVxlan::Local("0.0.0.0".parse().unwrap()),
+                    InfoVxlan::Learning(false),
+                ])),
+            ]),
+        ];
+        let l = Link::from_bytes(&bytes_of(&m)).unwrap();
+        let want = VxlanOptions {
+            vni: Some(42),
+            port: Some(4789),
+            remote: Some("192.0.2.1".parse().unwrap()),
+            learning: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(l.kind_options().unwrap(), Some(KindOptions::Vxlan(want)));
+
+        m.attributes = vec![
+            LinkAttribute::IfName("gt0".into()),
+            LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Other("gretap".into()))]),
+        ];
+        let l = Link::from_bytes(&bytes_of(&m)).unwrap();
+        assert_eq!(l.kind(), &LinkKind::Other("gretap".into()));
+        assert_eq!(l.kind_options().unwrap(), None);
+        // No IFLA_LINKINFO at all: no kind, no options.
+        assert_eq!(Link::from_bytes(&raw_named(b"lo")).unwrap().kind_options().unwrap(), None);
     }
 
     #[test]

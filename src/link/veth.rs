@@ -9,6 +9,7 @@ use netlink_packet_route::link::{
 use nix::errno::Errno;
 
 use super::bridge::link_object;
+use super::builder::{Common, create_error};
 use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::name::{IfName, IntoIfName};
@@ -344,6 +345,20 @@ impl<'ns> VethBuilder<'ns> {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn create(self, nl: &RouteSocket) -> Result<VethPair> {
+        self.create_with(nl, Common::default()).map(|(pair, _)| pair)
+    }
+
+    /// [`create`](VethBuilder::create) with the options of a
+    /// [`LinkBuilder`](crate::LinkBuilder) for this end; returns the pair
+    /// and this end as read back.
+    pub(super) fn create_with(
+        mut self,
+        nl: &RouteSocket,
+        common: Common,
+    ) -> Result<(VethPair, Link)> {
+        self.o.mtu = common.mtu.or(self.o.mtu);
+        self.o.mac = common.mac.or(self.o.mac);
+        self.o.up |= common.up;
         let name = self.name?;
         let peer = self.peer?;
         let master = self.o.master.transpose()?;
@@ -371,18 +386,21 @@ impl<'ns> VethBuilder<'ns> {
             Some(id) => Some(resolve_master(tx, &id, &name, local_ns != here)?),
         };
         let peer_fd = (peer_ns != local_ns).then_some(peer_ns);
-        match tx.request_reply(op, o.request(&name, &peer, peer_fd, master), CREATE)? {
+        let msg = o.request(&name, &peer, peer_fd, master, &common);
+        match tx.request_reply(op, msg, CREATE)? {
             Ok(_) => {}
             Err(ReplyError::Kernel(r)) => {
                 let (errno, extack) = (r.errno, r.ack.message);
                 if errno == Errno::EEXIST as i32 {
                     return Err(name_clash(tx, (&name, local_ns), (&peer, peer_ns), extack));
                 }
-                return Err(Error::kernel(op, pair_object(&name, &peer), errno, extack));
+                let kind = LinkKind::Veth;
+                return Err(create_error(op, pair_object(&name, &peer), &kind, errno, extack));
             }
             Err(ReplyError::Other(e)) => return Err(e),
         }
-        finish(tx, (&name, local_ns), (&peer, peer_ns))
+        let (pair, link) = finish(tx, (&name, local_ns), (&peer, peer_ns))?;
+        Ok((pair, common.finish(tx, link)?))
     }
 }
 
@@ -454,7 +472,7 @@ fn finish(
     tx: &RouteSocket,
     (name, local_ns): (&IfName, &NetNs),
     (peer, peer_ns): (&IfName, &NetNs),
-) -> Result<VethPair> {
+) -> Result<(VethPair, Link)> {
     let link = match tx.require_link(name) {
         Ok(link) => link,
         Err(e) => {
@@ -476,9 +494,13 @@ fn finish(
             peer: VethEnd { name: peer.clone(), index: peer_index, netns: peer_ns.try_clone()? },
         })
     };
-    ends().inspect_err(|_| {
-        let _ = tx.delete_link(link.index());
-    })
+    match ends() {
+        Ok(pair) => Ok((pair, link)),
+        Err(e) => {
+            let _ = tx.delete_link(link.index());
+            Err(e)
+        }
+    }
 }
 
 impl VethOpts<'_> {
@@ -515,11 +537,13 @@ impl VethOpts<'_> {
         peer_name: &IfName,
         peer_ns: Option<&NetNs>,
         master: Option<u32>,
+        common: &Common,
     ) -> RouteNetlinkMessage {
         // The peer cannot be brought up in this request: the kernel
         // configures it before the two ends are joined (ENOTCONN).
         let peer = Self::end_message(peer_name, self.mtu, self.peer_mac, peer_ns, false);
         let mut m = Self::end_message(name, self.mtu, self.mac, None, self.up);
+        common.apply_extra(&mut m);
         if let Some(master) = master {
             m.attributes.push(LinkAttribute::Controller(master));
         }
