@@ -153,12 +153,12 @@ fn exchange(
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = [0u8; 32];
     while seen.len() < n * (n - 1) && Instant::now() < deadline {
-        for from in 0..n {
-            for to in 0..n {
+        for (from, sock) in socks.iter().enumerate() {
+            for (to, (_, _, ip)) in eps.iter().enumerate() {
                 if from != to && !seen.contains_key(&(from, to)) {
-                    let dst = SocketAddr::new(eps[to].2.into(), PORT);
+                    let dst = SocketAddr::new((*ip).into(), PORT);
                     // ENOBUFS while a device's queue is not attached yet: resent.
-                    let _ = socks[from].send_to(format!("{from}>{to}").as_bytes(), dst);
+                    let _ = sock.send_to(format!("{from}>{to}").as_bytes(), dst);
                 }
             }
         }
