@@ -104,6 +104,14 @@ pub enum Op {
     WriteSysctl,
     /// Install the handlers that delete owned namespaces on a signal.
     InstallSignalCleanup,
+    /// Delete every link of a group (`ip link delete group N`).
+    DeleteLinkGroup,
+    /// Add an alternative name to a link (`ip link property add altname`).
+    AddAltName,
+    /// Remove an alternative name (`ip link property del altname`).
+    DeleteAltName,
+    /// Create a tun/tap device (`ip tuntap add`, `/dev/net/tun`).
+    CreateTunTap,
 }
 
 impl fmt::Display for Op {
@@ -151,6 +159,10 @@ impl fmt::Display for Op {
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
             InstallSignalCleanup => "install signal cleanup",
+            DeleteLinkGroup => "delete link group",
+            AddAltName => "add altname to link",
+            DeleteAltName => "delete altname of link",
+            CreateTunTap => "create tun/tap link",
         };
         f.pad(s)
     }
@@ -168,6 +180,7 @@ impl Op {
             PrepareNetnsDir => ObjectKind::NamespaceDir,
             ListLinks | GetLink | CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink
             | MoveLink | SetMaster | SetBridgePort | QueryNetnsLocal => ObjectKind::Link,
+            DeleteLinkGroup | AddAltName | DeleteAltName | CreateTunTap => ObjectKind::Link,
             AddAddress | DeleteAddress | ListAddresses => ObjectKind::Address,
             AddRoute | DeleteRoute | ListRoutes => ObjectKind::Route,
             ListNeighbours | AddNeighbour | DeleteNeighbour => ObjectKind::Neighbour,

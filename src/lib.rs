@@ -153,6 +153,7 @@ pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
+pub use link::{AltName, LinkGroup, LinkStats, TunInfo, TunMode, TunQueues, TunTap};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no
