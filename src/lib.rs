@@ -144,6 +144,7 @@ pub use addr::{Address, AddressFlags, AddressOptions, AddressScope, IpNet};
 pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
+pub use link::{AltName, LinkGroup, LinkStats, TunInfo, TunMode, TunQueues, TunTap};
 pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
@@ -153,7 +154,6 @@ pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};
 pub use netns::{NetNs, NetnsDir, NsGuard, NsId, NsJoinHandle};
 pub use route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
-pub use link::{AltName, LinkGroup, LinkStats, TunInfo, TunMode, TunQueues, TunTap};
 
 /// The netlink framing crate nslink is built on (`NLM_F_*` flags, headers),
 /// re-exported so that [`RouteSocket::request_raw`] needs no

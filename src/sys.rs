@@ -81,7 +81,8 @@ pub(crate) fn tun_set_iff(
     // SAFETY: `fd` is a live descriptor borrowed for the call; TUNSETIFF
     // reads and writes one `struct ifreq`, and `ifr` is a valid, exclusively
     // borrowed one that outlives the call.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF as _, &mut ifr as *mut libc::ifreq) };
+    let r =
+        unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF as _, &mut ifr as *mut libc::ifreq) };
     Errno::result(r)?;
     let bytes: Vec<u8> = ifr.ifr_name.iter().map(|&c| c as u8).take_while(|&b| b != 0).collect();
     Ok(bytes)

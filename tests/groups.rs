@@ -464,9 +464,23 @@ fn tun_made_by_ip_reads_back() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         ip(&["tuntap", "add", "dev", "it0", "mode", "tun", "pi", "user", "65534"]);
-        ip(&["tuntap", "add", "dev", "it1", "mode", "tap", "multi_queue", "vnet_hdr", "group", "100"]);
+        ip(&[
+            "tuntap",
+            "add",
+            "dev",
+            "it1",
+            "mode",
+            "tap",
+            "multi_queue",
+            "vnet_hdr",
+            "group",
+            "100",
+        ]);
         let t = tun_matches_ip(&nl, "it0");
-        assert_eq!((t.mode, t.packet_info, t.owner), (TunMode::Tun, true, Some(Uid::from_raw(65534))));
+        assert_eq!(
+            (t.mode, t.packet_info, t.owner),
+            (TunMode::Tun, true, Some(Uid::from_raw(65534)))
+        );
         let t = tun_matches_ip(&nl, "it1");
         assert_eq!((t.mode, t.multi_queue, t.vnet_hdr), (TunMode::Tap, true, true));
         assert_eq!(t.group, Some(Gid::from_raw(100)));

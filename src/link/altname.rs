@@ -296,10 +296,9 @@ impl RouteSocket {
         match reply {
             Ok(mut links) => Ok(links.pop()),
             Err(e) if e.errno() == Some(Errno::ENODEV as i32) => Ok(None),
-            Err(e) => Err(e.into_error(
-                Op::GetLink,
-                Object::link_name(&name).with_detail("(by altname)"),
-            )),
+            Err(e) => {
+                Err(e.into_error(Op::GetLink, Object::link_name(&name).with_detail("(by altname)")))
+            }
         }
     }
 

@@ -262,8 +262,7 @@ impl RouteSocket {
         }
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::Group(group.value()));
-        self.request(Op::DeleteLinkGroup, || object, RouteNetlinkMessage::DelLink(msg), 0)
-            .map(drop)
+        self.request(Op::DeleteLinkGroup, || object, RouteNetlinkMessage::DelLink(msg), 0).map(drop)
     }
 }
 

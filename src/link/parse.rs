@@ -26,9 +26,9 @@ use nix::libc::{
 use super::altname::AltName;
 use super::bridge::BridgePortOptions;
 use super::group::LinkGroup;
+use super::kind::LinkKind;
 use super::settings::Settings;
 use super::stats::LinkStats;
-use super::kind::LinkKind;
 use super::{Link, LinkFlags, MacAddr, OperState};
 use crate::name::IfName;
 
@@ -181,8 +181,9 @@ fn read_setting(s: &mut Settings, kind: u16, v: &[u8]) -> Result<bool, String> {
                 let (pk, pv) = p?;
                 if pk == IFLA_ALT_IFNAME {
                     let b = bytes_of(pv);
-                    let n = AltName::from_kernel(b)
-                        .ok_or_else(|| format!("IFLA_ALT_IFNAME of {} bytes is not a name", b.len()))?;
+                    let n = AltName::from_kernel(b).ok_or_else(|| {
+                        format!("IFLA_ALT_IFNAME of {} bytes is not a name", b.len())
+                    })?;
                     s.altnames.push(n);
                 }
             }

@@ -415,12 +415,20 @@ impl TunOpts {
         }
         if first {
             if let Some(uid) = self.owner {
-                sys::tun_set_value(fd.as_fd(), libc::TUNSETOWNER, libc::c_ulong::from(uid.as_raw()))
-                    .map_err(|e| Error::os(Op::CreateTunTap, object().with_detail("(owner)"), e))?;
+                sys::tun_set_value(
+                    fd.as_fd(),
+                    libc::TUNSETOWNER,
+                    libc::c_ulong::from(uid.as_raw()),
+                )
+                .map_err(|e| Error::os(Op::CreateTunTap, object().with_detail("(owner)"), e))?;
             }
             if let Some(gid) = self.group {
-                sys::tun_set_value(fd.as_fd(), libc::TUNSETGROUP, libc::c_ulong::from(gid.as_raw()))
-                    .map_err(|e| Error::os(Op::CreateTunTap, object().with_detail("(group)"), e))?;
+                sys::tun_set_value(
+                    fd.as_fd(),
+                    libc::TUNSETGROUP,
+                    libc::c_ulong::from(gid.as_raw()),
+                )
+                .map_err(|e| Error::os(Op::CreateTunTap, object().with_detail("(group)"), e))?;
             }
         }
         Ok(())
@@ -440,8 +448,9 @@ fn open_queues(nl: &RouteSocket, n: usize, name: &IfName) -> Result<Vec<OwnedFd>
     let fds = crate::netns::run_in(nl.netns(), op, move || {
         (0..n)
             .map(|_| {
-                open(proc_path.as_str(), OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-                    .map_err(|e| Error::os(op, object.clone().with_detail("(open /dev/net/tun)"), e))
+                open(proc_path.as_str(), OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map_err(
+                    |e| Error::os(op, object.clone().with_detail("(open /dev/net/tun)"), e),
+                )
             })
             .collect::<Result<Vec<OwnedFd>>>()
     });
@@ -558,7 +567,8 @@ impl TunInfo {
         };
         for a in parse::nested(data) {
             let (kind, v) = a?;
-            let byte = || v.first().copied().ok_or_else(|| format!("tun attribute {kind} is empty"));
+            let byte =
+                || v.first().copied().ok_or_else(|| format!("tun attribute {kind} is empty"));
             let word = || {
                 <[u8; 4]>::try_from(v)
                     .map(u32::from_ne_bytes)
