@@ -77,7 +77,7 @@ impl LinkStats {
     /// kernel) are read as far as this knows.
     pub(super) fn from_bytes(v: &[u8]) -> Result<LinkStats, String> {
         const BASE: usize = 23;
-        if v.len() < BASE * 8 || v.len() % 8 != 0 {
+        if v.len() < BASE * 8 || !v.len().is_multiple_of(8) {
             return Err(format!("IFLA_STATS64 of {} bytes is not a stats64 struct", v.len()));
         }
         let at = |i: usize| {
@@ -124,33 +124,32 @@ mod tests {
 
     #[test]
     fn reads_what_netlink_packet_route_writes() {
-        let s = Stats64 {
-            rx_packets: 1,
-            tx_packets: 2,
-            rx_bytes: 3,
-            tx_bytes: 4,
-            rx_errors: 5,
-            tx_errors: 6,
-            rx_dropped: 7,
-            tx_dropped: 8,
-            multicast: 9,
-            collisions: 10,
-            rx_length_errors: 11,
-            rx_over_errors: 12,
-            rx_crc_errors: 13,
-            rx_frame_errors: 14,
-            rx_fifo_errors: 15,
-            rx_missed_errors: 16,
-            tx_aborted_errors: 17,
-            tx_carrier_errors: 18,
-            tx_fifo_errors: 19,
-            tx_heartbeat_errors: 20,
-            tx_window_errors: 21,
-            rx_compressed: 22,
-            tx_compressed: 23,
-            rx_nohandler: 24,
-            rx_otherhost_dropped: 25,
-        };
+        let mut s = Stats64::default();
+        s.rx_packets = 1;
+        s.tx_packets = 2;
+        s.rx_bytes = 3;
+        s.tx_bytes = 4;
+        s.rx_errors = 5;
+        s.tx_errors = 6;
+        s.rx_dropped = 7;
+        s.tx_dropped = 8;
+        s.multicast = 9;
+        s.collisions = 10;
+        s.rx_length_errors = 11;
+        s.rx_over_errors = 12;
+        s.rx_crc_errors = 13;
+        s.rx_frame_errors = 14;
+        s.rx_fifo_errors = 15;
+        s.rx_missed_errors = 16;
+        s.tx_aborted_errors = 17;
+        s.tx_carrier_errors = 18;
+        s.tx_fifo_errors = 19;
+        s.tx_heartbeat_errors = 20;
+        s.tx_window_errors = 21;
+        s.rx_compressed = 22;
+        s.tx_compressed = 23;
+        s.rx_nohandler = 24;
+        s.rx_otherhost_dropped = 25;
         let mut b = vec![0; s.buffer_len()];
         s.emit(&mut b);
         let l = LinkStats::from_bytes(&b).unwrap();
