@@ -14,9 +14,10 @@
 //! Each contender's operation is "delete all N veth pairs" (N = 200). Before
 //! each timed operation, untimed, one `ip -batch` makes the N pairs afresh
 //! (the first end of each in group 42); after it, untimed, the namespace is
-//! checked to hold nothing but `lo`. Contenders run in interleaved rounds
-//! (see `common`); the table gives median, p10 and p90 of the time to
-//! delete all N, and per-round (paired) ratios.
+//! checked to hold nothing but `lo`, and a pause lets the kernel's
+//! deferred work pass. Contenders run in interleaved rounds (see `common`);
+//! the table gives median, p10 and p90 of the time to delete all N, and
+//! per-round (paired) ratios.
 //!
 //! Why the group wins: the kernel answers `RTM_DELLINK` only after the
 //! device is unregistered, and unregistering waits for RCU grace periods.
@@ -38,6 +39,8 @@ use common::{BenchResult, Contender, Stats, fmt_ratio, heading, row, run_interle
 
 /// The group the devices are made in.
 const GROUP: u32 = 42;
+/// The untimed pause after each contender's turn.
+const SETTLE: Duration = Duration::from_millis(250);
 
 /// Sizes of the run.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +58,7 @@ impl Config {
         let mut cfg = if quick {
             Config { quick, pairs: 40, warmup: 0, rounds: 2 }
         } else {
-            Config { quick, pairs: 200, warmup: 1, rounds: 7 }
+            Config { quick, pairs: 200, warmup: 1, rounds: 9 }
         };
         if let Some(r) = std::env::var("NSLINK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()) {
             cfg.rounds = r;
@@ -164,7 +167,13 @@ fn run_all(cfg: Config) -> BenchResult<()> {
     });
 
     let mut cs = [one_by_one, batched, group, ip_group];
-    run_interleaved(&mut cs, cfg.warmup, cfg.rounds, || Ok(()))?;
+    // Between turns, untimed: a pause for the kernel's deferred work of the
+    // last deletions (RCU callbacks freeing the devices) to pass, so that it
+    // does not land in the next contender's time.
+    run_interleaved(&mut cs, cfg.warmup, cfg.rounds, || {
+        thread::sleep(SETTLE);
+        Ok(())
+    })?;
     heading(&format!("delete {} veth pairs", cfg.pairs), cfg.rounds, &cs);
     row(&cs[0], Some(("delete_group", &cs[2])));
     row(&cs[1], Some(("delete_group", &cs[2])));
