@@ -130,6 +130,14 @@ pub enum Op {
     AddBridgeVlan,
     /// Delete VLANs from a bridge port (`bridge vlan del`).
     DeleteBridgeVlan,
+    /// Delete every link of a group (`ip link delete group N`).
+    DeleteLinkGroup,
+    /// Add an alternative name to a link (`ip link property add altname`).
+    AddAltName,
+    /// Remove an alternative name (`ip link property del altname`).
+    DeleteAltName,
+    /// Create a tun/tap device (`ip tuntap add`, `/dev/net/tun`).
+    CreateTunTap,
 }
 
 impl fmt::Display for Op {
@@ -190,6 +198,10 @@ impl fmt::Display for Op {
             ListBridgeVlans => "list bridge vlans",
             AddBridgeVlan => "add bridge vlan",
             DeleteBridgeVlan => "delete bridge vlan",
+            DeleteLinkGroup => "delete link group",
+            AddAltName => "add altname to link",
+            DeleteAltName => "delete altname of link",
+            CreateTunTap => "create tun/tap link",
         };
         f.pad(s)
     }
@@ -207,6 +219,7 @@ impl Op {
             PrepareNetnsDir => ObjectKind::NamespaceDir,
             ListLinks | GetLink | CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink
             | MoveLink | SetMaster | SetBridgePort | QueryNetnsLocal => ObjectKind::Link,
+            DeleteLinkGroup | AddAltName | DeleteAltName | CreateTunTap => ObjectKind::Link,
             AddAddress | DeleteAddress | ListAddresses => ObjectKind::Address,
             AddRoute | DeleteRoute | ListRoutes => ObjectKind::Route,
             ListNeighbours | AddNeighbour | DeleteNeighbour => ObjectKind::Neighbour,
@@ -978,7 +991,8 @@ fn privilege_hint(op: Op, errno: i32) -> &'static str {
         CreateLink | CreateVeth | CreateBridge | DeleteLink | SetLink | MoveLink | SetMaster
         | SetBridgePort | AddAddress | DeleteAddress | AddRoute | DeleteRoute | AddNeighbour
         | DeleteNeighbour | RawRequest | AddRule | DeleteRule | SetNetnsId | AddFdbEntry
-        | DeleteFdbEntry | AddBridgeVlan | DeleteBridgeVlan => {
+        | DeleteFdbEntry | AddBridgeVlan | DeleteBridgeVlan | DeleteLinkGroup | AddAltName
+        | DeleteAltName | CreateTunTap => {
             "; this needs CAP_NET_ADMIN in the user namespace that owns the network namespace \
              (run as root)"
         }

@@ -150,6 +150,7 @@ pub use error::{
     Errno, Error, NetnsLocalSource, Object, ObjectId, ObjectKind, Op, ParseError, Result,
 };
 pub use fdb::{FdbEntry, FdbFilter, FdbOptions, FdbState};
+pub use link::{AltName, LinkGroup, LinkStats, TunInfo, TunMode, TunQueues, TunTap};
 pub use link::{
     BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
     IpvlanOptions, KindOptions, LinkBuilder, MacvlanMode, MacvlanOptions, VethOptions, VlanOptions,

@@ -56,3 +56,53 @@ pub(crate) fn set_signal_action(
     // call write(2), which is async-signal-safe; SIG_DFL is always sound.
     unsafe { nix::sys::signal::sigaction(sig, action) }.map(drop)
 }
+
+/// `ioctl(fd, TUNSETIFF, &ifreq)` on a `/dev/net/tun` descriptor: makes the
+/// tun/tap device `name` with `flags` (`IFF_TUN`/`IFF_TAP`, `IFF_NO_PI`,
+/// `IFF_VNET_HDR`, `IFF_MULTI_QUEUE`, `IFF_TUN_EXCL`), or attaches the
+/// descriptor to it as a queue; see `Documentation/networking/tuntap.rst`.
+/// Returns the name the kernel gave the device.
+///
+/// `name` must be at most 15 bytes (an `IfName`): the kernel reads at most
+/// 16 with the NUL.
+pub(crate) fn tun_set_iff(
+    fd: BorrowedFd<'_>,
+    name: &[u8],
+    flags: libc::c_short,
+) -> Result<Vec<u8>, Errno> {
+    // SAFETY: `ifreq` is plain old data (a `c_char` array and a union of
+    // integers, pointers and structs of integers): all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    // Keep the last byte a NUL whatever the caller passed.
+    for (dst, &src) in ifr.ifr_name.iter_mut().zip(name.iter().take(libc::IFNAMSIZ - 1)) {
+        *dst = src as libc::c_char;
+    }
+    ifr.ifr_ifru.ifru_flags = flags;
+    // SAFETY: `fd` is a live descriptor borrowed for the call; TUNSETIFF
+    // reads and writes one `struct ifreq`, and `ifr` is a valid, exclusively
+    // borrowed one that outlives the call.
+    let r =
+        unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF as _, &mut ifr as *mut libc::ifreq) };
+    Errno::result(r)?;
+    let bytes: Vec<u8> = ifr.ifr_name.iter().map(|&c| c as u8).take_while(|&b| b != 0).collect();
+    Ok(bytes)
+}
+
+/// `ioctl(fd, request, value)` for the tun ioctls that take an integer by
+/// value rather than a pointer: `TUNSETPERSIST` (0 or 1), `TUNSETOWNER`
+/// (a uid), `TUNSETGROUP` (a gid).
+pub(crate) fn tun_set_value(
+    fd: BorrowedFd<'_>,
+    request: libc::Ioctl,
+    value: libc::c_ulong,
+) -> Result<(), Errno> {
+    debug_assert!(
+        [libc::TUNSETPERSIST, libc::TUNSETOWNER, libc::TUNSETGROUP].contains(&request),
+        "only for the tun ioctls that take their argument by value"
+    );
+    // SAFETY: `fd` is a live descriptor borrowed for the call; the three
+    // requests allowed here read their argument as an integer and never
+    // dereference it.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request, value) };
+    Errno::result(r).map(drop)
+}

@@ -48,6 +48,17 @@ use crate::error::{Error, Object, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{Request, RouteSocket};
 
+// Groups, settings and counters, alternative names, tun/tap (issue 8).
+mod altname;
+mod group;
+mod settings;
+mod stats;
+mod tuntap;
+pub use altname::{ALTNAME_MAX, AltName, IntoAltName};
+pub use group::{LinkGroup, LinkWordKind, ParseLinkWordError};
+pub use stats::LinkStats;
+pub use tuntap::{Gid, TunInfo, TunMode, TunQueues, TunTap, Uid};
+
 bitflags! {
     /// Device flags (`IFF_*`, the `ifi_flags` of a link message), as shown
     /// between `<…>` by `ip link`.
@@ -162,6 +173,8 @@ pub struct Link {
     flags: LinkFlags,
     operstate: OperState,
     mtu: u32,
+    /// Group, queue length, carrier, statistics, altnames (`settings.rs`).
+    settings: settings::Settings,
     mac: Option<MacAddr>,
     master: Option<u32>,
     alias: Option<String>,

@@ -18,9 +18,17 @@ use nix::libc::{
     IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO,
     IFLA_MASTER, IFLA_MTU, IFLA_OPERSTATE, RTM_NEWLINK, ifinfomsg,
 };
+use nix::libc::{
+    IFLA_ALT_IFNAME, IFLA_CARRIER, IFLA_CARRIER_CHANGES, IFLA_GROUP, IFLA_PROMISCUITY,
+    IFLA_PROP_LIST, IFLA_STATS64, IFLA_TXQLEN,
+};
 
+use super::altname::AltName;
 use super::bridge::BridgePortOptions;
+use super::group::LinkGroup;
 use super::kind::LinkKind;
+use super::settings::Settings;
+use super::stats::LinkStats;
 use super::{Link, LinkFlags, MacAddr, OperState};
 use crate::name::IfName;
 
@@ -175,6 +183,67 @@ pub(super) fn info_data(payload: &[u8]) -> Result<Option<&[u8]>, String> {
     Ok(None)
 }
 
+// Group, queue length, promiscuity, carrier, statistics and altnames
+// (`settings.rs`), and the nested walks other modules of `link` need.
+
+/// Reads the attribute `(kind, v)` into `s` when it is one of the settings
+/// [`Settings`] holds; returns whether it was.
+fn read_setting(s: &mut Settings, kind: u16, v: &[u8]) -> Result<bool, String> {
+    match kind {
+        IFLA_TXQLEN => s.txqueuelen = Some(u32_of(kind, v)?),
+        IFLA_GROUP => s.group = LinkGroup::new(u32_of(kind, v)?),
+        IFLA_PROMISCUITY => s.promiscuity = Some(u32_of(kind, v)?),
+        IFLA_CARRIER => s.carrier = Some(u8_of(kind, v)? != 0),
+        IFLA_CARRIER_CHANGES => s.carrier_changes = Some(u32_of(kind, v)?),
+        IFLA_STATS64 => s.stats = Some(LinkStats::from_bytes(v)?),
+        IFLA_PROP_LIST => {
+            for p in attrs(v) {
+                let (pk, pv) = p?;
+                if pk == IFLA_ALT_IFNAME {
+                    let b = bytes_of(pv);
+                    let n = AltName::from_kernel(b).ok_or_else(|| {
+                        format!("IFLA_ALT_IFNAME of {} bytes is not a name", b.len())
+                    })?;
+                    s.altnames.push(n);
+                }
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The attributes nested in `b`, as `(type, value)`.
+pub(super) fn nested(b: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), String>> {
+    attrs(b)
+}
+
+/// The `IFLA_INFO_DATA` of a link message's payload when its
+/// `IFLA_INFO_KIND` is `kind`.
+pub(super) fn info_data_of_kind<'a>(
+    payload: &'a [u8],
+    kind: &str,
+) -> Result<Option<&'a [u8]>, String> {
+    let body = payload.get(IFINFOMSG_LEN..).unwrap_or_default();
+    for a in attrs(body) {
+        let (k, v) = a?;
+        if k != IFLA_LINKINFO {
+            continue;
+        }
+        let (mut is_kind, mut data) = (false, None);
+        for i in attrs(v) {
+            let (ik, iv) = i?;
+            match ik {
+                IFLA_INFO_KIND => is_kind = bytes_of(iv) == kind.as_bytes(),
+                IFLA_INFO_DATA => data = Some(iv),
+                _ => {}
+            }
+        }
+        return Ok(if is_kind { data } else { None });
+    }
+    Ok(None)
+}
+
 /// A decoder for [`RouteSocket`](crate::RouteSocket) exchanges: links from
 /// `RTM_NEWLINK` replies, anything else skipped.
 pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Link>, String> {
@@ -188,6 +257,7 @@ pub(crate) fn decode_link(h: &NetlinkHeader, payload: &[u8]) -> Result<Option<Li
 struct Parts {
     operstate: OperState,
     mtu: u32,
+    settings: Settings,
     mac: Option<MacAddr>,
     master: Option<u32>,
     alias: Option<Box<[u8]>>,
@@ -202,6 +272,7 @@ impl Default for Parts {
         Parts {
             operstate: OperState::Unknown,
             mtu: 0,
+            settings: Settings::default(),
             mac: None,
             master: None,
             alias: None,
@@ -232,6 +303,9 @@ impl Link {
         let mut tap = false;
         for a in attrs(&payload[IFINFOMSG_LEN..]) {
             let (kind, v) = a?;
+            if read_setting(&mut l.settings, kind, v)? {
+                continue;
+            }
             match kind {
                 IFLA_IFNAME => name = Some(name_of(v)?),
                 IFLA_MTU => l.mtu = u32_of(kind, v)?,
@@ -282,6 +356,7 @@ impl Link {
             flags: LinkFlags::from_bits_retain(flags),
             operstate: l.operstate,
             mtu: l.mtu,
+            settings: l.settings,
             mac: l.mac,
             master: l.master,
             alias: l.alias.as_deref().map(|a| String::from_utf8_lossy(a).into_owned()),
