@@ -39,6 +39,20 @@ fn lab(nl: &RouteSocket) -> NetNs {
     peer
 }
 
+/// The routes once two readings a moment apart agree, read by `ip` and by
+/// nslink alike (at most 5 s).
+fn settled(nl: &RouteSocket) -> BTreeMap<(String, String), Shown> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let a = ip_routes();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if a == ip_routes() && nl_routes(nl) == a {
+            return a;
+        }
+        assert!(std::time::Instant::now() < deadline, "the route table never settled");
+    }
+}
+
 /// One route as `ip -d -j route` shows it: type, protocol, scope, table.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Shown {
@@ -110,7 +124,10 @@ fn every_route_type_the_kernel_accepts_is_added_as_asked_and_listed_like_ip() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         let _peer = lab(&nl);
-        let before = ip_routes();
+        // IPv6 link-local and multicast routes appear when the kernel's
+        // address configuration runs after the links come up; wait until
+        // the table has settled, then compare.
+        let before = settled(&nl);
         assert_eq!(nl_routes(&nl), before, "routes() and ip disagree before");
 
         let t100 = RouteTable::Id(100);
@@ -303,7 +320,7 @@ fn an_invalid_device_name_is_reported_when_the_route_is_used() {
     sandbox(|| {
         let nl = RouteSocket::open().unwrap();
         let _peer = lab(&nl);
-        let before = ip_routes();
+        let before = settled(&nl);
         let r = Route::to(net("10.70.0.0/16")).dev("a name far too long").metric(5);
         for err in [nl.add_route(&r).unwrap_err(), nl.delete_route(&r).unwrap_err()] {
             assert!(err.is_invalid_name(), "{err:?}");
