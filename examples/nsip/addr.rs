@@ -127,6 +127,13 @@ fn show(ctx: &Ctx, mut w: Words) -> Res {
     for l in chosen {
         let Value::Object(mut m) = link_json(l, &links, false) else { continue };
         m.remove("ifalias");
+        if ctx.family.is_some() {
+            // With -4/-6, ip prints no link-layer fields and only the
+            // devices that have an address of the family.
+            for k in ["link_type", "address", "broadcast", "group"] {
+                m.remove(k);
+            }
+        }
         let info: Vec<Value> = addrs
             .iter()
             .filter(|a| a.index == l.index())
@@ -137,6 +144,9 @@ fn show(ctx: &Ctx, mut w: Words) -> Res {
             })
             .map(addr_json)
             .collect();
+        if ctx.family.is_some() && info.is_empty() {
+            continue;
+        }
         m.insert("addr_info".into(), Value::Array(info));
         rows.push(Value::Object(m));
     }

@@ -84,7 +84,7 @@ fn fdb_json(e: &FdbEntry, links: &[Link], with_dev: bool) -> Value {
         o.set("src_vni", v);
     }
     if let Some(v) = e.via {
-        o.set("via", name_of(links, v));
+        o.set("viaIf", name_of(links, v));
     }
     let mut flags = Vec::new();
     for (flag, word) in [
@@ -150,7 +150,7 @@ fn fdb_show(ctx: &Ctx, mut w: Words) -> Res {
                 ("dst", "dst"),
                 ("port", "port"),
                 ("vni", "vni"),
-                ("via", "via"),
+                ("viaIf", "via"),
                 ("flags", ""),
                 ("master", "master"),
                 ("state", ""),

@@ -237,8 +237,9 @@ fn info_data(opts: &KindOptions, links: &[Link]) -> Option<Value> {
             d.opt("port", v.port);
             d.opt("ttl", v.ttl);
             d.opt("learning", v.learning);
-            d.opt("l2miss", v.l2miss);
-            d.opt("l3miss", v.l3miss);
+            // ip prints these two only when set.
+            d.opt("l2miss", v.l2miss.filter(|b| *b));
+            d.opt("l3miss", v.l3miss.filter(|b| *b));
             d.opt("udp_csum", v.udp_csum);
             d.opt("udp_zero_csum6_tx", v.udp_zero_csum6_tx);
             d.opt("udp_zero_csum6_rx", v.udp_zero_csum6_rx);

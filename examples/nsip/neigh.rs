@@ -87,10 +87,14 @@ fn state_words(s: NeighbourState) -> Vec<Value> {
         .collect()
 }
 
-/// One entry as `ip -j neigh show` prints it.
-fn neigh_json(n: &Neighbour, links: &[nslink::Link]) -> Value {
+/// One entry as `ip -j neigh show` prints it (`dev` left out when the
+/// listing is for one device, as ip does).
+fn neigh_json(n: &Neighbour, links: &[nslink::Link], with_dev: bool) -> Value {
     let mut o = Obj::new();
-    o.set("dst", n.ip.to_string()).set("dev", name_of(links, n.index));
+    o.set("dst", n.ip.to_string());
+    if with_dev {
+        o.set("dev", name_of(links, n.index));
+    }
     if let Some(m) = n.mac {
         o.set("lladdr", m.to_string());
     }
@@ -139,7 +143,7 @@ fn show(ctx: &Ctx, mut w: Words) -> Res {
             Some(None) => true,
             Some(Some(s)) => n.state.value() & s.value() != 0,
         })
-        .map(|n| neigh_json(n, &links))
+        .map(|n| neigh_json(n, &links, dev.is_none()))
         .collect();
     ctx.print(&rows, |m| {
         pairs(

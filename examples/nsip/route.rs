@@ -149,8 +149,9 @@ fn dev_name(links: &[Link], d: &LinkId) -> String {
     }
 }
 
-/// One route as `ip -j route show` prints it (the fields nslink reads).
-fn route_json(r: &Route, links: &[Link], get: bool) -> Value {
+/// One route as `ip -j route show` prints it (the fields nslink reads):
+/// `table` only in a listing of every table, as ip does.
+fn route_json(r: &Route, links: &[Link], get: bool, one_table: bool) -> Value {
     let mut o = Obj::new();
     if r.kind != RouteType::Unicast {
         o.set("type", r.kind.to_string());
@@ -162,7 +163,7 @@ fn route_json(r: &Route, links: &[Link], get: bool) -> Value {
     if let Some(d) = &r.dev {
         o.set("dev", dev_name(links, d));
     }
-    if !get && r.table != RouteTable::Main {
+    if !get && !one_table && r.table != RouteTable::Main {
         o.set("table", r.table.to_string());
     }
     if let Some(p) = r.protocol
@@ -263,15 +264,20 @@ fn show(ctx: &Ctx, mut w: Words) -> Res {
             Some(Family::V6) => !r.dst.is_ipv4(),
             None => true,
         })
-        .filter(|r| {
-            dev.is_none_or(|d| {
-                r.dev == Some(LinkId::Index(d))
-                    || r.nexthops.iter().any(|n| n.dev == Some(LinkId::Index(d)))
-            })
-        })
+        // Like ip: the route's own device (multipath routes have none).
+        .filter(|r| dev.is_none_or(|d| r.dev == Some(LinkId::Index(d))))
         .filter(|r| kind.is_none_or(|k| r.kind == k))
         .filter(|r| proto.is_none_or(|p| r.protocol == Some(p)))
-        .map(|r| route_json(r, &links, false))
+        .map(|r| {
+            let mut v = route_json(r, &links, false, table.is_some());
+            // A listing for one device leaves the device out, as ip does.
+            if dev.is_some()
+                && let Value::Object(m) = &mut v
+            {
+                m.remove("dev");
+            }
+            v
+        })
         .collect();
     ctx.print(&rows, route_text);
     Ok(())
@@ -325,7 +331,7 @@ fn get(ctx: &Ctx, mut w: Words) -> Res {
     }
     let a = ctx.nl.route_get(q)?;
     let links = ctx.links()?;
-    let Value::Object(mut m) = route_json(&a.route, &links, !fibmatch) else {
+    let Value::Object(mut m) = route_json(&a.route, &links, !fibmatch, false) else {
         return Ok(());
     };
     if !fibmatch {

@@ -153,10 +153,10 @@ fn rule_json(r: &Rule) -> Value {
         RuleAction::Goto(p) => {
             o.set("goto", p);
         }
-        a @ (RuleAction::Nop
-        | RuleAction::Blackhole
-        | RuleAction::Unreachable
-        | RuleAction::Prohibit) => {
+        RuleAction::Nop => {
+            o.set("nop", Value::Null);
+        }
+        a @ (RuleAction::Blackhole | RuleAction::Unreachable | RuleAction::Prohibit) => {
             o.set("action", a.to_string());
         }
         _ => {}
@@ -206,6 +206,7 @@ fn show(ctx: &Ctx, w: Words) -> Res {
                 ("table", "lookup"),
                 ("goto", "goto"),
                 ("action", ""),
+                ("nop", "nop"),
                 ("suppress_prefixlen", "suppress_prefixlength"),
                 ("protocol", "proto"),
             ],
