@@ -65,7 +65,11 @@ usage: nsip [-n NS] [-j] [-d] [-4|-6] OBJECT COMMAND ...
              vrf table N
              dummy | ifb | wireguard
   link set [dev] DEV {up | down | mtu N | address MAC | master DEV | nomaster |
-                      netns NS | name NEW | alias TEXT | group N} ...
+                      netns NS | name NEW | alias TEXT | group N | txqueuelen N |
+                      promisc on|off | allmulticast on|off | arp on|off | carrier on|off} ...
+  link property add|del [dev] DEV altname NAME
+  tuntap add [dev] NAME mode tun|tap [user UID] [group GID] [multi_queue] [vnet_hdr] [pi]
+  tuntap del [dev] NAME | tuntap show
   link del [dev] DEV | link del group N
   addr add|del PREFIX dev DEV [scope S] [nodad] [noprefixroute]
   addr show [[dev] DEV]
@@ -150,6 +154,7 @@ fn run(args: Vec<String>) -> Res<bool> {
         "route" | "r" => route::run(&ctx, words)?,
         "rule" | "ru" => rule::run(&ctx, words)?,
         "neighbour" | "neighbor" | "neigh" | "n" => neigh::run(&ctx, words)?,
+        "tuntap" | "tap" => link::tuntap(&ctx, words)?,
         "fdb" => bridge::fdb(&ctx, words)?,
         "vlan" => bridge::vlan(&ctx, words)?,
         "netns" => netns::run(&ctx, words)?,

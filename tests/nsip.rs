@@ -386,6 +386,41 @@ fn link_add_set_del_seen_by_ip() {
         let names = common::ifnames(&ip_json(&["link", "show"]));
         assert!(!names.iter().any(|n| n == "mt0" || n == "mv0"), "{names:?}");
 
+        // Settings of ip link set, alternative names, tun/tap devices.
+        nsip(&["link", "set", "ul0", "promisc", "on", "txqueuelen", "77", "arp", "off"]);
+        nsip(&["link", "property", "add", "dev", "ul0", "altname", "underlay-zero"]);
+        nsip(&["tuntap", "add", "tap0", "mode", "tap", "multi_queue", "vnet_hdr"]);
+        nsip(&["tuntap", "add", "dev", "tun0", "mode", "tun", "pi"]);
+        let ul0 = &ip_json(&["-d", "link", "show", "ul0"])[0];
+        assert!(ul0.flags().contains("PROMISC") && ul0.flags().contains("NOARP"), "{ul0}");
+        assert_eq!((ul0.at("txqlen").uint(), ul0.at("promiscuity").uint()), (77, 1));
+        assert_eq!(ul0.at("altnames").items()[0].text(), "underlay-zero");
+        let tap = &ip_json(&["-d", "link", "show", "tap0"])[0];
+        let d = tap.at("linkinfo").at("info_data");
+        assert_eq!(d.at("type").text(), "tap");
+        assert!(d.at("multi_queue").truth() && d.at("vnet_hdr").truth() && d.at("persist").truth());
+        assert!(
+            ip_json(&["-d", "link", "show", "tun0"])[0]
+                .at("linkinfo")
+                .at("info_data")
+                .at("pi")
+                .truth()
+        );
+        compare(
+            "link show -d (settings)",
+            &nsip_json(&["-d", "link", "show"]),
+            &ip_json(&["-d", "link", "show"]),
+            by_ifname,
+        );
+        let ours = nsip_json(&["-d", "link", "show", "ul0"]);
+        assert_eq!(ours[0].at("altnames").items().len(), 1);
+        assert_eq!(ours[0].at("promiscuity").uint(), 1);
+        assert_eq!(nsip_json(&["tuntap", "show"]).len(), 2);
+        nsip(&["link", "property", "del", "dev", "ul0", "altname", "underlay-zero"]);
+        nsip(&["tuntap", "del", "tap0", "mode", "tap"]);
+        assert!(ip_json(&["link", "show", "ul0"])[0].get("altnames").is_none());
+        assert!(!common::ifnames(&ip_json(&["link", "show"])).contains(&"tap0".to_owned()));
+
         // A veth whose peer is created in another namespace.
         nsip(&["link", "add", "h0", "type", "veth", "peer", "name", "eth0", "netns", "pod"]);
         assert_eq!(common::ifnames(&ip_json_in("pod", &["link", "show", "eth0"])), ["eth0"]);
@@ -977,6 +1012,8 @@ fn errors_and_exit_codes() {
             (&["link", "add", "mv9", "type", "macvlan", "mode", "bridge"], "macvlan"),
             (&["link", "add", "b9", "type", "veth", "peer", "name", "lo"], "EEXIST"),
             (&["-n", "nosuchns", "link", "show"], "nosuchns"),
+            (&["link", "del", "group", "77"], "not found"),
+            (&["link", "del", "group", "default"], "group 0"),
         ] {
             let out = nsip_output(args);
             assert_eq!(out.status.code(), Some(1), "nsip {args:?}: {out:?}");

@@ -3,15 +3,16 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use nslink::link::{TunMode, TunTap};
 use nslink::netlink_packet_route::link::LinkAttribute;
 use nslink::{
     BondMode, BondOptions, BridgeOptions, GeneveOptions, IpvlanIsolation, IpvlanMode,
-    IpvlanOptions, KindOptions, Link, LinkBuilder, LinkFlags, MacAddr, MacvlanMode, MacvlanOptions,
-    NetNs, VethOptions, VlanOptions, VlanProtocol, VrfOptions, VxlanOptions,
+    IpvlanOptions, KindOptions, Link, LinkBuilder, LinkFlags, LinkGroup, MacAddr, MacvlanMode,
+    MacvlanOptions, NetNs, VethOptions, VlanOptions, VlanProtocol, VrfOptions, VxlanOptions,
 };
 use serde_json::Value;
 
-use crate::cli::{Ctx, Fail, Obj, Res, Words, find, name_of, pairs, parse_num, parse_word, usage};
+use crate::cli::{Ctx, Obj, Res, Words, find, name_of, pairs, parse_num, parse_word, usage};
 
 pub fn run(ctx: &Ctx, mut w: Words) -> Res {
     match w.next().as_deref() {
@@ -19,6 +20,7 @@ pub fn run(ctx: &Ctx, mut w: Words) -> Res {
         Some("add" | "a") => add(ctx, w),
         Some("set" | "s" | "change" | "chg") => set(ctx, w),
         Some("delete" | "del" | "d") => del(ctx, w),
+        Some("property" | "prop") => property(ctx, w),
         Some(other) => usage(format!("unknown link command \"{other}\"")),
     }
 }
@@ -46,7 +48,7 @@ fn show(ctx: &Ctx, mut w: Words) -> Res {
         Some(d) => vec![find(&links, d)?],
         None => links
             .iter()
-            .filter(|l| group.is_none_or(|g| link_group(l) == Some(g)))
+            .filter(|l| group.is_none_or(|g| l.group() == g))
             .filter(|l| kind.as_deref().is_none_or(|k| l.kind().info_kind() == Some(k)))
             .filter(|l| master.is_none_or(|m| l.master() == Some(m)))
             .filter(|l| !only_up || l.flags().contains(LinkFlags::UP))
@@ -63,16 +65,9 @@ fn raw(l: &Link) -> Vec<LinkAttribute> {
     l.message().map(|m| m.attributes).unwrap_or_default()
 }
 
-fn link_group(l: &Link) -> Option<u32> {
-    raw(l).into_iter().find_map(|a| match a {
-        LinkAttribute::Group(g) => Some(g),
-        _ => None,
-    })
-}
-
-/// `default` is group 0 (`/etc/iproute2/group`).
-fn parse_group(v: &str) -> Res<u32> {
-    if v == "default" { Ok(0) } else { parse_num("group", v) }
+/// A group: a number or `default` (0).
+fn parse_group(v: &str) -> Res<LinkGroup> {
+    parse_word("group", v)
 }
 
 /// The words `ip` prints for a device's flags, in its order: `NO-CARRIER`
@@ -156,17 +151,8 @@ pub fn link_json(l: &Link, links: &[Link], details: bool) -> Value {
         o.set("master", name_of(links, m));
     }
     o.set("operstate", l.operstate().as_str());
-    for a in &attrs {
-        match a {
-            LinkAttribute::Group(g) => {
-                o.set("group", if *g == 0 { "default".to_owned() } else { g.to_string() });
-            }
-            LinkAttribute::TxQueueLen(q) => {
-                o.set("txqlen", *q);
-            }
-            _ => {}
-        }
-    }
+    o.set("group", l.group().to_string());
+    o.opt("txqlen", l.txqueuelen());
     if let Some(t) = link_type_word(l.link_type()) {
         o.set("link_type", t);
     }
@@ -182,6 +168,7 @@ pub fn link_json(l: &Link, links: &[Link], details: bool) -> Value {
         }
     }
     if details {
+        o.opt("promiscuity", l.promiscuity());
         let mut info = Obj::new();
         if let Some(k) = l.kind().info_kind() {
             info.set("info_kind", k);
@@ -189,6 +176,15 @@ pub fn link_json(l: &Link, links: &[Link], details: bool) -> Value {
                 && let Some(data) = info_data(&opts, links)
             {
                 info.set("info_data", data);
+            }
+            if let Ok(Some(t)) = l.tun_info() {
+                let mut d = Obj::new();
+                d.set("type", t.mode.as_str())
+                    .set("pi", t.packet_info)
+                    .set("vnet_hdr", t.vnet_hdr)
+                    .set("multi_queue", t.multi_queue)
+                    .set("persist", t.persistent);
+                info.set("info_data", d.done());
             }
         }
         if let Some(m) = l.master()
@@ -203,6 +199,14 @@ pub fn link_json(l: &Link, links: &[Link], details: bool) -> Value {
     }
     if let Some(alias) = l.alias() {
         o.set("ifalias", alias);
+    }
+    let alt: Vec<Value> = l
+        .altnames()
+        .iter()
+        .map(|a| Value::from(String::from_utf8_lossy(a.as_bytes()).into_owned()))
+        .collect();
+    if !alt.is_empty() {
+        o.set("altnames", alt);
     }
     o.done()
 }
@@ -340,7 +344,7 @@ struct Common {
     mac: Option<MacAddr>,
     txqlen: Option<u32>,
     alias: Option<String>,
-    group: Option<u32>,
+    group: Option<LinkGroup>,
     master: Option<String>,
     up: bool,
     netns: Option<String>,
@@ -418,7 +422,7 @@ fn add(ctx: &Ctx, mut w: Words) -> Res {
         b = b.alias(a);
     }
     if let Some(g) = c.group {
-        b = b.group(g);
+        b = b.group(g.value());
     }
     if let Some(m) = &c.master {
         b = b.master(m.as_str());
@@ -632,25 +636,19 @@ fn set(ctx: &Ctx, mut w: Words) -> Res {
                 let ns = open_netns(&w.value("netns")?)?;
                 ctx.nl.move_link(d, &ns)?;
             }
-            "group" => {
-                let g = parse_group(&w.value("group")?)?;
-                set_group(ctx, d, g)?;
+            "group" => ctx.nl.set_group(d, parse_group(&w.value("group")?)?)?,
+            "txqueuelen" | "txqlen" | "qlen" => {
+                ctx.nl.set_txqueuelen(d, parse_num(&word, &w.value(&word)?)?)?
             }
+            "promisc" => ctx.nl.set_promisc(d, on_off(&word, &w.value(&word)?)?)?,
+            "allmulticast" | "allmulti" => {
+                ctx.nl.set_allmulti(d, on_off(&word, &w.value(&word)?)?)?
+            }
+            "arp" => ctx.nl.set_arp(d, on_off(&word, &w.value(&word)?)?)?,
+            "carrier" => ctx.nl.set_carrier(d, on_off(&word, &w.value(&word)?)?)?,
             _ => return usage(format!("unknown link setting \"{word}\"")),
         }
     }
-    Ok(())
-}
-
-/// Sets a device's group (`IFLA_GROUP` in `RTM_NEWLINK`).
-fn set_group(ctx: &Ctx, dev: &str, group: u32) -> Res {
-    use nslink::netlink_packet_route::RouteNetlinkMessage;
-    use nslink::netlink_packet_route::link::LinkMessage;
-    let link = ctx.nl.require_link(dev)?;
-    let mut m = LinkMessage::default();
-    m.header.index = link.index();
-    m.attributes.push(LinkAttribute::Group(group));
-    ctx.nl.request_raw(RouteNetlinkMessage::SetLink(m), 0)?;
     Ok(())
 }
 
@@ -660,7 +658,8 @@ fn del(ctx: &Ctx, mut w: Words) -> Res {
         Some("group") => {
             let g = parse_group(&w.value("group")?)?;
             w.end()?;
-            delete_group(ctx, g)
+            // One RTM_DELLINK with IFLA_GROUP.
+            Ok(ctx.nl.delete_group(g)?)
         }
         Some("dev") => {
             let d = w.value("dev")?;
@@ -676,16 +675,89 @@ fn del(ctx: &Ctx, mut w: Words) -> Res {
     }
 }
 
-/// Deletes every device of group `g` with one request (`RTM_DELLINK`
-/// with `IFLA_GROUP`).
-fn delete_group(ctx: &Ctx, g: u32) -> Res {
-    use nslink::netlink_packet_route::RouteNetlinkMessage;
-    use nslink::netlink_packet_route::link::LinkMessage;
-    if g == 0 {
-        return Err(Fail::Msg("refusing to delete the default group (0)".into()));
+/// `ip link property add|del dev DEV altname NAME…`.
+fn property(ctx: &Ctx, mut w: Words) -> Res {
+    let add = match w.next().as_deref() {
+        Some("add") => true,
+        Some("delete" | "del") => false,
+        _ => return usage("link property needs add or del"),
+    };
+    let dev = match w.next().as_deref() {
+        Some("dev") => w.value("dev")?,
+        Some(d) => d.to_owned(),
+        None => return usage("link property needs a device"),
+    };
+    let mut names = Vec::new();
+    while let Some(word) = w.next() {
+        match word.as_str() {
+            "altname" => names.push(w.value("altname")?),
+            _ => return usage(format!("unexpected \"{word}\"")),
+        }
     }
-    let mut m = LinkMessage::default();
-    m.attributes.push(LinkAttribute::Group(g));
-    ctx.nl.request_raw(RouteNetlinkMessage::DelLink(m), 0)?;
+    if names.is_empty() {
+        return usage("link property needs \"altname NAME\"");
+    }
+    for n in names {
+        if add {
+            ctx.nl.add_altname(dev.as_str(), n.as_str())?;
+        } else {
+            ctx.nl.delete_altname(dev.as_str(), n.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// `ip tuntap add|del [dev] NAME mode tun|tap [user UID] [group GID]
+/// [multi_queue] [vnet_hdr] [pi]`: a persistent device made through
+/// /dev/net/tun.
+pub fn tuntap(ctx: &Ctx, mut w: Words) -> Res {
+    let add = match w.next().as_deref() {
+        Some("add" | "a") => true,
+        Some("delete" | "del" | "d") => false,
+        None | Some("show" | "list" | "lst" | "sh" | "ls" | "l") => {
+            let links = ctx.links()?;
+            let rows: Vec<Value> = links
+                .iter()
+                .filter(|l| l.tun_info().ok().flatten().is_some())
+                .map(|l| link_json(l, &links, true))
+                .collect();
+            ctx.print(&rows, link_text);
+            return Ok(());
+        }
+        Some(other) => return usage(format!("unknown tuntap command \"{other}\"")),
+    };
+    let mut name = None;
+    let mut mode = None;
+    let mut b_user = None;
+    let mut b_group = None;
+    let (mut mq, mut vnet, mut pi) = (false, false, false);
+    while let Some(word) = w.next() {
+        match word.as_str() {
+            "dev" | "name" => name = Some(w.value(&word)?),
+            "mode" => mode = Some(w.parse::<TunMode>("mode")?),
+            "user" => b_user = Some(parse_num::<u32>("user", &w.value("user")?)?),
+            "group" => b_group = Some(parse_num::<u32>("group", &w.value("group")?)?),
+            "multi_queue" => mq = true,
+            "vnet_hdr" => vnet = true,
+            "pi" => pi = true,
+            "one_queue" => {}
+            _ if name.is_none() => name = Some(word),
+            _ => return usage(format!("unexpected \"{word}\"")),
+        }
+    }
+    let Some(name) = name else { return usage("tuntap needs a NAME") };
+    if !add {
+        ctx.nl.delete_link(name.as_str())?;
+        return Ok(());
+    }
+    let Some(mode) = mode else { return usage("tuntap add needs \"mode tun|tap\"") };
+    let mut t = TunTap::new(name.as_str(), mode).packet_info(pi).vnet_hdr(vnet).multi_queue(mq);
+    if let Some(u) = b_user {
+        t = t.owner(nslink::link::Uid::from_raw(u));
+    }
+    if let Some(g) = b_group {
+        t = t.group(nslink::link::Gid::from_raw(g));
+    }
+    t.create_persistent(&ctx.nl)?;
     Ok(())
 }
