@@ -1027,3 +1027,49 @@ fn errors_and_exit_codes() {
         assert_eq!(common::ifnames(&ip_json(&["link", "show"])), before);
     });
 }
+
+/// Kinds this host's kernel lacks (dummy, vlan, bond, vrf): nsip prints
+/// nslink's typed "this kernel has no X support" error (exit 1, one line,
+/// nothing made); where the kernel has them (the Linux 6.1 VM), the devices
+/// nsip makes match `ip -d -j link show` field by field.
+#[test]
+fn kinds_the_kernel_may_lack() {
+    sandbox(|| {
+        let before = common::ifnames(&ip_json(&["link", "show"]));
+        let out = nsip_output(&["link", "add", "d0", "mtu", "1400", "type", "dummy"]);
+        if out.status.code() == Some(1) {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("this kernel has no dummy support"), "{err}");
+            for (args, kind) in [
+                (&["link", "add", "b0", "type", "bond", "mode", "active-backup"][..], "bond"),
+                (&["link", "add", "r0", "type", "vrf", "table", "10"], "vrf"),
+            ] {
+                let out = nsip_output(args);
+                assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains(&format!("this kernel has no {kind} support")), "{err}");
+            }
+            assert_eq!(common::ifnames(&ip_json(&["link", "show"])), before);
+            return;
+        }
+        assert!(out.status.success(), "{out:?}");
+        nsip(&["link", "add", "link", "d0", "name", "d0.5", "type", "vlan", "id", "5"]);
+        nsip(&[
+            "link", "add", "d0.6", "link", "d0", "type", "vlan", "id", "6", "protocol", "802.1ad",
+        ]);
+        nsip(&["link", "add", "b0", "type", "bond", "mode", "active-backup", "miimon", "100"]);
+        nsip(&["link", "add", "r0", "type", "vrf", "table", "10"]);
+        nsip(&["link", "add", "d1", "master", "r0", "type", "dummy"]);
+        let ours = nsip_json(&["-d", "link", "show"]);
+        compare("link show -d (kinds)", &ours, &ip_json(&["-d", "link", "show"]), by_ifname);
+        let get = |n: &str| ours.iter().find(|o| by_ifname(o) == n).expect(n).clone();
+        let v = get("d0.6");
+        assert_eq!(v.at("linkinfo").at("info_data").at("protocol").text(), "802.1ad");
+        assert_eq!(v.at("link").text(), "d0");
+        assert_eq!(get("b0").at("linkinfo").at("info_data").at("mode").text(), "active-backup");
+        assert_eq!(get("r0").at("linkinfo").at("info_data").at("table").uint(), 10);
+        assert_eq!(get("d1").at("linkinfo").at("info_slave_kind").text(), "vrf");
+        assert_eq!(get("d0").at("mtu").uint(), 1400);
+    });
+}

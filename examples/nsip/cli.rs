@@ -178,7 +178,7 @@ pub fn name_of(links: &[Link], index: u32) -> String {
 pub fn find<'a>(links: &'a [Link], name: &str) -> Res<&'a Link> {
     links
         .iter()
-        .find(|l| l.name().to_string() == name)
+        .find(|l| l.name().as_bytes() == name.as_bytes())
         .ok_or_else(|| Fail::Msg(format!("Cannot find device \"{name}\"")))
 }
 
