@@ -3,7 +3,7 @@
 use nslink::{NetNs, NetnsDir, NsidRequest};
 use serde_json::Value;
 
-use crate::cli::{Ctx, Obj, Res, Words, pairs, parse_word, usage};
+use crate::cli::{Ctx, Obj, Res, Words, text, usage};
 
 pub fn run(ctx: &Ctx, mut w: Words) -> Res {
     match w.next().as_deref() {
@@ -42,7 +42,7 @@ fn list(ctx: &Ctx, w: Words) -> Res {
         .map(|(name, id)| Obj::new().set("name", name.to_string()).opt("id", id).done())
         .collect();
     ctx.print(&rows, |m| {
-        let name = crate::cli::text(&m["name"]);
+        let name = text(&m["name"]);
         match m.get("id") {
             Some(id) => format!("{name} (id: {id})"),
             None => name,
@@ -60,7 +60,6 @@ fn list_id(ctx: &Ctx, mut w: Words) -> Res {
             _ => return usage(format!("unexpected \"{word}\"")),
         }
     }
-    let _ = parse_word::<i32>;
     let rows: Vec<Value> = ctx
         .nl
         .netns_ids_named(&NetnsDir::default())?
@@ -68,6 +67,9 @@ fn list_id(ctx: &Ctx, mut w: Words) -> Res {
         .filter(|e| only.is_none_or(|n| e.nsid == n))
         .map(|e| Obj::new().set("nsid", e.nsid).opt("name", e.name.map(|n| n.to_string())).done())
         .collect();
-    ctx.print(&rows, |m| pairs(m, &[("nsid", "nsid"), ("name", "(iproute2 netns name:")]));
+    ctx.print(&rows, |m| match m.get("name") {
+        Some(n) => format!("nsid {} (iproute2 netns name: {})", text(&m["nsid"]), text(n)),
+        None => format!("nsid {}", text(&m["nsid"])),
+    });
     Ok(())
 }
