@@ -104,6 +104,13 @@ pub enum Op {
     WriteSysctl,
     /// Install the handlers that delete owned namespaces on a signal.
     InstallSignalCleanup,
+    /// Open an event monitor (`ip monitor`).
+    OpenMonitor,
+    /// Receive events on a monitor.
+    ReceiveEvents,
+    /// Read the current state for a monitor (its start, or a resync after
+    /// lost events).
+    ResyncMonitor,
 }
 
 impl fmt::Display for Op {
@@ -151,6 +158,9 @@ impl fmt::Display for Op {
             ReadSysctl => "read sysctl",
             WriteSysctl => "write sysctl",
             InstallSignalCleanup => "install signal cleanup",
+            OpenMonitor => "open monitor",
+            ReceiveEvents => "receive events",
+            ResyncMonitor => "resync monitor",
         };
         f.pad(s)
     }
