@@ -789,7 +789,8 @@ impl AsFd for Monitor {
 }
 
 /// The raw descriptor of [`AsFd::as_fd`], with the same rules (tokio's
-/// `AsyncFd` wants this one).
+/// `AsyncFd` wants this one). It is the same descriptor for the monitor's
+/// whole life, open until the monitor is dropped.
 ///
 /// ```no_run
 /// use std::os::fd::AsRawFd;
