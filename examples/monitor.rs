@@ -24,7 +24,7 @@
 use std::process::ExitCode;
 
 use nslink::monitor::{Event, Monitor, MonitorGroups, Notification, Snapshot};
-use nslink::{Address, Link, NetNs, Neighbour, Route};
+use nslink::{Address, Link, Neighbour, NetNs, Route};
 use serde_json::{Value, json};
 
 const USAGE: &str = "\
@@ -121,10 +121,10 @@ fn flag_words(l: &Link) -> Vec<&'static str> {
 }
 
 fn name_of(index: u32, view: &Snapshot) -> String {
-    view.links
-        .iter()
-        .find(|l| l.index() == index)
-        .map_or_else(|| format!("if{index}"), |l| format!("{:?}", l.name()).trim_matches('"').to_owned())
+    view.links.iter().find(|l| l.index() == index).map_or_else(
+        || format!("if{index}"),
+        |l| format!("{:?}", l.name()).trim_matches('"').to_owned(),
+    )
 }
 
 fn link_text(l: &Link) -> String {

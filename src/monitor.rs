@@ -121,7 +121,7 @@ use nix::libc;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 use crate::addr::Address;
-use crate::error::{Error, Object, ObjectKind, Op, Result};
+use crate::error::{Error, Object, ObjectKind, Op, ProtocolError, Result};
 use crate::link::Link;
 use crate::neigh::Neighbour;
 use crate::netlink::RouteSocket;
@@ -219,9 +219,10 @@ pub enum Overflow {
     /// Dump the state again and deliver [`Event::Resync`].
     #[default]
     Resync,
-    /// Return an [`Error::Os`] with `ENOBUFS` (op [`Op::ReceiveEvents`]);
-    /// call [`Monitor::resync`] to get the state back. Events that follow
-    /// the error come after a gap.
+    /// Return an [`Error::Os`] with `ENOBUFS` (op [`Op::ReceiveEvents`]),
+    /// or [`Error::Protocol`] for a datagram that did not fit; call
+    /// [`Monitor::resync`] to get the state back. Events that follow the
+    /// error come after a gap.
     Error,
 }
 
@@ -318,9 +319,8 @@ impl Snapshot {
                 self.routes.push(r.clone());
             }
             Event::RouteReplaced(r) => {
-                self.routes.retain(|x| {
-                    !(x.table == r.table && x.dst == r.dst && x.metric == r.metric)
-                });
+                self.routes
+                    .retain(|x| !(x.table == r.table && x.dst == r.dst && x.metric == r.metric));
                 self.routes.push(r.clone());
             }
             Event::RouteRemoved(r) => self.routes.retain(|x| x != r),
@@ -668,6 +668,7 @@ impl<'a> MonitorBuilder<'a> {
             overflows: 0,
             unrepaired: 0,
             resync_due: false,
+            socket_empty: false,
             resolver: self.resolver,
             resolved: HashMap::new(),
         };
@@ -746,6 +747,9 @@ pub struct Monitor {
     unrepaired: u64,
     /// A resync is owed (an overflow, or a resync that failed).
     resync_due: bool,
+    /// The last receive found the socket empty (and nothing said since
+    /// that it is readable).
+    socket_empty: bool,
     resolver: Option<Resolver>,
     resolved: HashMap<i32, Option<Arc<NetNs>>>,
 }
@@ -979,8 +983,13 @@ impl Monitor {
     pub fn next_timeout(&mut self, timeout: Option<Duration>) -> Result<Option<Notification>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if let Some(n) = self.try_next()? {
-                return Ok(Some(n));
+            // Receive only when something may be there: after the last
+            // receive found the socket empty, wait for it first (one system
+            // call less per event when events trickle in).
+            if !self.pending.is_empty() || self.resync_due || !self.socket_empty {
+                if let Some(n) = self.try_next()? {
+                    return Ok(Some(n));
+                }
             }
             let ms = match deadline {
                 None => -1,
@@ -994,7 +1003,7 @@ impl Monitor {
                 }
             };
             match crate::sys::poll_readable(self.sock.as_fd(), ms) {
-                Ok(_) | Err(Errno::EINTR) => {}
+                Ok(_) | Err(Errno::EINTR) => self.socket_empty = false,
                 Err(e) => return Err(Error::os(Op::ReceiveEvents, socket_object(), e)),
             }
         }
@@ -1135,7 +1144,10 @@ impl Monitor {
                 Err(Errno::EAGAIN) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Error::Timeout { op: Op::ResyncMonitor, timeout: SETTLE_TIMEOUT });
+                        return Err(Error::Timeout {
+                            op: Op::ResyncMonitor,
+                            timeout: SETTLE_TIMEOUT,
+                        });
                     }
                     let ms = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
                     match crate::sys::poll_readable(self.sock.as_fd(), ms) {
@@ -1295,11 +1307,18 @@ impl Monitor {
     fn fill(&mut self) -> Result<Filled> {
         let got = loop {
             match crate::sys::recv_netlink(self.sock.as_fd(), &mut self.rx) {
-                Ok(d) => break d,
+                Ok(d) => {
+                    self.socket_empty = false;
+                    break d;
+                }
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Ok(Filled::Empty),
+                Err(Errno::EAGAIN) => {
+                    self.socket_empty = true;
+                    return Ok(Filled::Empty);
+                }
                 Err(Errno::ENOBUFS) => {
-                    self.lost()?;
+                    let e = Error::os(Op::ReceiveEvents, socket_object(), Errno::ENOBUFS);
+                    self.lost(e)?;
                     return Ok(Filled::Datagram);
                 }
                 Err(e) => return Err(Error::os(Op::ReceiveEvents, socket_object(), e)),
@@ -1307,9 +1326,14 @@ impl Monitor {
         };
         if got.len > self.rx.len() {
             // The datagram was cut: what it held is lost. Make room for the
-            // next one and treat it as an overflow.
+            // next one and treat it as an overflow (reported as what it is:
+            // the kernel returned no error).
             self.grow_rx(got.len);
-            self.lost()?;
+            let truncated = Error::Protocol {
+                op: Op::ReceiveEvents,
+                kind: ProtocolError::Truncated { len: got.len },
+            };
+            self.lost(truncated)?;
             return Ok(Filled::Datagram);
         }
         if got.port != 0 {
@@ -1323,8 +1347,8 @@ impl Monitor {
         Ok(Filled::Datagram)
     }
 
-    /// Notifications were lost: count it, then resync or report.
-    fn lost(&mut self) -> Result<()> {
+    /// Notifications were lost: count it, then resync or report `error`.
+    fn lost(&mut self, error: Error) -> Result<()> {
         self.overflows += 1;
         self.unrepaired += 1;
         match self.overflow {
@@ -1332,9 +1356,7 @@ impl Monitor {
                 self.resync_due = true;
                 Ok(())
             }
-            Overflow::Error => {
-                Err(Error::kernel(Op::ReceiveEvents, socket_object(), libc::ENOBUFS, None))
-            }
+            Overflow::Error => Err(error),
         }
     }
 

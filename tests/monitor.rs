@@ -119,11 +119,7 @@ fn ip_batch(lines: &str) {
 #[track_caller]
 fn assert_view_is_ip(view: &Snapshot) {
     assert_eq!(view_links(view), ip_links(), "links: monitor view vs ip -j link show");
-    assert_eq!(
-        view_addresses(view),
-        ip_addresses(),
-        "addresses: monitor view vs ip -j addr show"
-    );
+    assert_eq!(view_addresses(view), ip_addresses(), "addresses: monitor view vs ip -j addr show");
 }
 
 /// Changes made with `ip` and with nslink arrive as the right typed events,
@@ -147,9 +143,11 @@ fn changes_arrive_as_typed_events_in_order() {
         let nl = RouteSocket::open().unwrap();
         let v0 = nl.require_link("v0").unwrap().index();
         ip(&["link", "add", "w0", "type", "veth", "peer", "name", "w1"]);
-        let (n, before) = wait_for(&mut mon, "w0 added", |n| {
-            matches!(&n.event, Event::LinkAdded(l) if l.name() == "w0")
-        });
+        let (n, before) = wait_for(
+            &mut mon,
+            "w0 added",
+            |n| matches!(&n.event, Event::LinkAdded(l) if l.name() == "w0"),
+        );
         for b in &before {
             view.apply(b);
         }
@@ -157,7 +155,10 @@ fn changes_arrive_as_typed_events_in_order() {
         let Event::LinkAdded(w0) = n.event else { unreachable!() };
         // The same type, the same values as a dump gives.
         let dumped = nl.require_link("w0").unwrap();
-        assert_eq!((w0.index(), w0.mtu(), w0.kind()), (dumped.index(), dumped.mtu(), dumped.kind()));
+        assert_eq!(
+            (w0.index(), w0.mtu(), w0.kind()),
+            (dumped.index(), dumped.mtu(), dumped.kind())
+        );
 
         nl.set_mtu("v0", 1400).unwrap(); // nslink
         ip(&["link", "set", "v0", "up"]);
@@ -173,7 +174,9 @@ fn changes_arrive_as_typed_events_in_order() {
         let steps: Vec<(&str, Box<dyn Fn(&Event) -> bool>)> = vec![
             (
                 "v0 mtu 1400",
-                Box::new(|e| matches!(e, Event::LinkChanged(l) if l.index() == v0 && l.mtu() == 1400)),
+                Box::new(
+                    |e| matches!(e, Event::LinkChanged(l) if l.index() == v0 && l.mtu() == 1400),
+                ),
             ),
             (
                 "v0 up",
@@ -205,21 +208,21 @@ fn changes_arrive_as_typed_events_in_order() {
             ),
             (
                 "neighbour removed",
-                Box::new(|e| {
-                    matches!(e, Event::NeighbourRemoved(n) if n.ip.to_string() == "10.1.0.9")
-                }),
+                Box::new(
+                    |e| matches!(e, Event::NeighbourRemoved(n) if n.ip.to_string() == "10.1.0.9"),
+                ),
             ),
             (
                 "route removed",
-                Box::new(|e| {
-                    matches!(e, Event::RouteRemoved(r) if r.dst.to_string() == "10.9.0.0/16")
-                }),
+                Box::new(
+                    |e| matches!(e, Event::RouteRemoved(r) if r.dst.to_string() == "10.9.0.0/16"),
+                ),
             ),
             (
                 "address removed",
-                Box::new(|e| {
-                    matches!(e, Event::AddressRemoved(a) if a.net.to_string() == "10.1.0.1/24")
-                }),
+                Box::new(
+                    |e| matches!(e, Event::AddressRemoved(a) if a.net.to_string() == "10.1.0.1/24"),
+                ),
             ),
             (
                 "w0 removed",
@@ -351,7 +354,8 @@ fn an_overflow_can_be_an_error_then_a_resync() {
             .unwrap();
         let mut view = Snapshot::default();
         view.apply(&mon.next_timeout(Some(WAIT)).unwrap().unwrap());
-        let batch: String = (0..2000).map(|i| format!("link set dev v0 mtu {}\n", 1300 + i)).collect();
+        let batch: String =
+            (0..2000).map(|i| format!("link set dev v0 mtu {}\n", 1300 + i)).collect();
         ip_batch(&batch);
         let err = loop {
             match mon.next_timeout(Some(WAIT)) {
@@ -455,9 +459,7 @@ fn other_namespaces_events_arrive_tagged_with_their_nsid() {
         ip(&["-n", "nsa", "link", "add", "a0", "type", "veth", "peer", "name", "a1"]);
         ip(&["-n", "nsb", "link", "add", "b0", "type", "veth", "peer", "name", "b1"]);
         ip(&["link", "add", "h0", "type", "veth", "peer", "name", "h1"]);
-        let added = |name: &'static str| {
-            move |n: &Notification| matches!(&n.event, Event::LinkAdded(l) if l.name() == name)
-        };
+        let added = |name: &'static str| move |n: &Notification| matches!(&n.event, Event::LinkAdded(l) if l.name() == name);
         let (a0, _) = wait_for(&mut mon, "a0", added("a0"));
         assert_eq!(a0.nsid, Some(7));
         assert_eq!(a0.netns.as_deref(), Some(&NetNs::open("nsa").unwrap()));
@@ -469,9 +471,11 @@ fn other_namespaces_events_arrive_tagged_with_their_nsid() {
         // Each nslink change inside a namespace is tagged too.
         let nsa = NetNs::open("nsa").unwrap();
         RouteSocket::open_in(&nsa).unwrap().set_mtu("a1", 1234).unwrap();
-        let (a1, _) = wait_for(&mut mon, "a1 mtu", |n| {
-            matches!(&n.event, Event::LinkChanged(l) if l.name() == "a1" && l.mtu() == 1234)
-        });
+        let (a1, _) = wait_for(
+            &mut mon,
+            "a1 mtu",
+            |n| matches!(&n.event, Event::LinkChanged(l) if l.name() == "a1" && l.mtu() == 1234),
+        );
         assert_eq!(a1.nsid, Some(7));
     });
 }
@@ -495,13 +499,17 @@ fn a_deleted_namespace_ends_its_stream_with_nsid_removed() {
         };
         assert!(matches!(inside.next().unwrap().unwrap().event, Event::Snapshot(_)));
         ip(&["-n", "nsc", "link", "add", "c0", "type", "veth", "peer", "name", "c1"]);
-        let (n, _) = wait_for(&mut outside, "c0", |n| {
-            matches!(&n.event, Event::LinkAdded(l) if l.name() == "c0")
-        });
+        let (n, _) = wait_for(
+            &mut outside,
+            "c0",
+            |n| matches!(&n.event, Event::LinkAdded(l) if l.name() == "c0"),
+        );
         assert_eq!(n.nsid, Some(11));
-        wait_for(&mut inside, "c0 inside", |n| {
-            matches!(&n.event, Event::LinkAdded(l) if l.name() == "c0")
-        });
+        wait_for(
+            &mut inside,
+            "c0 inside",
+            |n| matches!(&n.event, Event::LinkAdded(l) if l.name() == "c0"),
+        );
 
         ip(&["netns", "del", "nsc"]);
         // The inside monitor holds the namespace: it is not destroyed.
@@ -516,7 +524,8 @@ fn a_deleted_namespace_ends_its_stream_with_nsid_removed() {
         });
         assert_eq!(gone.nsid, None, "the id is taken back in the watching namespace");
         assert!(before.iter().all(|n| n.nsid.is_none()), "{before:?}");
-        let after = read_until_quiet(&mut outside, &mut Snapshot::default(), Duration::from_millis(300));
+        let after =
+            read_until_quiet(&mut outside, &mut Snapshot::default(), Duration::from_millis(300));
         assert!(after.iter().all(|n| n.nsid != Some(11)), "{after:?}");
     });
 }
@@ -533,7 +542,8 @@ fn try_next_and_poll_fit_an_event_loop() {
         let ready = poll(&mut [PollFd::new(mon.as_fd(), PollFlags::POLLIN)], PollTimeout::ZERO);
         assert_eq!(ready.unwrap(), 0, "readable with nothing queued");
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
-        let ready = poll(&mut [PollFd::new(mon.as_fd(), PollFlags::POLLIN)], PollTimeout::from(5000u16));
+        let ready =
+            poll(&mut [PollFd::new(mon.as_fd(), PollFlags::POLLIN)], PollTimeout::from(5000u16));
         assert_eq!(ready.unwrap(), 1);
         let mut names = Vec::new();
         while let Some(n) = mon.try_next().unwrap() {
