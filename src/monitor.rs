@@ -986,10 +986,10 @@ impl Monitor {
             // Receive only when something may be there: after the last
             // receive found the socket empty, wait for it first (one system
             // call less per event when events trickle in).
-            if !self.pending.is_empty() || self.resync_due || !self.socket_empty {
-                if let Some(n) = self.try_next()? {
-                    return Ok(Some(n));
-                }
+            if (!self.pending.is_empty() || self.resync_due || !self.socket_empty)
+                && let Some(n) = self.try_next()?
+            {
+                return Ok(Some(n));
             }
             let ms = match deadline {
                 None => -1,

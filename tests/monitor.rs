@@ -24,6 +24,9 @@ use nslink::{LinkFlags, NetNs, RouteSocket};
 
 use common::{JsonExt as _, ip, ip_json, sandbox};
 
+/// A test of one expected event.
+type Check<'a> = Box<dyn Fn(&Event) -> bool + 'a>;
+
 /// How long a test waits for an event it expects.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -171,7 +174,7 @@ fn changes_arrive_as_typed_events_in_order() {
         ip(&["addr", "del", "10.1.0.1/24", "dev", "v0"]);
         ip(&["link", "del", "w0"]);
 
-        let steps: Vec<(&str, Box<dyn Fn(&Event) -> bool>)> = vec![
+        let steps: Vec<(&str, Check<'_>)> = vec![
             (
                 "v0 mtu 1400",
                 Box::new(
