@@ -256,6 +256,11 @@ fn events_after_a_snapshot_are_never_older_than_it() {
     sandbox(|| {
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "mtu", "1280"]);
+        // 600 more devices make each snapshot's dump last long enough for
+        // changes to land while it runs.
+        let batch: String =
+            (0..300).map(|i| format!("link add p{i} type veth peer name q{i}\n")).collect();
+        ip_batch(&batch);
         let nl = Arc::new(RouteSocket::open().unwrap());
         let stop = Arc::new(AtomicBool::new(false));
         let producer = {
