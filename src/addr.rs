@@ -484,7 +484,9 @@ impl Address {
         self.flags.contains(AddressFlags::TENTATIVE)
     }
 
-    fn from_message(m: AddressMessage) -> Option<Address> {
+    /// The address an `RTM_NEWADDR`/`RTM_DELADDR` message describes, if it
+    /// has one (also used by the monitor's events).
+    pub(crate) fn from_message(m: AddressMessage) -> Option<Address> {
         let (mut local, mut address, mut broadcast, mut label, mut flags) =
             (None, None, None, None, None);
         for a in m.attributes {

@@ -138,6 +138,13 @@ pub enum Op {
     DeleteAltName,
     /// Create a tun/tap device (`ip tuntap add`, `/dev/net/tun`).
     CreateTunTap,
+    /// Open an event monitor (`ip monitor`).
+    OpenMonitor,
+    /// Receive events on a monitor.
+    ReceiveEvents,
+    /// Read the current state for a monitor (its start, or a resync after
+    /// lost events).
+    ResyncMonitor,
 }
 
 impl fmt::Display for Op {
@@ -202,6 +209,9 @@ impl fmt::Display for Op {
             AddAltName => "add altname to link",
             DeleteAltName => "delete altname of link",
             CreateTunTap => "create tun/tap link",
+            OpenMonitor => "open monitor",
+            ReceiveEvents => "receive events",
+            ResyncMonitor => "resync monitor",
         };
         f.pad(s)
     }

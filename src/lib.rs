@@ -133,6 +133,7 @@ pub mod error;
 pub mod ethtool;
 pub mod fdb;
 pub mod link;
+pub mod monitor;
 pub mod name;
 pub mod neigh;
 pub mod netlink;
@@ -160,6 +161,7 @@ pub use link::{
     Bridge, BridgeBuilder, BridgePortOptions, IntoLinkId, Link, LinkFlags, LinkId, LinkKind,
     MacAddr, NetnsLocal, OperState, VethBuilder, VethEnd, VethPair,
 };
+pub use monitor::{Event, Monitor, MonitorGroups, Notification};
 pub use name::{IfName, IntoIfName, IntoNsName, NsName};
 pub use neigh::{Neighbour, NeighbourFlags, NeighbourState};
 pub use netlink::{Batch, RouteSocket};

@@ -148,6 +148,35 @@ pub struct Neighbour {
     pub flags: NeighbourFlags,
 }
 
+impl Neighbour {
+    /// The IPv4 or IPv6 entry an `RTM_NEWNEIGH`/`RTM_DELNEIGH` message
+    /// describes (`None` for other families, e.g. bridge FDB entries); also
+    /// used by the monitor's events.
+    pub(crate) fn from_message(m: &NeighbourMessage) -> Option<Neighbour> {
+        let mut ip = None;
+        let mut mac = None;
+        for a in &m.attributes {
+            match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                    ip = Some(IpAddr::V4(*v4))
+                }
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                    ip = Some(IpAddr::V6(*v6))
+                }
+                NeighbourAttribute::LinkLayerAddress(b) => mac = MacAddr::from_bytes(b),
+                _ => {}
+            }
+        }
+        Some(Neighbour {
+            index: m.header.ifindex,
+            ip: ip?,
+            mac,
+            state: m.header.state.into(),
+            flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
+        })
+    }
+}
+
 fn message(index: u32, ip: IpAddr) -> NeighbourMessage {
     let mut m = NeighbourMessage::default();
     m.header.family = if ip.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
@@ -182,34 +211,13 @@ impl RouteSocket {
             Op::ListNeighbours,
             RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
         )?;
-        let mut out = Vec::new();
-        for r in replies {
-            let RouteNetlinkMessage::NewNeighbour(m) = r else { continue };
-            let mut ip = None;
-            let mut mac = None;
-            for a in &m.attributes {
-                match a {
-                    NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                        ip = Some(IpAddr::V4(*v4))
-                    }
-                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
-                        ip = Some(IpAddr::V6(*v6))
-                    }
-                    NeighbourAttribute::LinkLayerAddress(b) => mac = MacAddr::from_bytes(b),
-                    _ => {}
-                }
-            }
-            if let Some(ip) = ip {
-                out.push(Neighbour {
-                    index: m.header.ifindex,
-                    ip,
-                    mac,
-                    state: m.header.state.into(),
-                    flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
-                });
-            }
-        }
-        Ok(out)
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewNeighbour(m) => Neighbour::from_message(&m),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Adds or replaces a permanent entry, like

@@ -1063,7 +1063,9 @@ impl Route {
         if detail.is_empty() { o } else { o.with_detail(detail.join(" ")) }
     }
 
-    fn from_message(m: RouteMessage) -> Option<Route> {
+    /// The IPv4 or IPv6 route an `RTM_NEWROUTE`/`RTM_DELROUTE` message
+    /// describes (also used by the monitor's events).
+    pub(crate) fn from_message(m: RouteMessage) -> Option<Route> {
         let family_v4 = match m.header.address_family {
             AddressFamily::Inet => true,
             AddressFamily::Inet6 => false,

@@ -106,3 +106,84 @@ pub(crate) fn tun_set_value(
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), request, value) };
     Errno::result(r).map(drop)
 }
+
+/// What [`recv_netlink`] read: the datagram's real length (more than the
+/// buffer when it was truncated), the sender's port, and the namespace id
+/// the kernel tagged it with (`NETLINK_LISTEN_ALL_NSID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NetlinkDatagram {
+    /// The datagram's length (`MSG_TRUNC`: its full length even if `buf`
+    /// was shorter).
+    pub(crate) len: usize,
+    /// The sender's port id (0: the kernel).
+    pub(crate) port: u32,
+    /// The `NETLINK_LISTEN_ALL_NSID` control message: the id, in the
+    /// socket's namespace, of the namespace the message came from. The
+    /// kernel sends none for a message from a namespace without an id
+    /// there (the socket's own, usually).
+    pub(crate) nsid: Option<i32>,
+}
+
+/// `recvmsg(2)` of one netlink datagram into `buf`, with its control
+/// messages, never blocking (`MSG_DONTWAIT`) and with `MSG_TRUNC` so that a
+/// truncated datagram is seen as such.
+///
+/// nix's `recvmsg` would allocate for the (unknown to it) `SOL_NETLINK`
+/// control message on every datagram; this reads the one `int` in place.
+pub(crate) fn recv_netlink(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<NetlinkDatagram, Errno> {
+    // Room for a few control messages, aligned for `cmsghdr`.
+    let mut control = [0u64; 16];
+    // SAFETY: all-zero bytes are a valid `sockaddr_nl` (plain integers).
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: all-zero bytes are a valid `msghdr` (null pointers, zero
+    // lengths); the fields that matter are set just below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&raw mut addr).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in `msg` points to a live local (`addr`, `iov`,
+    // `control`) or to `buf`, with the lengths of those objects; the kernel
+    // writes at most that much into each and nothing outlives the call.
+    let r = unsafe {
+        libc::recvmsg(fd.as_raw_fd(), &raw mut msg, libc::MSG_DONTWAIT | libc::MSG_TRUNC)
+    };
+    let len = Errno::result(r)? as usize;
+    let mut nsid = None;
+    // SAFETY: `msg` was filled by a successful recvmsg: `msg_control` and
+    // `msg_controllen` describe the control bytes the kernel wrote into
+    // `control`, which CMSG_FIRSTHDR/CMSG_NXTHDR walk without leaving it.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+    while !cmsg.is_null() {
+        // SAFETY: a non-null header from CMSG_FIRSTHDR/CMSG_NXTHDR lies
+        // wholly inside `control` (the macros check its length).
+        let hdr = unsafe { &*cmsg };
+        let want = libc::NETLINK_LISTEN_ALL_NSID;
+        // SAFETY: CMSG_LEN only computes a length.
+        let data_len = unsafe { libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) } as usize;
+        if hdr.cmsg_level == libc::SOL_NETLINK
+            && hdr.cmsg_type == want
+            && hdr.cmsg_len as usize >= data_len
+        {
+            // SAFETY: the header says its data holds at least an `i32`
+            // (checked just above), inside `control`; read unaligned.
+            nsid = Some(unsafe { libc::CMSG_DATA(cmsg).cast::<i32>().read_unaligned() });
+        }
+        // SAFETY: as CMSG_FIRSTHDR: walks `control` within its length.
+        cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+    }
+    Ok(NetlinkDatagram { len, port: addr.nl_pid, nsid })
+}
+
+/// `poll(2)` for input on one descriptor: `Ok(true)` when it is readable
+/// (or has an error or hang-up to report), `Ok(false)` after `timeout_ms`
+/// (-1: no limit). `EINTR` is returned as is.
+pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: poll(2) reads and writes exactly one live `pollfd`.
+    let r = unsafe { libc::poll(&raw mut p, 1, timeout_ms) };
+    Ok(Errno::result(r)? > 0)
+}

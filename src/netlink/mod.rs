@@ -64,7 +64,7 @@
 
 mod batch;
 pub mod extack;
-mod frame;
+pub(crate) mod frame;
 pub(crate) mod transport;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
