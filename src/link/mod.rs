@@ -18,7 +18,7 @@ mod builder;
 pub(crate) mod kind;
 mod mac;
 mod moving;
-mod parse;
+pub(crate) mod parse;
 mod veth;
 
 use std::fmt;

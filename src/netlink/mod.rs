@@ -172,13 +172,13 @@ impl ReplyError {
 /// The connection state behind the lock: transport, sequence numbers and
 /// reusable buffers.
 pub(crate) struct Conn<T: Transport> {
-    t: T,
+    pub(crate) t: T,
     port: u32,
     seq: u32,
     rx: Vec<u8>,
     tx: Vec<u8>,
     timeout: Duration,
-    dump_attempts: u32,
+    pub(crate) dump_attempts: u32,
     stale: u64,
     warning: Option<String>,
 }

@@ -1,0 +1,522 @@
+//! Entry points for the fuzz targets of `fuzz/` (cargo-fuzz), compiled only
+//! with the `fuzzing` feature. Not part of the API: nothing here is stable.
+//!
+//! Each function takes bytes a fuzzer chose, runs the crate's own code on
+//! them and checks what must hold whatever the input: no panic (a panic
+//! is the crash the fuzzer reports), no endless loop, and results that
+//! keep their promises (an errno is a positive number, a parsed value
+//! prints back to itself). Nothing here changes how the library behaves.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkHeader};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::link::LinkMessage;
+use netlink_packet_route::neighbour::NeighbourMessage;
+use netlink_packet_route::route::RouteMessage;
+use nix::errno::Errno;
+
+use crate::addr::{Address, AddressScope, IpNet};
+use crate::error::{Op, Result};
+use crate::link::{Link, MacAddr};
+use crate::name::{IfName, NsName};
+use crate::neigh::{Neighbour, NeighbourState};
+use crate::netlink::transport::{Failure, SysTransport, Transport};
+use crate::netlink::{Conn, decode_route};
+use crate::route::{Route, RouteProtocol, RouteScope, RouteTable, RouteType};
+
+/// The port the harness's connection believes it has.
+const PORT: u32 = 0x6e73_6c6b;
+
+/// What the fake transport does on one `recv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// A datagram from the kernel. With `seq_offset`, every message in it
+    /// is first given the connection's port and the sequence number of the
+    /// last request sent plus the offset (negative: a stale reply), the way
+    /// real replies look; without, the bytes are delivered as they are.
+    Kernel {
+        /// The datagram.
+        bytes: &'a [u8],
+        /// Sequence number to stamp, relative to the last request's.
+        seq_offset: Option<i32>,
+    },
+    /// A datagram from another sender than the kernel.
+    Foreign(&'a [u8]),
+    /// A datagram whose real size is `extra` bytes more than delivered.
+    Truncated {
+        /// What is delivered.
+        bytes: &'a [u8],
+        /// How much was cut.
+        extra: usize,
+    },
+    /// A receive error with this errno; 0 is an I/O error without errno.
+    Fail(i32),
+}
+
+/// The errnos a `Step::Fail` record chooses from.
+const FAIL_ERRNOS: [i32; 6] = [
+    nix::libc::EINTR,
+    nix::libc::EAGAIN,
+    nix::libc::ENOBUFS,
+    nix::libc::EPERM,
+    nix::libc::ENOMEM,
+    0,
+];
+
+/// Reads the fuzz input of [`dump_loop_input`]: records of one tag byte,
+/// a little-endian `u16` length and that many bytes (cut at the end of
+/// the input). The tag's low 3 bits choose the step, the rest its
+/// parameter:
+///
+/// | `tag & 7` | step |
+/// |---|---|
+/// | 0, 1, 2 | `Kernel`, sequence offset `(tag >> 3) & 3` |
+/// | 3 | `Kernel`, stale: offset `-1 - (tag >> 3)` |
+/// | 4 | `Kernel`, verbatim |
+/// | 5 | `Foreign` |
+/// | 6 | `Truncated`, `extra = 1 + (tag >> 3)` |
+/// | 7 | `Fail`, errno `FAIL_ERRNOS[(tag >> 3) % 6]` |
+pub fn parse_steps(mut input: &[u8]) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    while let [tag, rest @ ..] = input {
+        let (len, rest) = match rest {
+            [lo, hi, rest @ ..] => (usize::from(u16::from_le_bytes([*lo, *hi])), rest),
+            _ => (rest.len(), &[][..]),
+        };
+        let (bytes, rest) = rest.split_at(len.min(rest.len()));
+        input = rest;
+        let p = tag >> 3;
+        steps.push(match tag & 7 {
+            0..=2 => Step::Kernel { bytes, seq_offset: Some(i32::from(p & 3)) },
+            3 => Step::Kernel { bytes, seq_offset: Some(-1 - i32::from(p)) },
+            4 => Step::Kernel { bytes, seq_offset: None },
+            5 => Step::Foreign(bytes),
+            6 => Step::Truncated { bytes, extra: 1 + usize::from(p) },
+            _ => Step::Fail(FAIL_ERRNOS[usize::from(p) % FAIL_ERRNOS.len()]),
+        });
+    }
+    steps
+}
+
+/// Writes steps in the format [`parse_steps`] reads (for seed files).
+/// Offsets, extras and errnos it cannot express are clamped.
+pub fn encode_steps(steps: &[Step<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in steps {
+        let (tag, bytes): (u8, &[u8]) = match s {
+            Step::Kernel { bytes, seq_offset: Some(o) } if *o >= 0 => {
+                ((((*o).min(3) as u8) << 3), bytes)
+            }
+            Step::Kernel { bytes, seq_offset: Some(o) } => (3 | ((-1 - *o).min(31) as u8) << 3, bytes),
+            Step::Kernel { bytes, seq_offset: None } => (4, bytes),
+            Step::Foreign(bytes) => (5, bytes),
+            Step::Truncated { bytes, extra } => (6 | ((extra.saturating_sub(1)).min(31) as u8) << 3, bytes),
+            Step::Fail(e) => {
+                let i = FAIL_ERRNOS.iter().position(|x| x == e).unwrap_or(0);
+                (7 | (i as u8) << 3, &[][..])
+            }
+        };
+        let len = bytes.len().min(usize::from(u16::MAX));
+        out.push(tag);
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        out.extend_from_slice(&bytes[..len]);
+    }
+    out
+}
+
+/// A transport that replays fuzzer-chosen steps and then times out.
+struct Replay<'a> {
+    steps: VecDeque<Step<'a>>,
+    /// Sequence number of the first message of the last datagram sent.
+    last_seq: u32,
+    sends: usize,
+    recvs: usize,
+}
+
+/// Stamps `port` and `seq` on every whole message header of `d`.
+fn stamp(d: &mut [u8], seq: u32, port: u32) {
+    let mut at = 0;
+    while let Some(h) = d.get_mut(at..at + 16) {
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        h[8..12].copy_from_slice(&seq.to_ne_bytes());
+        h[12..16].copy_from_slice(&port.to_ne_bytes());
+        if len < 16 {
+            break;
+        }
+        at += (len + 3) & !3;
+    }
+}
+
+impl Transport for Replay<'_> {
+    fn send(&mut self, buf: &[u8]) -> std::result::Result<usize, Failure> {
+        self.sends += 1;
+        if let Some(s) = buf.get(8..12) {
+            self.last_seq = u32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
+        }
+        Ok(buf.len())
+    }
+
+    fn recv(&mut self, buf: &mut Vec<u8>) -> std::result::Result<Option<usize>, Failure> {
+        self.recvs += 1;
+        let Some(step) = self.steps.pop_front() else {
+            return Err(Failure::Os(Errno::EAGAIN));
+        };
+        buf.clear();
+        match step {
+            Step::Kernel { bytes, seq_offset } => {
+                buf.extend_from_slice(bytes);
+                if let Some(o) = seq_offset {
+                    stamp(buf, self.last_seq.wrapping_add_signed(o), PORT);
+                }
+                Ok(Some(buf.len()))
+            }
+            Step::Foreign(bytes) => {
+                buf.extend_from_slice(bytes);
+                Ok(None)
+            }
+            Step::Truncated { bytes, extra } => {
+                buf.extend_from_slice(bytes);
+                Ok(Some(bytes.len() + extra))
+            }
+            Step::Fail(0) => Err(Failure::NoErrno(std::io::Error::other("fuzz"))),
+            Step::Fail(e) => Err(Failure::Os(Errno::from_raw(e))),
+        }
+    }
+
+    fn set_timeout(&self, _: Duration) -> std::result::Result<(), Failure> {
+        Ok(())
+    }
+}
+
+/// Checks what holds for every result of an exchange: it prints, and an
+/// errno it carries is a real one (positive).
+fn check<T: std::fmt::Debug>(r: &Result<T>) {
+    let mut s = String::new();
+    match r {
+        Ok(v) => {
+            let _ = write!(s, "{v:?}");
+        }
+        Err(e) => {
+            let _ = write!(s, "{e} {e:?}");
+            if let Some(errno) = e.raw_os_error() {
+                assert!(errno > 0, "error with errno {errno}: {e}");
+            }
+            let _ = std::error::Error::source(e);
+        }
+    }
+}
+
+/// Uses everything a decoded [`Link`] offers.
+fn touch_link(l: &Link) {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{} {} {} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+        l.index(),
+        l.name(),
+        l.kind(),
+        l.flags(),
+        l.is_up(),
+        l.operstate(),
+        l.mtu(),
+        l.mac(),
+        l.master(),
+        l.alias(),
+        l.alias_bytes(),
+        l.parent_index(),
+        l.link_type(),
+        l.bridge_port(),
+        l.link_netnsid(),
+    );
+    let _ = write!(s, "{:?} {:?} {:?}", l.netns_immutable_attr(), l, l.name().to_str());
+    if let Some(m) = l.mac() {
+        let _ = write!(s, "{m} {}", m.is_locally_administered());
+    }
+    // The full decode by netlink-packet-route, on demand: an error at most.
+    let _ = write!(s, "{:?}", l.message().map(|m| m.attributes.len()));
+}
+
+/// Uses everything an [`IpNet`] offers.
+fn touch_net(n: &IpNet) {
+    let mut s = String::new();
+    let _ = write!(s, "{n} {n:?} {} {:?} {}", n.network(), n.broadcast(), n.contains(n.addr()));
+}
+
+fn touch_address(a: &Address) {
+    touch_net(&a.net);
+    let _ = format!("{a:?} {} {} {}", a.scope, a.flags, a.is_tentative());
+}
+
+fn touch_route(r: &Route) {
+    touch_net(&r.dst);
+    let _ = format!("{r:?} {} {} {}", r.table, r.kind, r.dst);
+}
+
+fn touch_neighbour(n: &Neighbour) {
+    let _ = format!("{n:?} {} {}", n.state, n.flags);
+}
+
+/// Uses a message the general decoder made as the typed listings do.
+fn touch_message(m: RouteNetlinkMessage) {
+    match m {
+        RouteNetlinkMessage::NewAddress(a) => {
+            if let Some(a) = Address::from_message(a) {
+                touch_address(&a);
+            }
+        }
+        RouteNetlinkMessage::NewRoute(r) => {
+            if let Some(r) = Route::from_message(r) {
+                touch_route(&r);
+            }
+        }
+        RouteNetlinkMessage::NewNeighbour(n) => {
+            if let Some(n) = Neighbour::from_message(&n) {
+                touch_neighbour(&n);
+            }
+        }
+        other => {
+            let _ = format!("{other:?}");
+        }
+    }
+}
+
+/// Runs, on one connection whose transport replays `steps`: a link dump
+/// (the lean [`Link`] decoder), a general dump (every reply decoded, then
+/// made an [`Address`], [`Route`] or [`Neighbour`] where it is one), a
+/// batch of two acknowledged requests and a raw acknowledged `GET`. Each
+/// returns `Ok` or an error that prints and carries no made-up errno; the
+/// whole run receives at most once per step plus once per exchange (no
+/// endless loop) and sends at most twice per exchange (one retry of an
+/// interrupted dump).
+pub fn dump_loop(steps: &[Step<'_>]) {
+    let t = Replay { steps: steps.iter().cloned().collect(), last_seq: 0, sends: 0, recvs: 0 };
+    let mut c = Conn::new(t, PORT);
+    // Two attempts: the retry of an interrupted dump is exercised, and the
+    // back-off sleep (from the third attempt on) is not.
+    c.dump_attempts = 2;
+
+    let links = c.dump(
+        Op::ListLinks,
+        &RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        NLM_F_DUMP,
+        &crate::link::parse::decode_link,
+    );
+    check(&links);
+    for l in links.iter().flatten() {
+        touch_link(l);
+    }
+
+    let all = c.dump(
+        Op::ListAddresses,
+        &RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        NLM_F_DUMP,
+        &decode_route,
+    );
+    check(&all);
+    for m in all.into_iter().flatten() {
+        touch_message(m);
+    }
+
+    let batch = c.batch(
+        Op::SetLink,
+        &[
+            (RouteNetlinkMessage::SetLink(LinkMessage::default()), 0),
+            (RouteNetlinkMessage::NewRoute(RouteMessage::default()), NLM_F_CREATE | NLM_F_EXCL),
+        ],
+        &decode_route,
+    );
+    check(&batch);
+    if let Ok(replies) = batch {
+        assert_eq!(replies.len(), 2, "one reply per request");
+        for r in replies {
+            match r {
+                Ok(msgs) => msgs.into_iter().for_each(touch_message),
+                Err(e) => {
+                    if let Some(errno) = e.errno() {
+                        assert!(errno > 0, "refusal with errno {errno}");
+                    }
+                    check::<()>(&Err(e.into_error(Op::SetLink, crate::error::Object::link_index(1))));
+                }
+            }
+        }
+    }
+
+    let raw = c.raw(RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()), 0);
+    check(&raw);
+
+    const EXCHANGES: usize = 4;
+    assert!(c.t.recvs <= steps.len() + EXCHANGES, "{} receives for {} steps", c.t.recvs, steps.len());
+    assert!(c.t.sends <= 2 * EXCHANGES, "{} sends", c.t.sends);
+}
+
+/// [`dump_loop`] on the steps [`parse_steps`] reads from `input`.
+pub fn dump_loop_input(input: &[u8]) {
+    dump_loop(&parse_steps(input));
+}
+
+/// The extended-ack parser on an `NLMSG_ERROR` and an `NLMSG_DONE` payload.
+/// `input` is the outer header's flags (2 bytes, native order) then the
+/// payload.
+pub fn extack(input: &[u8]) {
+    let (flags, payload) = match input {
+        [a, b, rest @ ..] => (u16::from_ne_bytes([*a, *b]), rest),
+        _ => (0, input),
+    };
+    let code = payload.get(..4).map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
+    if let Some((c, ack)) = crate::netlink::extack::parse_error(flags, payload) {
+        assert_eq!(Some(c), code, "the code is the first four bytes");
+        if let Some(m) = &ack.message {
+            assert!(!m.is_empty() && !m.contains('\0'));
+        }
+        let _ = format!("{ack:?} {}", ack.is_empty());
+    }
+    let (c, ack) = crate::netlink::extack::parse_done(flags, payload);
+    assert!(code.is_none_or(|x| x == c) && (code.is_some() || c == 0));
+    let _ = format!("{ack:?}");
+}
+
+fn header(message_type: u16, len: usize) -> NetlinkHeader {
+    let mut h = NetlinkHeader::default();
+    h.message_type = message_type;
+    h.length = u32::try_from(len + 16).unwrap_or(u32::MAX);
+    h
+}
+
+/// The lean [`Link`] decoder on the payload of an `RTM_NEWLINK` message.
+pub fn decode_link(payload: &[u8]) {
+    let h = header(nix::libc::RTM_NEWLINK, payload.len());
+    if let Ok(Some(l)) = crate::link::parse::decode_link(&h, payload) {
+        assert_eq!(l.bytes(), payload, "a link keeps its bytes");
+        touch_link(&l);
+    }
+}
+
+fn decode_general(message_type: u16, payload: &[u8]) {
+    let h = header(message_type, payload.len());
+    if let Ok(Some(m)) = decode_route(&h, payload) {
+        touch_message(m);
+    }
+}
+
+/// The address decoder ([`Address`] from an `RTM_NEWADDR` payload).
+pub fn decode_address(payload: &[u8]) {
+    decode_general(nix::libc::RTM_NEWADDR, payload);
+}
+
+/// The route decoder ([`Route`] from an `RTM_NEWROUTE` payload).
+pub fn decode_route_msg(payload: &[u8]) {
+    decode_general(nix::libc::RTM_NEWROUTE, payload);
+}
+
+/// The neighbour decoder ([`Neighbour`] from an `RTM_NEWNEIGH` payload).
+pub fn decode_neighbour(payload: &[u8]) {
+    decode_general(nix::libc::RTM_NEWNEIGH, payload);
+}
+
+/// Asserts that a parsed value prints as text that parses back to it.
+fn round_trip<T>(s: &str)
+where
+    T: std::str::FromStr + std::fmt::Display + std::fmt::Debug + PartialEq,
+    T::Err: std::fmt::Display,
+{
+    match s.parse::<T>() {
+        Ok(v) => {
+            let text = v.to_string();
+            match text.parse::<T>() {
+                Ok(again) => assert_eq!(again, v, "{s:?} -> {text:?}"),
+                Err(e) => panic!("{s:?} parsed as {v:?}, printed as {text:?}, which fails: {e}"),
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// Every name and value parser on `input`: [`IfName`] (bytes and text),
+/// [`NsName`], [`IpNet`], [`MacAddr`], sysctl keys, and the keyword enums.
+pub fn names(input: &[u8]) {
+    match IfName::from_bytes(input) {
+        Ok(n) => {
+            assert_eq!(n.as_bytes(), input);
+            let _ = format!("{n} {n:?}");
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    let Ok(s) = std::str::from_utf8(input) else { return };
+    let by_text = IfName::new(s);
+    assert_eq!(by_text.is_ok(), IfName::from_bytes(input).is_ok());
+    if let Ok(n) = &by_text {
+        assert_eq!(n.to_str(), Some(s));
+        assert_eq!(s.parse::<IfName>().ok().as_ref(), Some(n));
+    }
+    match NsName::new(s) {
+        Ok(n) => assert_eq!(n.as_str(), s),
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    if let Ok(n) = s.parse::<IpNet>() {
+        touch_net(&n);
+    }
+    round_trip::<IpNet>(s);
+    round_trip::<MacAddr>(s);
+    match crate::sysctl::key_path(s) {
+        Ok(p) => assert!(p.starts_with("/proc/sys/net/"), "{p:?}"),
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    round_trip::<RouteScope>(s);
+    round_trip::<RouteType>(s);
+    round_trip::<RouteProtocol>(s);
+    round_trip::<RouteTable>(s);
+    round_trip::<AddressScope>(s);
+    round_trip::<NeighbourState>(s);
+}
+
+/// A transport that keeps every datagram the kernel sends.
+struct Recorder {
+    inner: SysTransport,
+    got: Vec<Vec<u8>>,
+}
+
+impl Transport for Recorder {
+    fn send(&mut self, buf: &[u8]) -> std::result::Result<usize, Failure> {
+        self.inner.send(buf)
+    }
+
+    fn recv(&mut self, buf: &mut Vec<u8>) -> std::result::Result<Option<usize>, Failure> {
+        let r = self.inner.recv(buf);
+        if let Ok(Some(_)) = r {
+            self.got.push(buf.clone());
+        }
+        r
+    }
+
+    fn set_timeout(&self, timeout: Duration) -> std::result::Result<(), Failure> {
+        self.inner.set_timeout(timeout)
+    }
+}
+
+/// For the corpus: sends `msg` with `flags` on a new socket in the calling
+/// thread's namespace, exactly as [`RouteSocket::request_raw`]
+/// (crate::RouteSocket::request_raw) would, and returns the outcome (the
+/// number of messages) with the raw datagrams the kernel answered.
+///
+/// # Errors
+/// When the socket cannot be opened.
+pub fn capture(msg: RouteNetlinkMessage, flags: u16) -> Result<(Result<usize>, Vec<Vec<u8>>)> {
+    let inner = SysTransport::open()?;
+    let port = inner.port();
+    let mut c = Conn::new(Recorder { inner, got: Vec::new() }, port);
+    c.t.set_timeout(Duration::from_secs(5)).map_err(|e| e.into_error(Op::OpenNetlink))?;
+    let r = c.raw(msg, flags).map(|v| v.len());
+    Ok((r, std::mem::take(&mut c.t.got)))
+}
