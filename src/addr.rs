@@ -505,9 +505,12 @@ impl Address {
             _ => None,
         };
         let flags = flags.unwrap_or(u32::from(m.header.flags.bits()));
+        // A prefix longer than the address is no address (and would break
+        // the prefix arithmetic of `IpNet`).
+        let net = IpNet::new(mine, m.header.prefix_len).ok()?;
         Some(Address {
             index: m.header.index,
-            net: IpNet { addr: mine, prefix_len: m.header.prefix_len },
+            net,
             peer,
             broadcast,
             label,
@@ -834,6 +837,34 @@ mod tests {
         assert_eq!(e.op(), None);
         assert!(e.to_string().contains("33 is longer than an IPv4 address (32 bits)"), "{e}");
         assert_eq!(IpNet::new("10.0.0.1".parse().unwrap(), 33).unwrap_err().input(), "10.0.0.1/33");
+    }
+
+    /// Found by the `dump_loop` fuzz target: an `RTM_NEWADDR` whose prefix
+    /// is longer than its address (an IPv4 address with prefix 40) made an
+    /// `IpNet` that panicked in `network()` (subtraction overflow in the
+    /// mask). Such a message is not an address, like a route with a bad
+    /// prefix.
+    #[test]
+    fn an_address_whose_prefix_is_longer_than_the_address_is_refused() {
+        let message = |ip: IpAddr, prefix_len: u8| {
+            let mut m = AddressMessage::default();
+            m.header.family = family_of(ip);
+            m.header.prefix_len = prefix_len;
+            m.attributes.push(AddressAttribute::Local(ip));
+            m
+        };
+        let v4: IpAddr = Ipv4Addr::new(10, 0, 0, 1).into();
+        let v6: IpAddr = "fd00::1".parse().unwrap();
+        for (ip, len) in [(v4, 33), (v4, 40), (v4, 255), (v6, 129), (v6, 255)] {
+            if let Some(a) = Address::from_message(message(ip, len)) {
+                let _ = (a.net.network(), a.net.broadcast(), a.net.contains(ip));
+                panic!("{ip} with prefix {len} became {a:?}");
+            }
+        }
+        let a = Address::from_message(message(v4, 32)).unwrap();
+        assert_eq!(a.net.network().to_string(), "10.0.0.1/32");
+        let a = Address::from_message(message(v6, 128)).unwrap();
+        assert_eq!(a.net.to_string(), "fd00::1/128");
     }
 
     #[test]
