@@ -111,10 +111,14 @@ pub fn encode_steps(steps: &[Step<'_>]) -> Vec<u8> {
             Step::Kernel { bytes, seq_offset: Some(o) } if *o >= 0 => {
                 ((((*o).min(3) as u8) << 3), bytes)
             }
-            Step::Kernel { bytes, seq_offset: Some(o) } => (3 | ((-1 - *o).min(31) as u8) << 3, bytes),
+            Step::Kernel { bytes, seq_offset: Some(o) } => {
+                (3 | ((-1 - *o).min(31) as u8) << 3, bytes)
+            }
             Step::Kernel { bytes, seq_offset: None } => (4, bytes),
             Step::Foreign(bytes) => (5, bytes),
-            Step::Truncated { bytes, extra } => (6 | ((extra.saturating_sub(1)).min(31) as u8) << 3, bytes),
+            Step::Truncated { bytes, extra } => {
+                (6 | ((extra.saturating_sub(1)).min(31) as u8) << 3, bytes)
+            }
             Step::Fail(e) => {
                 let i = FAIL_ERRNOS.iter().position(|x| x == e).unwrap_or(0);
                 (7 | (i as u8) << 3, &[][..])
@@ -339,7 +343,9 @@ pub fn dump_loop(steps: &[Step<'_>]) {
                     if let Some(errno) = e.errno() {
                         assert!(errno > 0, "refusal with errno {errno}");
                     }
-                    check::<()>(&Err(e.into_error(Op::SetLink, crate::error::Object::link_index(1))));
+                    check::<()>(&Err(
+                        e.into_error(Op::SetLink, crate::error::Object::link_index(1))
+                    ));
                 }
             }
         }
@@ -349,7 +355,12 @@ pub fn dump_loop(steps: &[Step<'_>]) {
     check(&raw);
 
     const EXCHANGES: usize = 4;
-    assert!(c.t.recvs <= steps.len() + EXCHANGES, "{} receives for {} steps", c.t.recvs, steps.len());
+    assert!(
+        c.t.recvs <= steps.len() + EXCHANGES,
+        "{} receives for {} steps",
+        c.t.recvs,
+        steps.len()
+    );
     assert!(c.t.sends <= 2 * EXCHANGES, "{} sends", c.t.sends);
 }
 

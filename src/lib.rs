@@ -129,12 +129,12 @@
 pub mod addr;
 pub mod brvlan;
 pub mod error;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
 #[allow(unsafe_code)] // SIOCETHTOOL ioctls; each block has a SAFETY comment
 pub mod ethtool;
 pub mod fdb;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod link;
 pub mod monitor;
 pub mod name;

@@ -580,6 +580,12 @@ fn malformed(op: Op, detail: String) -> Error {
     Error::Protocol { op, kind: ProtocolError::Malformed(detail) }
 }
 
+/// An `NLMSG_ERROR` with a positive code: the kernel sends 0 (an ack) or a
+/// negative errno, so this is no errno to report.
+fn positive_code(op: Op, code: i32) -> Error {
+    malformed(op, format!("error message with positive code {code}"))
+}
+
 impl<T: Transport> Conn<T> {
     pub(crate) fn new(t: T, port: u32) -> Conn<T> {
         Conn {
@@ -724,6 +730,10 @@ impl<T: Transport> Conn<T> {
                             });
                             break;
                         };
+                        if code > 0 {
+                            outcome = Err(positive_code(op, code));
+                            break;
+                        }
                         if code == 0 {
                             if let Some(w) = ack.message {
                                 self.warning = Some(w);
@@ -858,6 +868,9 @@ impl<T: Transport> Conn<T> {
                                             .into_error(op, object_of(msg)),
                                     );
                                 }
+                            }
+                            Some((code, _)) if code > 0 => {
+                                first_error = Some(positive_code(op, code));
                             }
                             Some(_) => {}
                             None => {

@@ -547,3 +547,24 @@ fn every_public_type_is_debug() {
     is_debug::<super::Batch<'_>>();
     is_debug::<super::extack::ExtAck>();
 }
+
+/// Found by the `dump_loop` fuzz target: an `NLMSG_ERROR` whose code is
+/// positive (the kernel only sends 0 or a negative errno) became a refusal
+/// with a negative errno, an errno nobody returned. It is a malformed reply.
+#[test]
+fn a_positive_error_code_is_malformed_never_a_negative_errno() {
+    for code in [1, 22, i32::MAX] {
+        let mut c = conn(vec![Step::Reply(Box::new(move |s| ack(s, code, &[])))]);
+        let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).map(|mut r| r.remove(0));
+        assert!(
+            matches!(e, Err(Error::Protocol { kind: ProtocolError::Malformed(_), .. })),
+            "code {code}: {e:?}"
+        );
+        let mut c = conn(vec![Step::Reply(Box::new(move |s| ack(s, code, &[])))]);
+        let e = c.dump(Op::ListLinks, &get(), 0, &decode_route);
+        assert!(
+            matches!(e, Err(Error::Protocol { kind: ProtocolError::Malformed(_), .. })),
+            "dump, code {code}: {e:?}"
+        );
+    }
+}
