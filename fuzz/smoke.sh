@@ -3,6 +3,7 @@
 #
 #   bash fuzz/smoke.sh                 # every target, 25 s each
 #   FUZZ_SECONDS=600 bash fuzz/smoke.sh dump_loop extack   # longer, some targets
+#   FUZZ_SANITIZER=none FUZZ_RUNS=10000000 FUZZ_SECONDS=1800 bash fuzz/smoke.sh names
 #
 # Installs what it needs (the nightly toolchain must be there; cargo-fuzz is
 # installed from crates.io when missing). One fuzzing process at a time.
@@ -11,7 +12,8 @@
 # committed), so the seeds stay small. A crash leaves its input under
 # fuzz/artifacts/<target>/ and makes the script fail.
 #
-# Environment: FUZZ_SECONDS (per target, default 25), FUZZ_SANITIZER
+# Environment: FUZZ_SECONDS (per target, default 25), FUZZ_RUNS (stop after
+# that many executions, whichever comes first; default unlimited), FUZZ_SANITIZER
 # (cargo-fuzz's -s: address by default, `none` runs ~2x faster), FUZZ_TOOLCHAIN
 # (default nightly).
 set -euo pipefail
@@ -19,6 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 seconds=${FUZZ_SECONDS:-25}
+runs=${FUZZ_RUNS:--1}
 sanitizer=${FUZZ_SANITIZER:-address}
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
 all=(dump_loop extack decode_link decode_address decode_route decode_neighbour names)
@@ -41,7 +44,7 @@ for t in "${targets[@]}"; do
     status=0
     # -timeout: one input running over 10 s is a hang, reported as a crash.
     cargo "+$toolchain" fuzz run -s "$sanitizer" "$t" "corpus-run/$t" "corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1 || status=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
     took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}' || true)

@@ -1,6 +1,6 @@
 //! Records real kernel replies as seed inputs for the fuzz targets.
 //!
-//! Run as root from `fuzz/`: `cargo run --release --bin capture [DIR]`
+//! Run as root from `fuzz/`: `cargo run --release --example capture [DIR]`
 //! (DIR defaults to `corpus`). Everything happens inside a new anonymous
 //! network namespace ([`NetNs::new`]) entered by a helper thread
 //! ([`NetNs::run`]): the devices it makes (veth, bridge, vxlan, macvlan,
