@@ -7,6 +7,9 @@
 //! keep their promises (an errno is a positive number, a parsed value
 //! prints back to itself). Nothing here changes how the library behaves.
 
+// A panic is how a harness tells the fuzzer that a promise was broken.
+#![allow(clippy::panic)]
+
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -517,9 +520,10 @@ impl Transport for Recorder {
 }
 
 /// For the corpus: sends `msg` with `flags` on a new socket in the calling
-/// thread's namespace, exactly as [`RouteSocket::request_raw`]
-/// (crate::RouteSocket::request_raw) would, and returns the outcome (the
-/// number of messages) with the raw datagrams the kernel answered.
+/// thread's namespace, exactly as
+/// [`RouteSocket::request_raw`](crate::RouteSocket::request_raw) would, and
+/// returns the outcome (the number of messages) with the raw datagrams the
+/// kernel answered.
 ///
 /// # Errors
 /// When the socket cannot be opened.
