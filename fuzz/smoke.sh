@@ -30,7 +30,7 @@ targets=("$@")
 
 if ! cargo "+$toolchain" fuzz --version >/dev/null 2>&1; then
     echo "smoke: installing cargo-fuzz" >&2
-    cargo install --locked cargo-fuzz
+    cargo install cargo-fuzz
 fi
 
 cargo "+$toolchain" fuzz build -s "$sanitizer" >&2
