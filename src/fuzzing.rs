@@ -545,7 +545,8 @@ mod tests {
     /// `cargo test --features fuzzing`.
     #[test]
     fn the_committed_corpus_replays_without_a_panic() {
-        let targets: [(&str, fn(&[u8])); 7] = [
+        type Target = (&'static str, fn(&[u8]));
+        let targets: [Target; 7] = [
             ("dump_loop", dump_loop_input),
             ("extack", extack),
             ("decode_link", decode_link),
