@@ -27,7 +27,9 @@ use nslink::NetNs;
 use nslink::fuzzing::{Step, capture, encode_steps};
 use nslink::netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use nslink::netlink_packet_route::address::AddressMessage;
-use nslink::netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use nslink::netlink_packet_route::link::{
+    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
 use nslink::netlink_packet_route::neighbour::NeighbourMessage;
 use nslink::netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -263,11 +265,14 @@ fn write_seeds(dir: &Path, ex: &[Exchange]) -> Res<usize> {
     else {
         return Err("a dump is missing".into());
     };
-    let (Some(ack), Some(refused), Some(get)) = (by("set-up-ack"), by("mtu-too-big"), by("get-link"))
+    let (Some(ack), Some(refused), Some(get)) =
+        (by("set-up-ack"), by("mtu-too-big"), by("get-link"))
     else {
         return Err("an acknowledged request is missing".into());
     };
-    for (name, general) in [("session-addresses", addrs), ("session-routes", routes), ("session-neighbours", neigh)] {
+    for (name, general) in
+        [("session-addresses", addrs), ("session-routes", routes), ("session-neighbours", neigh)]
+    {
         let mut steps: Vec<Step<'_>> = links.iter().map(|d| kernel(d, 0)).collect();
         steps.extend(general.iter().map(|d| kernel(d, 0)));
         steps.extend(ack.iter().map(|d| kernel(d, 0)));
@@ -287,10 +292,28 @@ fn write_seeds(dir: &Path, ex: &[Exchange]) -> Res<usize> {
         s.put("names", &format!("link-{i}"), name.clone())?;
     }
     for (i, v) in [
-        "eth0", "veth-pod1.100", "10.244.1.2/24", "fd00::1/64", "::ffff:10.0.0.1/96", "192.168.0.1",
-        "02:42:ac:11:00:02", "02-42-AC-11-00-02", "net.ipv4.ip_forward",
-        "net/ipv6/conf/eth0.100/accept_ra", "net.ipv4.../../etc", "link", "static", "main",
-        "0xfd", "4294967295", "permanent", "blackhole", "ns-lab_1", "..", "a b", "x:y",
+        "eth0",
+        "veth-pod1.100",
+        "10.244.1.2/24",
+        "fd00::1/64",
+        "::ffff:10.0.0.1/96",
+        "192.168.0.1",
+        "02:42:ac:11:00:02",
+        "02-42-AC-11-00-02",
+        "net.ipv4.ip_forward",
+        "net/ipv6/conf/eth0.100/accept_ra",
+        "net.ipv4.../../etc",
+        "link",
+        "static",
+        "main",
+        "0xfd",
+        "4294967295",
+        "permanent",
+        "blackhole",
+        "ns-lab_1",
+        "..",
+        "a b",
+        "x:y",
     ]
     .iter()
     .enumerate()
