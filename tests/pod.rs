@@ -848,9 +848,14 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// automatic IPv6 link-local address (so its address list is only ours).
 fn address_lab(nl: &RouteSocket) {
     VethPair::builder("a0", "a1").create(nl).unwrap();
+    // No IPv6 link-local addresses (or their routes) appearing later, on
+    // either end: the tests compare whole tables before and after.
     ip(&["link", "set", "dev", "a0", "addrgenmode", "none"]);
+    ip(&["link", "set", "dev", "a1", "addrgenmode", "none"]);
     nl.set_up("a0").unwrap();
     nl.set_up("a1").unwrap();
+    wait_oper_up(nl, "a0");
+    wait_oper_up(nl, "a1");
 }
 
 #[test]
@@ -1129,6 +1134,10 @@ fn route_lab(nl: &RouteSocket, pod: &NetNs) {
     nl.add_address("r0", "10.30.0.1/24".parse().unwrap()).unwrap();
     let nodad = AddressOptions::default().flags(AddressFlags::NODAD);
     nl.add_address_with("r0", "fd00:30::1/64".parse().unwrap(), nodad).unwrap();
+    // The kernel adds IPv6 routes of its own when the carrier comes up
+    // (link-watch work, which can lag under load): let that happen before a
+    // test takes its "before" picture.
+    wait_oper_up(nl, "r0");
 }
 
 fn ip_of(s: &str) -> IpAddr {
