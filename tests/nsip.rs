@@ -155,12 +155,39 @@ fn fdb_key(v: &Value) -> String {
         .join(" ")
 }
 
+/// New devices of this (sandbox) namespace get no IPv6 link-local address:
+/// the kernel makes it, and joins its multicast group (a bridge FDB entry),
+/// asynchronously when the carrier comes up, which would race with the
+/// comparisons.
+fn no_linklocal() {
+    // /proc/sys/net is the calling thread's network namespace: the sandbox's.
+    std::fs::write("/proc/sys/net/ipv6/conf/default/addr_gen_mode", "1")
+        .expect("set addr_gen_mode");
+}
+
+/// Waits (at most 10 s) until `ip -j link show` reads the same twice,
+/// 200 ms apart (`-d` would not do: a bridge's timers tick).
+fn settle_links() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = ip_json(&["link", "show"]);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = ip_json(&["link", "show"]);
+        if now == last {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "links never settled");
+        last = now;
+    }
+}
+
 /// `ip -j link show` and `ip -d -j link show` against nsip's, for state made
 /// with `ip`: a bridge with a port, a veth pair, a peer in another
 /// namespace (link_netnsid), an alias, a group, an MTU, a vxlan.
 #[test]
 fn link_show_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "br0", "type", "bridge", "stp_state", "1", "forward_delay", "400"]);
         ip(&["link", "add", "v0", "mtu", "1400", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "master", "br0"]);
@@ -204,6 +231,9 @@ fn link_show_matches_ip() {
             "l2miss",
         ]);
 
+        // Carrier and operational state follow the kernel's link-watch work,
+        // which can lag (much, under emulation): compare a settled picture.
+        settle_links();
         let n = compare(
             "link show",
             &nsip_json(&["link", "show"]),
@@ -270,6 +300,7 @@ fn link_show_matches_ip() {
 #[test]
 fn link_add_set_del_seen_by_ip() {
     sandbox(|| {
+        no_linklocal();
         nsip(&["link", "add", "br0", "type", "bridge", "stp_state", "0", "ageing_time", "6000"]);
         nsip(&[
             "link",
@@ -438,6 +469,7 @@ fn link_add_set_del_seen_by_ip() {
 #[test]
 fn addr_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "up"]);
         ip(&["link", "set", "v1", "up"]);
@@ -458,6 +490,7 @@ fn addr_matches_ip() {
             "1000",
             "preferred_lft",
             "500",
+            "nodad",
         ]);
 
         let ours = nsip_json(&["addr", "show"]);
@@ -499,6 +532,7 @@ fn addr_matches_ip() {
 #[test]
 fn route_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "up"]);
         ip(&["link", "set", "v1", "up"]);
@@ -638,6 +672,7 @@ fn route_matches_ip() {
 #[test]
 fn rule_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         nsip(&[
             "rule",
@@ -704,6 +739,7 @@ fn rule_matches_ip() {
 #[test]
 fn neigh_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "up"]);
         ip(&["addr", "add", "10.0.0.1/24", "dev", "v0"]);
@@ -795,6 +831,7 @@ fn neigh_matches_ip() {
 #[test]
 fn fdb_matches_bridge() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "br0", "type", "bridge"]);
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "master", "br0"]);
@@ -892,6 +929,7 @@ fn fdb_matches_bridge() {
 #[test]
 fn vlan_matches_bridge_or_fails_like_it() {
     sandbox(|| {
+        no_linklocal();
         ip(&["link", "add", "br0", "type", "bridge"]);
         ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
         ip(&["link", "set", "v0", "master", "br0"]);
@@ -931,6 +969,7 @@ fn vlan_matches_bridge_or_fails_like_it() {
 #[test]
 fn netns_matches_ip() {
     sandbox(|| {
+        no_linklocal();
         nsip(&["netns", "add", "a"]);
         nsip(&["netns", "add", "b"]);
         ip(&["netns", "add", "c"]);
@@ -970,6 +1009,7 @@ fn netns_matches_ip() {
 #[test]
 fn errors_and_exit_codes() {
     sandbox(|| {
+        no_linklocal();
         let help = nsip_output(&["--help"]);
         assert_eq!(help.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: nsip"));
@@ -1035,6 +1075,7 @@ fn errors_and_exit_codes() {
 #[test]
 fn kinds_the_kernel_may_lack() {
     sandbox(|| {
+        no_linklocal();
         let before = common::ifnames(&ip_json(&["link", "show"]));
         let out = nsip_output(&["link", "add", "d0", "mtu", "1400", "type", "dummy"]);
         if out.status.code() == Some(1) {
