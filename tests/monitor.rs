@@ -402,6 +402,11 @@ fn a_slow_consumer_never_sees_a_lie() {
                 let nl = RouteSocket::open().unwrap();
                 for mtu in 1300..4300 {
                     nl.set_mtu("v0", mtu).unwrap();
+                    // A pause now and then, so that the consumer sees single
+                    // changes as well as overflows even on a loaded machine.
+                    if mtu % 50 == 0 {
+                        thread::sleep(Duration::from_millis(2));
+                    }
                 }
             })
             .unwrap();
