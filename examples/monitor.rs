@@ -33,11 +33,26 @@ usage: monitor [-n NS] [-a] [-j] [link|address|route|neigh|rule|nsid|all]...
   -a      also every namespace with an id here (all-nsid)
   -j      one JSON object per line";
 
-struct Args {
-    netns: Option<String>,
-    all_netns: bool,
-    json: bool,
-    groups: MonitorGroups,
+/// What to follow, and how to print it (shared with `nsip monitor`).
+pub(crate) struct Args {
+    pub(crate) netns: Option<String>,
+    pub(crate) all_netns: bool,
+    pub(crate) json: bool,
+    pub(crate) groups: MonitorGroups,
+}
+
+/// The event groups named by `ip monitor`'s words; `None` for another word.
+pub(crate) fn group_of(word: &str) -> Option<MonitorGroups> {
+    Some(match word {
+        "link" => MonitorGroups::LINK,
+        "address" | "addr" => MonitorGroups::ADDRESS,
+        "route" => MonitorGroups::ROUTE,
+        "neigh" => MonitorGroups::NEIGHBOUR,
+        "rule" => MonitorGroups::RULE,
+        "nsid" => MonitorGroups::NSID,
+        "all" => MonitorGroups::ALL,
+        _ => return None,
+    })
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,15 +63,11 @@ fn parse_args() -> Result<Args, String> {
             "-n" | "-netns" => a.netns = Some(it.next().ok_or("-n needs a namespace name")?),
             "-a" | "all-nsid" => a.all_netns = true,
             "-j" | "-json" => a.json = true,
-            "link" => a.groups |= MonitorGroups::LINK,
-            "address" | "addr" => a.groups |= MonitorGroups::ADDRESS,
-            "route" => a.groups |= MonitorGroups::ROUTE,
-            "neigh" => a.groups |= MonitorGroups::NEIGHBOUR,
-            "rule" => a.groups |= MonitorGroups::RULE,
-            "nsid" => a.groups |= MonitorGroups::NSID,
-            "all" => a.groups |= MonitorGroups::ALL,
             "-h" | "--help" | "help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            other => match group_of(other) {
+                Some(g) => a.groups |= g,
+                None => return Err(format!("unknown argument {other:?}")),
+            },
         }
     }
     if a.groups.is_empty() {
@@ -86,7 +97,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> nslink::Result<()> {
+/// Prints the snapshot, then every event, until the monitor ends.
+pub(crate) fn run(args: &Args) -> nslink::Result<()> {
     let ns = args.netns.as_deref().map(NetNs::open).transpose()?;
     let mut b = Monitor::builder(args.groups).all_netns(args.all_netns);
     if let Some(ns) = &ns {

@@ -32,6 +32,10 @@ mod bridge;
 mod cli;
 #[path = "nsip/link.rs"]
 mod link;
+// The `monitor` example's printing, shared: `nsip monitor` is the same tool.
+#[allow(dead_code)]
+#[path = "monitor.rs"]
+mod monitor_cmd;
 #[path = "nsip/neigh.rs"]
 mod neigh;
 #[path = "nsip/netns.rs"]
@@ -91,6 +95,7 @@ usage: nsip [-n NS] [-j] [-d] [-4|-6] OBJECT COMMAND ...
   fdb show [br BR] [dev DEV] [vlan N]
   vlan add|del vid N[-M] dev DEV [pvid] [untagged]
   vlan show [dev DEV]
+  monitor [all-nsid] [link|address|route|neigh|rule|nsid|all]...
   netns add|del NAME
   netns list
   netns set NAME ID|auto
@@ -138,6 +143,27 @@ fn run(args: Vec<String>) -> Res<bool> {
     let object = rest.remove(0);
     if object == "help" {
         return Ok(false);
+    }
+    if object == "monitor" {
+        // `nsip [-n NS] [-j] monitor [all-nsid] [link|address|route|neigh|rule|nsid|all]...`
+        let mut args = monitor_cmd::Args {
+            netns: g.netns.clone(),
+            all_netns: false,
+            json: g.json,
+            groups: nslink::monitor::MonitorGroups::empty(),
+        };
+        for w in &rest {
+            match (w.as_str(), monitor_cmd::group_of(w)) {
+                ("all-nsid", _) => args.all_netns = true,
+                (_, Some(group)) => args.groups |= group,
+                (other, None) => return usage(format!("monitor: unknown argument \"{other}\"")),
+            }
+        }
+        if args.groups.is_empty() {
+            args.groups = nslink::monitor::MonitorGroups::ALL;
+        }
+        monitor_cmd::run(&args)?;
+        return Ok(true);
     }
     let words = Words::new(rest);
     // `netns add/del/list` need no socket in the target namespace, but

@@ -1114,3 +1114,45 @@ fn kinds_the_kernel_may_lack() {
         assert_eq!(get("d0").at("mtu").uint(), 1400);
     });
 }
+
+/// `nsip -j monitor link` (issue 9): a snapshot line, then one JSON object
+/// per change, with the names and values `ip` shows.
+#[test]
+fn monitor_prints_a_snapshot_then_each_change() {
+    use std::io::{BufRead, BufReader};
+    sandbox(|| {
+        no_linklocal();
+        let mut child = nsip_cmd(&["-j", "monitor", "link"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn nsip monitor");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut next = || -> Value {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "nsip monitor ended");
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+        };
+        let first = next();
+        assert_eq!(first.at("event").text(), "snapshot", "{first}");
+        ip(&["link", "add", "m0", "type", "veth", "peer", "name", "m1"]);
+        ip(&["link", "set", "m0", "mtu", "1400"]);
+        let mut seen = Vec::new();
+        while !seen
+            .iter()
+            .any(|(e, n, m): &(String, String, i64)| e == "link_changed" && n == "m0" && *m == 1400)
+        {
+            let v = next();
+            let o = v.at("object");
+            seen.push((
+                v.at("event").text().to_owned(),
+                o.at("ifname").text().to_owned(),
+                o.at("mtu").int(),
+            ));
+        }
+        assert!(seen.iter().any(|(e, n, _)| e == "link_added" && n == "m0"), "{seen:?}");
+        assert!(seen.iter().any(|(e, n, _)| e == "link_added" && n == "m1"), "{seen:?}");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(ip_json(&["link", "show", "m0"])[0].at("mtu").int(), 1400);
+    });
+}
