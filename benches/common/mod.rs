@@ -15,7 +15,10 @@
 use std::error::Error;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The error type of the benchmarks.
@@ -141,8 +144,92 @@ pub fn fmt_ratio(r: &Stats) -> String {
     format!("{:.2}x ({:.2}..{:.2})", r.median, r.p10, r.p90)
 }
 
+/// The group whose rows are being printed, and whether this process has
+/// started its results file yet.
+static RECORDING: Mutex<(String, bool)> = Mutex::new((String::new(), false));
+
+/// Where the suite keeps its machine-readable output: `target/nslink-bench`
+/// (or under `CARGO_TARGET_DIR`).
+pub fn output_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("nslink-bench")
+}
+
+/// Appends one row to `output_dir()/<bench>.tsv` (the file is started
+/// afresh by the first row of a run): bench, group, contender, median, p10
+/// and p90 in nanoseconds, then the baseline's label and the paired ratio's
+/// median, p10 and p90 (empty without a baseline). The report writer reads
+/// these files to draw the chart and the table. Failing to record is
+/// reported on stderr, never fatal.
+fn record(c: &Contender<'_>, baseline: Option<(&str, &Contender<'_>)>) {
+    let bench = env!("CARGO_CRATE_NAME");
+    let mut state = RECORDING.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = output_dir();
+    let path = dir.join(format!("{bench}.tsv"));
+    let s = c.stats();
+    let mut line =
+        format!("{bench}\t{}\t{}\t{:.1}\t{:.1}\t{:.1}", state.0, c.label, s.median, s.p10, s.p90);
+    match baseline {
+        Some((name, base)) => {
+            let r = Stats::paired_ratio(c, base);
+            let _ = write!(line, "\t{name}\t{:.4}\t{:.4}\t{:.4}", r.median, r.p10, r.p90);
+        }
+        None => line.push_str("\t\t\t\t"),
+    }
+    let fresh = !state.1;
+    state.1 = true;
+    let written = fs::create_dir_all(&dir).and_then(|()| {
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(!fresh)
+            .truncate(fresh)
+            .open(&path)?;
+        writeln!(f, "{line}")
+    });
+    if let Err(e) = written {
+        eprintln!("cannot record the result in {}: {e}", path.display());
+    }
+}
+
+/// Compiles `benches/c/<name>.c` (a raw C contender: system calls and
+/// netlink by hand, no library) with `cc -O2` into `output_dir()/c/<name>`
+/// when the binary is missing or older than the source, and returns its
+/// path.
+pub fn c_program(name: &str) -> BenchResult<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c").join(format!("{name}.c"));
+    let dir = output_dir().join("c");
+    fs::create_dir_all(&dir)?;
+    let bin = dir.join(name);
+    let stale =
+        match (fs::metadata(&src)?.modified(), fs::metadata(&bin).and_then(|m| m.modified())) {
+            (Ok(s), Ok(b)) => s > b,
+            _ => true,
+        };
+    if stale {
+        let out = Command::new("cc")
+            .args(["-O2", "-Wall", "-Werror", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("cannot run cc for {}: {e}", src.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cc {} failed:\n{}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+    }
+    Ok(bin)
+}
+
 /// Prints a group heading.
 pub fn heading(title: &str, rounds: u32, contenders: &[Contender<'_>]) {
+    RECORDING.lock().unwrap_or_else(|p| p.into_inner()).0 = title.to_string();
     let iters: Vec<u32> = contenders.iter().map(|c| c.iters).collect();
     println!();
     println!("== {title} ==");
@@ -169,6 +256,7 @@ pub fn row(c: &Contender<'_>, baseline: Option<(&str, &Contender<'_>)>) {
         let _ = write!(line, "   {} vs {name}", fmt_ratio(&r));
     }
     println!("{line}");
+    record(c, baseline);
 }
 
 /// `(st_dev, st_ino)` of a path.
