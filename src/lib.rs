@@ -197,3 +197,8 @@ pub use netlink_packet_route;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The fault-injection seam (feature `fault-injection`, for tests): plans
+/// that make chosen system calls of nslink fail with a chosen errno.
+#[cfg(feature = "fault-injection")]
+pub use sys::fault;

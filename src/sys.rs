@@ -1,10 +1,55 @@
 //! The few raw system calls that `nix` does not wrap. Each `unsafe` block
 //! states why it is sound.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::NixPath;
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::stat::{FileStat, Mode};
+use nix::sys::statfs::Statfs;
+use nix::unistd::UnlinkatFlags;
+use nix::fcntl::AtFlags;
 
 use nix::errno::Errno;
 use nix::libc;
+
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod fault;
+/// The seam compiled out: every check passes, and costs nothing.
+#[cfg(not(any(test, feature = "fault-injection")))]
+pub(crate) mod fault {
+    /// The classes of calls (see the `fault-injection` feature).
+    #[allow(dead_code)]
+    #[derive(Clone, Copy)]
+    pub(crate) enum Call {
+        Setns,
+        Unshare,
+        Mount,
+        Umount2,
+        Open,
+        Mkdir,
+        Unlink,
+        Stat,
+        Statfs,
+        Flock,
+        Ioctl,
+        Dup,
+        Send,
+        Recv,
+    }
+    #[inline(always)]
+    pub(crate) fn check(_: Call) -> Result<(), nix::errno::Errno> {
+        Ok(())
+    }
+    #[inline(always)]
+    pub(crate) fn follow<F>(job: F) -> F {
+        job
+    }
+}
+use fault::{Call, check};
 
 /// `ioctl(fd, NS_GET_NSTYPE)`: the `CLONE_NEW*` type of a namespace fd.
 ///
@@ -12,6 +57,7 @@ use nix::libc;
 pub(crate) fn ns_get_nstype(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
     // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd's
     // namespace type; `fd` is a live descriptor borrowed for the call.
+    check(Call::Ioctl)?;
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
     Errno::result(r)
 }
@@ -19,6 +65,7 @@ pub(crate) fn ns_get_nstype(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
 /// `setns(fd, CLONE_NEWNET)` on a descriptor number the caller knows is
 /// live (a guard's home; see `netns::guard`).
 pub(crate) fn setns_net_raw(fd: RawFd) -> Result<(), Errno> {
+    check(Call::Setns)?;
     // SAFETY: setns only reads its integer arguments; a descriptor that is
     // not open, or not a namespace, makes it fail with EBADF/EINVAL, never
     // touches memory.
@@ -29,6 +76,7 @@ pub(crate) fn setns_net_raw(fd: RawFd) -> Result<(), Errno> {
 /// Duplicates a descriptor number the caller knows is live, as a new
 /// `CLOEXEC` descriptor it owns.
 pub(crate) fn dup_cloexec_raw(fd: RawFd) -> Result<OwnedFd, Errno> {
+    check(Call::Dup)?;
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads its integer arguments and
     // fails with EBADF on a closed descriptor.
     let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
@@ -131,6 +179,7 @@ pub(crate) struct NetlinkDatagram {
 /// nix's `recvmsg` would allocate for the (unknown to it) `SOL_NETLINK`
 /// control message on every datagram; this reads the one `int` in place.
 pub(crate) fn recv_netlink(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<NetlinkDatagram, Errno> {
+    check(Call::Recv)?;
     // Room for a few control messages, aligned for `cmsghdr`.
     let mut control = [0u64; 16];
     // SAFETY: all-zero bytes are a valid `sockaddr_nl` (plain integers).
@@ -186,4 +235,139 @@ pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool,
     // SAFETY: poll(2) reads and writes exactly one live `pollfd`.
     let r = unsafe { libc::poll(&raw mut p, 1, timeout_ms) };
     Ok(Errno::result(r)? > 0)
+}
+
+// ---- the seam: the calls of the namespace code, each asking the fault
+// plan first (see `fault`); same signatures as nix's, so a call site only
+// changes its `use` line. ----
+
+/// setns(2), through the fault seam.
+pub(crate) fn setns<Fd: AsFd>(fd: Fd, nstype: CloneFlags) -> Result<(), Errno> {
+    check(Call::Setns)?;
+    nix::sched::setns(fd, nstype)
+}
+
+/// unshare(2), through the fault seam.
+pub(crate) fn unshare(flags: CloneFlags) -> Result<(), Errno> {
+    check(Call::Unshare)?;
+    nix::sched::unshare(flags)
+}
+
+/// mount(2), through the fault seam.
+pub(crate) fn mount<
+    P1: ?Sized + NixPath,
+    P2: ?Sized + NixPath,
+    P3: ?Sized + NixPath,
+    P4: ?Sized + NixPath,
+>(
+    source: Option<&P1>,
+    target: &P2,
+    fstype: Option<&P3>,
+    flags: MsFlags,
+    data: Option<&P4>,
+) -> Result<(), Errno> {
+    check(Call::Mount)?;
+    nix::mount::mount(source, target, fstype, flags, data)
+}
+
+/// umount2(2), through the fault seam.
+pub(crate) fn umount2<P: ?Sized + NixPath>(target: &P, flags: MntFlags) -> Result<(), Errno> {
+    check(Call::Umount2)?;
+    nix::mount::umount2(target, flags)
+}
+
+/// open(2), through the fault seam.
+pub(crate) fn open<P: ?Sized + NixPath>(path: &P, oflag: OFlag, mode: Mode) -> Result<OwnedFd, Errno> {
+    check(Call::Open)?;
+    nix::fcntl::open(path, oflag, mode)
+}
+
+/// openat(2), through the fault seam.
+pub(crate) fn openat<P: ?Sized + NixPath, Fd: AsFd>(
+    dirfd: Fd,
+    path: &P,
+    oflag: OFlag,
+    mode: Mode,
+) -> Result<OwnedFd, Errno> {
+    check(Call::Open)?;
+    nix::fcntl::openat(dirfd, path, oflag, mode)
+}
+
+/// unlinkat(2), through the fault seam.
+pub(crate) fn unlinkat<Fd: AsFd, P: ?Sized + NixPath>(
+    dirfd: Fd,
+    path: &P,
+    flag: UnlinkatFlags,
+) -> Result<(), Errno> {
+    check(Call::Unlink)?;
+    nix::unistd::unlinkat(dirfd, path, flag)
+}
+
+/// stat(2), through the fault seam.
+pub(crate) fn stat<P: ?Sized + NixPath>(path: &P) -> Result<FileStat, Errno> {
+    check(Call::Stat)?;
+    nix::sys::stat::stat(path)
+}
+
+/// fstat(2), through the fault seam.
+pub(crate) fn fstat<Fd: AsFd>(fd: Fd) -> Result<FileStat, Errno> {
+    check(Call::Stat)?;
+    nix::sys::stat::fstat(fd)
+}
+
+/// fstatat(2), through the fault seam.
+pub(crate) fn fstatat<Fd: AsFd, P: ?Sized + NixPath>(
+    dirfd: Fd,
+    path: &P,
+    f: AtFlags,
+) -> Result<FileStat, Errno> {
+    check(Call::Stat)?;
+    nix::sys::stat::fstatat(dirfd, path, f)
+}
+
+/// fstatfs(2), through the fault seam.
+pub(crate) fn fstatfs<Fd: AsFd>(fd: Fd) -> Result<Statfs, Errno> {
+    check(Call::Statfs)?;
+    nix::sys::statfs::fstatfs(fd)
+}
+
+/// lstat(2) (`std::fs::symlink_metadata`), through the fault seam.
+pub(crate) fn symlink_metadata(path: &Path) -> std::io::Result<std::fs::Metadata> {
+    check(Call::Stat)?;
+    std::fs::symlink_metadata(path)
+}
+
+/// mkdir(2) of a path and its parents (`std::fs::create_dir_all`), through
+/// the fault seam.
+pub(crate) fn create_dir_all(path: &Path) -> std::io::Result<()> {
+    check(Call::Mkdir)?;
+    std::fs::create_dir_all(path)
+}
+
+/// flock(2) `LOCK_EX`, through the fault seam; on failure the descriptor
+/// comes back with the errno, as from `Flock::lock`.
+pub(crate) fn flock_exclusive(fd: OwnedFd) -> Result<Flock<OwnedFd>, (OwnedFd, Errno)> {
+    if let Err(e) = check(Call::Flock) {
+        return Err((fd, e));
+    }
+    Flock::lock(fd, FlockArg::LockExclusive)
+}
+
+/// The checks for the raw calls a forked child makes before `exec`
+/// (`NetNs::command`): `Err(errno)` when the plan fails this call. Reads
+/// only atomics and thread-locals without destructors: async-signal-safe.
+pub(crate) fn check_in_child(call: Call) -> std::io::Result<()> {
+    check(call).map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
+/// Registers the fault summary to be printed on stderr at exit.
+#[cfg(any(test, feature = "fault-injection"))]
+fn at_exit_report() {
+    extern "C" fn report() {
+        let line = format!("{}\n", fault::summary());
+        let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    }
+    // SAFETY: atexit(3) stores a function pointer to a plain `extern "C"`
+    // function that takes nothing and returns nothing.
+    let _ = unsafe { libc::atexit(report) };
 }

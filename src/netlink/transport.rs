@@ -109,10 +109,12 @@ impl AsFd for SysTransport {
 
 impl Transport for SysTransport {
     fn send(&mut self, buf: &[u8]) -> Result<usize, Failure> {
+        crate::sys::fault::check(crate::sys::fault::Call::Send)?;
         self.sock.send(buf, 0).map_err(Failure::from_io)
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
+        crate::sys::fault::check(crate::sys::fault::Call::Recv)?;
         // Learn the datagram's size without consuming it, then make room.
         let mut empty: &mut [u8] = &mut [];
         let (len, _) = self

@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg, OFlag, open, openat};
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::fcntl::{Flock, OFlag};
+use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::Mode;
 use nix::sys::statfs::NSFS_MAGIC;
-use nix::unistd::{UnlinkatFlags, unlinkat};
+use nix::unistd::UnlinkatFlags;
 
 use super::{NetNs, NsId, new_netns_fd, open_ns_at, path_id};
 use crate::error::{Error, Object, Op, Result};
 use crate::name::{IntoNsName, NsName};
+use crate::sys::{mount, open, openat, umount2, unlinkat};
 
 /// The default directory, the one `ip netns` uses.
 pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
@@ -84,19 +85,19 @@ impl NetnsDir {
     /// Failures name the namespace being made and the directory (`create
     /// namespace "red" in "/run/netns": …`).
     fn prepare(&self, op: Op, name: &NsName) -> Result<(Flock<OwnedFd>, OwnedFd)> {
-        let object = || self.ns_object(name);
-        match std::fs::create_dir_all(&self.path) {
+        let object = |step: &str| self.at(name, step);
+        match crate::sys::create_dir_all(&self.path) {
             Ok(()) => {}
-            Err(e) => return Err(Error::io(op, object(), &e)),
+            Err(e) => return Err(Error::io(op, object("mkdir(2) of the directory"), &e)),
         }
         let dirfd = open(
             &self.path,
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::os(op, object(), e))?;
-        let lock = Flock::lock(dirfd, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::os(op, object(), e))?;
+        .map_err(|e| Error::os(op, object("open(2) of the directory"), e))?;
+        let lock = crate::sys::flock_exclusive(dirfd)
+            .map_err(|(_, e)| Error::os(op, object("flock(2) of the directory"), e))?;
         let mut made_mount_point = false;
         loop {
             match mount(
@@ -117,7 +118,7 @@ impl NetnsDir {
                         MsFlags::MS_BIND | MsFlags::MS_REC,
                         None::<&str>,
                     )
-                    .map_err(|e| Error::os(op, object(), e))?;
+                    .map_err(|e| Error::os(op, object("mount(2) MS_BIND of the directory onto itself"), e))?;
                     mount(
                         None::<&str>,
                         &self.path,
@@ -125,10 +126,10 @@ impl NetnsDir {
                         MsFlags::MS_PRIVATE | MsFlags::MS_REC,
                         None::<&str>,
                     )
-                    .map_err(|e| Error::os(op, object(), e))?;
+                    .map_err(|e| Error::os(op, object("mount(2) MS_PRIVATE of the directory"), e))?;
                     made_mount_point = true;
                 }
-                Err(e) => return Err(Error::os(op, object(), e)),
+                Err(e) => return Err(Error::os(op, object("mount(2) MS_SHARED of the directory"), e)),
             }
         }
         // Reopen: the descriptor taken before the bind mount points at the
@@ -138,7 +139,7 @@ impl NetnsDir {
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::os(op, object(), e))?;
+        .map_err(|e| Error::os(op, object("open(2) of the mounted directory"), e))?;
         Ok((lock, dirfd))
     }
 
@@ -156,7 +157,7 @@ impl NetnsDir {
             Err(e) => return Err(Error::os(op, self.object(), e)),
         };
         let dup = dirfd.try_clone().map_err(|e| Error::io(op, self.object(), &e))?;
-        let lock = Flock::lock(dup, FlockArg::LockExclusive)
+        let lock = crate::sys::flock_exclusive(dup)
             .map_err(|(_, e)| Error::os(op, self.object(), e))?;
         Ok(Some((lock, dirfd)))
     }
@@ -168,6 +169,12 @@ impl NetnsDir {
     /// A named namespace in this directory, as the object of an error.
     fn ns_object(&self, name: &NsName) -> Object {
         Object::netns_name(name).with_detail(format!("in {:?}", self.path))
+    }
+
+    /// A named namespace in this directory and the step that failed, as the
+    /// object of an error: `namespace "red" in "/run/netns" (mount(2) …)`.
+    fn at(&self, name: &NsName, step: &str) -> Object {
+        Object::netns_name(name).with_detail(format!("in {:?} ({step})", self.path))
     }
 
     /// Creates the placeholder file `name` with `O_EXCL`, explaining an
@@ -187,7 +194,7 @@ impl NetnsDir {
             Err(Errno::EEXIST) if is_regular_file(&path) && !becomes_mounted(&path) => {
                 Err(Error::StaleEntry { op, name: name.to_string(), path })
             }
-            Err(e) => Err(Error::os(op, self.ns_object(name), e)),
+            Err(e) => Err(Error::os(op, self.at(name, "open(2) O_EXCL of the entry"), e)),
         }
     }
 
@@ -227,14 +234,13 @@ impl NetnsDir {
         // The lock stays held until the entry is mounted.
         let (_lock, dirfd) = self.prepare(op, &name)?;
         let path = self.placeholder(op, &dirfd, &name)?;
-        let object = self.ns_object(&name);
         // The namespace is made on a helper thread; the bind mount is done
         // here, from its descriptor, so this thread's mount namespace is the
         // one that gets it.
-        let made = new_netns_fd(op, &object).and_then(|fd| {
+        let made = new_netns_fd(op, &self.at(&name, "a new namespace on a worker")).and_then(|fd| {
             let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| Error::os(op, object.clone(), e))?;
+                .map_err(|e| Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e))?;
             NetNs::from_fd(fd, &path, Some(name.clone()))
         });
         if made.is_err() {
@@ -274,7 +280,7 @@ impl NetnsDir {
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
         {
             let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
-            return Err(Error::os(op, self.ns_object(&name), e));
+            return Err(Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e));
         }
         Ok(NetNs { name: Some(name), ..source })
     }
@@ -389,8 +395,9 @@ impl NetnsDir {
                 OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
-            .map_err(|e| Error::os(op, object(), e))?;
-            let found = super::fd_id(entry.as_fd()).map_err(|e| Error::os(op, object(), e))?;
+            .map_err(|e| Error::os(op, self.at(name, "open(2) of the entry"), e))?;
+            let found = super::fd_id(entry.as_fd())
+                .map_err(|e| Error::os(op, self.at(name, "fstat(2) of the entry"), e))?;
             if found != expected {
                 return Err(Error::NotSameNetns { op, object: object(), expected, found });
             }
@@ -400,7 +407,7 @@ impl NetnsDir {
             Err(Errno::EINVAL) => {
                 // Not a mount point, or a mount we may not touch (locked: it
                 // came from a more privileged mount namespace).
-                return match std::fs::symlink_metadata(&path) {
+                return match crate::sys::symlink_metadata(&path) {
                     Ok(_) if is_mounted_ns(&path) => {
                         Err(Error::MountLocked { op, object: object() })
                     }
@@ -408,7 +415,7 @@ impl NetnsDir {
                     Err(e) => Err(Error::io(op, object(), &e)),
                 };
             }
-            Err(e) => return Err(Error::os(op, object(), e)),
+            Err(e) => return Err(Error::os(op, self.at(name, "umount2(2) of the entry"), e)),
         }
         let mut tries = 0;
         loop {
@@ -418,7 +425,7 @@ impl NetnsDir {
                     tries += 1;
                     std::thread::sleep(BUSY_PAUSE * tries);
                 }
-                Err(e) => return Err(Error::os(op, object(), e)),
+                Err(e) => return Err(Error::os(op, self.at(name, "unlinkat(2) of the entry"), e)),
             }
         }
     }
@@ -460,7 +467,7 @@ impl NetnsDir {
             });
         }
         unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir)
-            .map_err(|e| Error::os(op, object(), e))
+            .map_err(|e| Error::os(op, self.at(&name, "unlinkat(2) of the entry"), e))
     }
 
     /// The names in the directory, sorted, like `ip netns list`. A missing
@@ -545,7 +552,7 @@ fn is_mounted_ns(path: &Path) -> bool {
     else {
         return false;
     };
-    matches!(nix::sys::statfs::fstatfs(&fd), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
+    matches!(crate::sys::fstatfs(&fd), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
 }
 
 /// Whether an unmounted entry gets its namespace within a short while: a
@@ -562,5 +569,5 @@ fn becomes_mounted(path: &Path) -> bool {
 }
 
 fn is_regular_file(path: &Path) -> bool {
-    matches!(std::fs::symlink_metadata(path), Ok(m) if m.file_type().is_file())
+    matches!(crate::sys::symlink_metadata(path), Ok(m) if m.file_type().is_file())
 }

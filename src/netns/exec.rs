@@ -135,9 +135,11 @@ impl ExecPlan {
         // literals) for the duration of the call; null pointers are allowed
         // for the unused mount arguments.
         unsafe {
+            crate::sys::check_in_child(crate::sys::fault::Call::Setns)?;
             if libc::setns(self.netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
                 return Err(io::Error::last_os_error());
             }
+            crate::sys::check_in_child(crate::sys::fault::Call::Unshare)?;
             if libc::unshare(libc::CLONE_NEWNS) != 0 {
                 return Err(io::Error::last_os_error());
             }

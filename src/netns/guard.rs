@@ -12,13 +12,14 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open, openat};
-use nix::sched::{CloneFlags, setns};
-use nix::sys::stat::{Mode, fstatat};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::{NetNs, NsId, fd_id};
 use crate::error::{Error, Object, Op, Result};
+use crate::sys::{fstatat, open, openat, setns};
 
 thread_local! {
     /// `/proc/thread-self/ns` of this thread, opened once (`O_PATH`), with

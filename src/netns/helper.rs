@@ -35,11 +35,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use nix::sched::{CloneFlags, setns};
+use nix::sched::CloneFlags;
 
 use super::NsId;
 use super::guard::true_home;
 use crate::error::{Error, Object, ObjectKind, Op, Result};
+use crate::sys::setns;
 
 /// How many workers may wait idle at once.
 pub const MAX_IDLE: usize = 4;
@@ -169,7 +170,7 @@ fn go_home(home: &Home) -> bool {
     setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET).is_ok()
         // By path, not through a cached descriptor: a worker holds no
         // descriptor of its own between jobs.
-        && nix::sys::stat::stat("/proc/thread-self/ns/net")
+        && crate::sys::stat("/proc/thread-self/ns/net")
             .is_ok_and(|st| NsId { dev: st.st_dev, ino: st.st_ino } == home.id)
 }
 
@@ -236,6 +237,7 @@ pub(crate) fn run_on_helper<T: Send + 'static>(
     object: &Object,
     job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    let job = crate::sys::fault::follow(job);
     let (reply, answer) = mpsc::sync_channel::<std::thread::Result<Result<T>>>(1);
     let job: Job = Box::new(move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));

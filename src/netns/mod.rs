@@ -49,10 +49,10 @@ use std::path::{Path, PathBuf};
 use std::thread;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open, openat};
-use nix::sched::{CloneFlags, setns, unshare};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
-use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
+use nix::sys::statfs::NSFS_MAGIC;
 
 pub use dir::NetnsDir;
 pub use guard::NsGuard;
@@ -61,6 +61,7 @@ pub use owned::{OwnedNetns, cleanup_on_signals};
 
 use crate::error::{Error, NotNetnsReason, Object, ObjectKind, Op, Result};
 use crate::name::{IntoNsName, NsName};
+use crate::sys::{fstatfs, open, openat, setns, unshare};
 
 /// The identity of a namespace: the `(st_dev, st_ino)` pair of its nsfs
 /// inode, as shown by `ls -Li /proc/self/ns/net` or `net:[INODE]`.
@@ -402,11 +403,11 @@ impl NetNs {
         let fd = self.fd.as_fd();
         thread::scope(|s| {
             let handle = thread::Builder::new()
-                .spawn_scoped(s, move || {
+                .spawn_scoped(s, crate::sys::fault::follow(move || {
                     setns(fd, CloneFlags::CLONE_NEWNET)
                         .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
                     Ok(f())
-                })
+                }))
                 .map_err(|e| Error::io(Op::RunInNetns, self.object(), &e))?;
             match handle.join() {
                 Ok(r) => r,
@@ -440,14 +441,14 @@ impl NetNs {
         let ns = self.try_clone()?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
         let inner = thread::Builder::new()
-            .spawn(move || {
+            .spawn(crate::sys::fault::follow(move || {
                 let entered = setns(&ns.fd, CloneFlags::CLONE_NEWNET)
                     .map_err(|e| Error::os(Op::SpawnInNetns, ns.object(), e));
                 let ok = entered.is_ok();
                 let _ = tx.send(entered);
                 drop(ns);
                 if ok { Some(f()) } else { None }
-            })
+            }))
             .map_err(|e| Error::io(Op::SpawnInNetns, self.object(), &e))?;
         match rx.recv() {
             Ok(Ok(())) => Ok(NsJoinHandle { inner }),
@@ -539,7 +540,7 @@ impl From<NetNs> for OwnedFd {
 
 /// `(st_dev, st_ino)` of an open file.
 pub(crate) fn fd_id(fd: BorrowedFd<'_>) -> std::result::Result<NsId, Errno> {
-    let st = nix::sys::stat::fstat(fd)?;
+    let st = crate::sys::fstat(fd)?;
     Ok(NsId { dev: st.st_dev, ino: st.st_ino })
 }
 
