@@ -41,6 +41,10 @@ enum Step {
 struct Fake {
     steps: VecDeque<Step>,
     sent: Vec<Vec<u8>>,
+    /// Errors for the next sends, one per send.
+    send_errors: VecDeque<Errno>,
+    /// Every send reports one byte less than it was given.
+    short_send: bool,
 }
 
 impl Fake {
@@ -52,8 +56,12 @@ impl Fake {
 
 impl Transport for Fake {
     fn send(&mut self, buf: &[u8]) -> Result<usize, Failure> {
+        if let Some(e) = self.send_errors.pop_front() {
+            crate::sys::fault::note(crate::sys::fault::Call::Send);
+            return Err(Failure::Os(e));
+        }
         self.sent.push(buf.to_vec());
-        Ok(buf.len())
+        Ok(buf.len() - usize::from(self.short_send))
     }
     fn recv(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
         let seq = self.last_seq();
@@ -72,7 +80,10 @@ impl Transport for Fake {
                 buf.resize(16, 0);
                 Ok(Some(real))
             }
-            Some(Step::Fail(e)) => Err(Failure::Os(e)),
+            Some(Step::Fail(e)) => {
+                crate::sys::fault::note(crate::sys::fault::Call::Recv);
+                Err(Failure::Os(e))
+            }
         }
     }
     fn set_timeout(&self, _: Duration) -> Result<(), Failure> {
@@ -139,7 +150,7 @@ fn done(seq: u32) -> Vec<u8> {
 }
 
 fn conn(steps: Vec<Step>) -> Conn<Fake> {
-    Conn::new(Fake { steps: steps.into(), sent: Vec::new() }, PORT)
+    Conn::new(Fake { steps: steps.into(), ..Fake::default() }, PORT)
 }
 
 fn get() -> RouteNetlinkMessage {
@@ -567,4 +578,126 @@ fn a_positive_error_code_is_malformed_never_a_negative_errno() {
             "dump, code {code}: {e:?}"
         );
     }
+}
+
+// ---- injected faults in the receive loop (issue 12) ----
+
+fn reply(f: impl Fn(u32) -> Vec<u8> + 'static) -> Step {
+    Step::Reply(Box::new(f))
+}
+
+#[test]
+fn enobufs_mid_dump_is_typed_and_the_next_dump_skips_what_is_left_of_it() {
+    let mut c = conn(vec![
+        reply(|s| link_msg(s, 0, 1, "lo")),
+        Step::Fail(Errno::ENOBUFS),
+        // The rest of the first dump, then the second one.
+        reply(|s| [link_msg(s - 1, 0, 2, "eth0"), done(s - 1)].concat()),
+        reply(|s| [link_msg(s, 0, 1, "lo"), link_msg(s, 0, 2, "eth0"), done(s)].concat()),
+    ]);
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::ENOBUFS), "{e}");
+    assert_eq!(e.op(), Some(Op::ListLinks));
+    let list = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap();
+    assert_eq!(names(&list), ["lo", "eth0"]);
+    assert_eq!(c.stale, 2, "the first dump's link and DONE were skipped");
+}
+
+#[test]
+fn eintr_is_retried_on_send_and_mid_dump() {
+    let mut c = conn(vec![
+        reply(|s| link_msg(s, 0, 1, "lo")),
+        Step::Fail(Errno::EINTR),
+        reply(|s| [link_msg(s, 0, 2, "eth0"), done(s)].concat()),
+    ]);
+    c.t.send_errors.extend([Errno::EINTR, Errno::EINTR]);
+    let list = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap();
+    assert_eq!(names(&list), ["lo", "eth0"]);
+    assert_eq!(c.t.sent.len(), 1, "one request went out");
+}
+
+#[test]
+fn a_failed_or_short_send_is_typed_and_nothing_is_read() {
+    let mut c = conn(vec![reply(|s| ack(s, 0, &[]))]);
+    c.t.send_errors.push_back(Errno::ENOBUFS);
+    let e = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::ENOBUFS), "{e}");
+    assert_eq!(c.t.steps.len(), 1, "no reply was waited for");
+    c.t.short_send = true;
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+    assert!(
+        matches!(e, Error::Protocol { kind: ProtocolError::ShortSend { .. }, .. }),
+        "{e}"
+    );
+    // The socket goes on: the ack of the short-sent request is stale now.
+    c.t.short_send = false;
+    c.t.steps = vec![reply(|s| ack(s - 1, 0, &[])), reply(|s| ack(s, 0, &[]))].into();
+    c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap();
+    assert_eq!(c.stale, 1);
+}
+
+#[test]
+fn a_lost_ack_is_a_timeout_and_the_late_ack_is_skipped_next_time() {
+    let mut c = conn(vec![reply(|s| [ack(s, 0, &[]), ack(s + 1, 0, &[])].concat())]);
+    let three = [(get(), 0), (get(), 0), (get(), 0)];
+    let e = c.batch(Op::SetLink, &three, &decode_route).unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    // The third ack arrives late, before the next request's.
+    c.t.steps = vec![reply(|s| ack(s - 1, 0, &[])), reply(|s| ack(s, 0, &[]))].into();
+    let r = c.batch(Op::SetLink, &[(get(), 0)], &decode_route).unwrap();
+    assert!(r[0].is_ok());
+    assert_eq!(c.stale, 1);
+    // A dump whose end never comes is a timeout too.
+    c.t.steps = vec![reply(|s| link_msg(s, 0, 1, "lo"))].into();
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+}
+
+#[test]
+fn a_datagram_cut_short_mid_dump_is_an_error_never_a_panic_or_a_partial_list() {
+    for cut in [1, 8, 15, 16, 20] {
+        let mut c = conn(vec![
+            reply(|s| link_msg(s, 0, 1, "lo")),
+            reply(move |s| {
+                let mut d = [link_msg(s, 0, 2, "eth0"), done(s)].concat();
+                d.truncate(cut);
+                d
+            }),
+        ]);
+        let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+        assert!(matches!(e, Error::Protocol { .. }), "cut at {cut}: {e}");
+    }
+    // The kernel says the datagram was longer than what arrived.
+    let mut c = conn(vec![reply(|s| link_msg(s, 0, 1, "lo")), Step::Truncated(70000)]);
+    let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
+    assert!(
+        matches!(e, Error::Protocol { kind: ProtocolError::Truncated { len: 70000 }, .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_real_socket_resyncs_after_an_injected_receive_or_send_failure() {
+    use crate::sys::fault::{Call, FaultPlan};
+    let nl = crate::RouteSocket::open().unwrap();
+    // The first receive of the dump fails: its replies stay queued.
+    let plan = FaultPlan::new().fail(Call::Recv, 1, Errno::ENOBUFS);
+    let e = {
+        let _on = plan.install();
+        nl.links().unwrap_err()
+    };
+    assert_eq!(e.errno(), Some(Errno::ENOBUFS), "{e}");
+    let links = nl.links().unwrap();
+    assert!(links.iter().any(|l| l.name() == "lo"));
+    assert!(nl.stale_replies_skipped() > 0, "the first dump's replies were skipped");
+    // The send fails: nothing was asked, nothing is stale.
+    let before = nl.stale_replies_skipped();
+    let plan = FaultPlan::new().fail(Call::Send, 1, Errno::EPERM);
+    let e = {
+        let _on = plan.install();
+        nl.links().unwrap_err()
+    };
+    assert_eq!(e.errno(), Some(Errno::EPERM), "{e}");
+    assert_eq!(nl.links().unwrap().len(), links.len());
+    assert_eq!(nl.stale_replies_skipped(), before);
 }

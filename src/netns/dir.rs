@@ -119,14 +119,19 @@ impl NetnsDir {
                         None::<&str>,
                     )
                     .map_err(|e| Error::os(op, object("mount(2) MS_BIND of the directory onto itself"), e))?;
-                    mount(
+                    if let Err(e) = mount(
                         None::<&str>,
                         &self.path,
                         Some("none"),
                         MsFlags::MS_PRIVATE | MsFlags::MS_REC,
                         None::<&str>,
-                    )
-                    .map_err(|e| Error::os(op, object("mount(2) MS_PRIVATE of the directory"), e))?;
+                    ) {
+                        // Undo the bind: left in the peer group it was born
+                        // in, the next create would make that group shared
+                        // and its entries would propagate there.
+                        let _ = umount2(&self.path, MntFlags::MNT_DETACH);
+                        return Err(Error::os(op, object("mount(2) MS_PRIVATE of the directory"), e));
+                    }
                     made_mount_point = true;
                 }
                 Err(e) => return Err(Error::os(op, object("mount(2) MS_SHARED of the directory"), e)),
@@ -459,7 +464,8 @@ impl NetnsDir {
         let Some((_lock, dirfd)) = self.lock(op)? else {
             return Err(Error::os(op, object(), Errno::ENOENT));
         };
-        if is_mounted_ns(&path) || (is_regular_file(&path) && becomes_mounted(&path)) {
+        let mounted = probe_ns(&path).map_err(|e| Error::os(op, self.at(&name, "check of the entry"), e))?;
+        if mounted || (is_regular_file(&path) && becomes_mounted(&path)) {
             return Err(Error::InvalidArgument {
                 op,
                 object: object(),
@@ -548,11 +554,19 @@ impl NetnsDir {
 }
 
 fn is_mounted_ns(path: &Path) -> bool {
-    let Ok(fd) = open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-    else {
-        return false;
+    probe_ns(path).unwrap_or(false)
+}
+
+/// Whether a namespace is mounted on `path` (`false` when there is no such
+/// entry, or it is a symlink); an error when that cannot be checked.
+fn probe_ns(path: &Path) -> std::result::Result<bool, Errno> {
+    let fd = match open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+    {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ELOOP) => return Ok(false),
+        Err(e) => return Err(e),
     };
-    matches!(crate::sys::fstatfs(&fd), Ok(s) if s.filesystem_type() == NSFS_MAGIC)
+    Ok(crate::sys::fstatfs(&fd)?.filesystem_type() == NSFS_MAGIC)
 }
 
 /// Whether an unmounted entry gets its namespace within a short while: a

@@ -237,7 +237,7 @@ pub(crate) fn run_on_helper<T: Send + 'static>(
     object: &Object,
     job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let job = crate::sys::fault::follow(job);
+    let (job, _caller_plan) = crate::sys::fault::hand_over(job);
     let (reply, answer) = mpsc::sync_channel::<std::thread::Result<Result<T>>>(1);
     let job: Job = Box::new(move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));

@@ -223,11 +223,6 @@ impl FaultPlan {
     pub fn injected(&self, call: Call) -> u64 {
         self.0.injected[call.index()].load(Ordering::Relaxed)
     }
-
-    /// Faults injected under this plan, all classes.
-    pub fn injected_all(&self) -> u64 {
-        Call::ALL.iter().map(|&c| self.injected(c)).sum()
-    }
 }
 
 impl Inner {
@@ -295,6 +290,19 @@ pub(crate) fn follow<R, F: FnOnce() -> R>(job: F) -> impl FnOnce() -> R {
         let _ = ARMED.try_with(|a| a.set(armed));
         job()
     }
+}
+
+/// [`follow`] for a job handed to the worker pool, and the caller's plan
+/// set aside until the returned guard is dropped: the pool's own
+/// bookkeeping on the caller's thread (taking a worker, opening the pool's
+/// home) is not part of the job, and whether it happens at all depends on
+/// the pool's state, which tests running in parallel share. Counting only
+/// the job's calls keeps "the 2nd setns" the same call in every run.
+pub(crate) fn hand_over<R, F: FnOnce() -> R>(job: F) -> (impl FnOnce() -> R, Installed) {
+    let job = follow(job);
+    let previous = CURRENT.try_with(|c| c.replace(None)).ok().flatten();
+    let _ = ARMED.try_with(|a| a.set(false));
+    (job, Installed { previous })
 }
 
 /// Faults injected in this process, per class (every plan, and the fakes
