@@ -181,6 +181,10 @@ pub(crate) struct Conn<T: Transport> {
     pub(crate) dump_attempts: u32,
     stale: u64,
     warning: Option<String>,
+    /// A dump left before its end by an error: its sequence number. The
+    /// kernel refuses any other dump on the socket (`EBUSY`) until this one
+    /// is read to its end, so the next request reads it out first.
+    unfinished_dump: Option<u32>,
 }
 
 /// A `NETLINK_ROUTE` socket bound to one network namespace.
@@ -598,6 +602,7 @@ impl<T: Transport> Conn<T> {
             dump_attempts: DEFAULT_DUMP_ATTEMPTS,
             stale: 0,
             warning: None,
+            unfinished_dump: None,
         }
     }
 
@@ -624,6 +629,7 @@ impl<T: Transport> Conn<T> {
     /// Serialises `msgs` into the send buffer with consecutive sequence
     /// numbers and sends them as one datagram; returns the first number.
     fn send(&mut self, op: Op, msgs: &[(&RouteNetlinkMessage, u16)]) -> Result<u32> {
+        self.finish_unfinished_dump(op)?;
         let first = self.seq.wrapping_add(1);
         self.tx.clear();
         for (i, (msg, flags)) in msgs.iter().enumerate() {
@@ -666,6 +672,35 @@ impl<T: Transport> Conn<T> {
                 Err(e) => return Err(e.into_error(op)),
             }
         }
+    }
+
+    /// Reads what is left of a dump an error interrupted, up to its
+    /// `NLMSG_DONE` (or error), skipping it as stale. Reading is what makes
+    /// the kernel produce the rest. If nothing comes within the timeout the
+    /// dump is over anyway (its end was lost), and the socket is used as is.
+    fn finish_unfinished_dump(&mut self, op: Op) -> Result<()> {
+        let Some(seq) = self.unfinished_dump else { return Ok(()) };
+        let port = self.port;
+        loop {
+            match self.recv(op) {
+                Ok(()) => {}
+                Err(Error::Timeout { .. }) => break,
+                Err(e) => return Err(e),
+            }
+            let mut end = false;
+            for m in frames(&self.rx).map_while(std::result::Result::ok) {
+                let h = &m.header;
+                end |= h.port_number == port
+                    && h.sequence_number == seq
+                    && matches!(h.message_type, NLMSG_DONE | NLMSG_ERROR);
+                self.stale += 1;
+            }
+            if end {
+                break;
+            }
+        }
+        self.unfinished_dump = None;
+        Ok(())
     }
 
     /// Is `seq` before `first` (modulo wrap-around)?
@@ -814,6 +849,8 @@ impl<T: Transport> Conn<T> {
         let mut out = Vec::new();
         let mut interrupted = false;
         let mut first_error: Option<Error> = None;
+        // Cleared once the dump is read to its end.
+        self.unfinished_dump = Some(seq);
         loop {
             self.recv(op)?;
             let rx = std::mem::take(&mut self.rx);
@@ -900,6 +937,7 @@ impl<T: Transport> Conn<T> {
                 break;
             }
         }
+        self.unfinished_dump = None;
         match first_error {
             Some(e) => Err(e),
             None => Ok((out, interrupted)),
