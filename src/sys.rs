@@ -5,13 +5,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::NixPath;
+use nix::fcntl::AtFlags;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{FileStat, Mode};
 use nix::sys::statfs::Statfs;
 use nix::unistd::UnlinkatFlags;
-use nix::fcntl::AtFlags;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -44,9 +44,14 @@ pub(crate) mod fault {
     pub(crate) fn check(_: Call) -> Result<(), nix::errno::Errno> {
         Ok(())
     }
+    pub(crate) struct Carried;
+    impl Carried {
+        #[inline(always)]
+        pub(crate) fn adopt(self) {}
+    }
     #[inline(always)]
-    pub(crate) fn follow<F>(job: F) -> F {
-        job
+    pub(crate) fn carry() -> Carried {
+        Carried
     }
     #[inline(always)]
     pub(crate) fn hand_over<F>(job: F) -> (F, ()) {
@@ -59,9 +64,9 @@ use fault::{Call, check};
 ///
 /// `ENOTTY` means the kernel predates the ioctl (before 4.11).
 pub(crate) fn ns_get_nstype(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
+    check(Call::Ioctl)?;
     // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd's
     // namespace type; `fd` is a live descriptor borrowed for the call.
-    check(Call::Ioctl)?;
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
     Errno::result(r)
 }
@@ -281,7 +286,11 @@ pub(crate) fn umount2<P: ?Sized + NixPath>(target: &P, flags: MntFlags) -> Resul
 }
 
 /// open(2), through the fault seam.
-pub(crate) fn open<P: ?Sized + NixPath>(path: &P, oflag: OFlag, mode: Mode) -> Result<OwnedFd, Errno> {
+pub(crate) fn open<P: ?Sized + NixPath>(
+    path: &P,
+    oflag: OFlag,
+    mode: Mode,
+) -> Result<OwnedFd, Errno> {
     check(Call::Open)?;
     nix::fcntl::open(path, oflag, mode)
 }

@@ -86,8 +86,7 @@ fn install(rules: &[Rule]) {
     assert_eq!(r, 0, "PR_SET_NO_NEW_PRIVS: {}", std::io::Error::last_os_error());
     for &rule in rules {
         let mut filter = program(rule);
-        let prog =
-            libc::sock_fprog { len: filter.len() as u16, filter: filter.as_mut_ptr() };
+        let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_mut_ptr() };
         // SAFETY: seccomp(2) reads `prog`, which points to `filter`, a live
         // array of `len` instructions; the kernel copies it during the call.
         let r = unsafe {
@@ -127,10 +126,7 @@ fn report(e: &Error, op: Op, errno: i32, extra: &[(&str, bool)]) -> String {
 
 fn nothing_left(name: &str) -> Vec<(&'static str, bool)> {
     let entry = format!("/run/netns/{name}");
-    vec![
-        ("no_entry", !Path::new(&entry).exists()),
-        ("no_mount", mount_count(&entry) == 0),
-    ]
+    vec![("no_entry", !Path::new(&entry).exists()), ("no_mount", mount_count(&entry) == 0)]
 }
 
 fn run_case(case: &str) -> String {
@@ -143,7 +139,13 @@ fn run_case(case: &str) -> String {
             "mount-named-create" => {
                 // Only the entry's bind mount (MS_BIND alone; the directory's
                 // own are MS_BIND|MS_REC, MS_PRIVATE|MS_REC, MS_SHARED|MS_REC).
-                install(&[fail_if(libc::SYS_mount, 3, u32::MAX, libc::MS_BIND as u32, libc::EACCES)]);
+                install(&[fail_if(
+                    libc::SYS_mount,
+                    3,
+                    u32::MAX,
+                    libc::MS_BIND as u32,
+                    libc::EACCES,
+                )]);
                 let e = NetnsDir::default().create("red").unwrap_err();
                 report(&e, Op::CreateNamedNetns, libc::EACCES, &nothing_left("red"))
             }

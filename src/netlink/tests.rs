@@ -642,10 +642,7 @@ fn a_failed_or_short_send_is_typed_and_nothing_is_read() {
     assert_eq!(c.t.steps.len(), 1, "no reply was waited for");
     c.t.short_send = true;
     let e = c.dump(Op::ListLinks, &get(), 0, &decode_route).unwrap_err();
-    assert!(
-        matches!(e, Error::Protocol { kind: ProtocolError::ShortSend { .. }, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Protocol { kind: ProtocolError::ShortSend { .. }, .. }), "{e}");
     // The socket goes on: the ack of the short-sent request is stale now.
     c.t.short_send = false;
     c.t.steps = vec![reply(|s| ack(s - 1, 0, &[])), reply(|s| ack(s, 0, &[]))].into();

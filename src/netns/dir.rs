@@ -118,7 +118,9 @@ impl NetnsDir {
                         MsFlags::MS_BIND | MsFlags::MS_REC,
                         None::<&str>,
                     )
-                    .map_err(|e| Error::os(op, object("mount(2) MS_BIND of the directory onto itself"), e))?;
+                    .map_err(|e| {
+                        Error::os(op, object("mount(2) MS_BIND of the directory onto itself"), e)
+                    })?;
                     if let Err(e) = mount(
                         None::<&str>,
                         &self.path,
@@ -130,11 +132,17 @@ impl NetnsDir {
                         // in, the next create would make that group shared
                         // and its entries would propagate there.
                         let _ = umount2(&self.path, MntFlags::MNT_DETACH);
-                        return Err(Error::os(op, object("mount(2) MS_PRIVATE of the directory"), e));
+                        return Err(Error::os(
+                            op,
+                            object("mount(2) MS_PRIVATE of the directory"),
+                            e,
+                        ));
                     }
                     made_mount_point = true;
                 }
-                Err(e) => return Err(Error::os(op, object("mount(2) MS_SHARED of the directory"), e)),
+                Err(e) => {
+                    return Err(Error::os(op, object("mount(2) MS_SHARED of the directory"), e));
+                }
             }
         }
         // Reopen: the descriptor taken before the bind mount points at the
@@ -162,8 +170,8 @@ impl NetnsDir {
             Err(e) => return Err(Error::os(op, self.object(), e)),
         };
         let dup = dirfd.try_clone().map_err(|e| Error::io(op, self.object(), &e))?;
-        let lock = crate::sys::flock_exclusive(dup)
-            .map_err(|(_, e)| Error::os(op, self.object(), e))?;
+        let lock =
+            crate::sys::flock_exclusive(dup).map_err(|(_, e)| Error::os(op, self.object(), e))?;
         Ok(Some((lock, dirfd)))
     }
 
@@ -242,12 +250,15 @@ impl NetnsDir {
         // The namespace is made on a helper thread; the bind mount is done
         // here, from its descriptor, so this thread's mount namespace is the
         // one that gets it.
-        let made = new_netns_fd(op, &self.at(&name, "a new namespace on a worker")).and_then(|fd| {
-            let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
-            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e))?;
-            NetNs::from_fd(fd, &path, Some(name.clone()))
-        });
+        let made =
+            new_netns_fd(op, &self.at(&name, "a new namespace on a worker")).and_then(|fd| {
+                let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
+                mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
+                    .map_err(|e| {
+                        Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e)
+                    })?;
+                NetNs::from_fd(fd, &path, Some(name.clone()))
+            });
         if made.is_err() {
             // The mount may have succeeded before a later step failed.
             let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
@@ -464,7 +475,8 @@ impl NetnsDir {
         let Some((_lock, dirfd)) = self.lock(op)? else {
             return Err(Error::os(op, object(), Errno::ENOENT));
         };
-        let mounted = probe_ns(&path).map_err(|e| Error::os(op, self.at(&name, "check of the entry"), e))?;
+        let mounted =
+            probe_ns(&path).map_err(|e| Error::os(op, self.at(&name, "check of the entry"), e))?;
         if mounted || (is_regular_file(&path) && becomes_mounted(&path)) {
             return Err(Error::InvalidArgument {
                 op,
@@ -560,8 +572,7 @@ fn is_mounted_ns(path: &Path) -> bool {
 /// Whether a namespace is mounted on `path` (`false` when there is no such
 /// entry, or it is a symlink); an error when that cannot be checked.
 fn probe_ns(path: &Path) -> std::result::Result<bool, Errno> {
-    let fd = match open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-    {
+    let fd = match open(path, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::ENOENT | Errno::ELOOP) => return Ok(false),
         Err(e) => return Err(e),

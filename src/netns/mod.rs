@@ -401,13 +401,15 @@ impl NetNs {
         T: Send,
     {
         let fd = self.fd.as_fd();
+        let plan = crate::sys::fault::carry();
         thread::scope(|s| {
             let handle = thread::Builder::new()
-                .spawn_scoped(s, crate::sys::fault::follow(move || {
+                .spawn_scoped(s, move || {
+                    plan.adopt();
                     setns(fd, CloneFlags::CLONE_NEWNET)
                         .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
                     Ok(f())
-                }))
+                })
                 .map_err(|e| Error::io(Op::RunInNetns, self.object(), &e))?;
             match handle.join() {
                 Ok(r) => r,
@@ -440,15 +442,17 @@ impl NetNs {
     {
         let ns = self.try_clone()?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
+        let plan = crate::sys::fault::carry();
         let inner = thread::Builder::new()
-            .spawn(crate::sys::fault::follow(move || {
+            .spawn(move || {
+                plan.adopt();
                 let entered = setns(&ns.fd, CloneFlags::CLONE_NEWNET)
                     .map_err(|e| Error::os(Op::SpawnInNetns, ns.object(), e));
                 let ok = entered.is_ok();
                 let _ = tx.send(entered);
                 drop(ns);
                 if ok { Some(f()) } else { None }
-            }))
+            })
             .map_err(|e| Error::io(Op::SpawnInNetns, self.object(), &e))?;
         match rx.recv() {
             Ok(Ok(())) => Ok(NsJoinHandle { inner }),

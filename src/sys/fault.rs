@@ -1,10 +1,10 @@
 //! Deterministic fault injection for the system calls nslink's namespace
 //! code makes (and for the netlink socket's `send`/`recv`).
 //!
-//! Every such call goes through a wrapper in [`crate::sys`] that first asks
-//! [`check`] whether the call should fail. In a normal build (neither
-//! `cfg(test)` nor the `fault-injection` feature) [`check`] is an inlined
-//! `Ok(())` and [`follow`] returns its argument: the seam costs nothing.
+//! Every such call goes through a wrapper in `crate::sys` that first asks
+//! `check` whether the call should fail. In a normal build (neither
+//! `cfg(test)` nor the `fault-injection` feature) `check` is an inlined
+//! `Ok(())` and `follow` returns its argument: the seam costs nothing.
 //!
 //! With the seam compiled in, a test builds a [`FaultPlan`] ("the 2nd
 //! `mount` fails with `EPERM`") and installs it on its thread. The wrapper
@@ -16,7 +16,7 @@
 //! installed it: other tests never see it. Some calls of an operation run on
 //! other threads (the worker pool of `netns::helper`, the thread of
 //! [`NetNs::run`](crate::NetNs::run) and [`NetNs::spawn`](crate::NetNs::spawn)):
-//! the plan *follows the job*. [`follow`] captures the submitting thread's
+//! the plan *follows the job*. `follow` captures the submitting thread's
 //! plan when the job is handed over and installs it on the thread that runs
 //! the job, for the job and for whatever that thread does on its behalf right
 //! after (a worker's return home). The next job on that worker brings its own
@@ -24,7 +24,7 @@
 //! 2nd `setns`" is the plan's 2nd `setns`, on the caller or on its worker.
 //!
 //! A plan's rules are fixed when it is built and its counters are atomics,
-//! so [`check`] takes no lock and allocates nothing: it is safe in a child
+//! so `check` takes no lock and allocates nothing: it is safe in a child
 //! between `fork` and `exec` (`NetNs::command`), where it reads the plan the
 //! forking thread had (the child's counts stay in the child).
 //!
@@ -159,6 +159,21 @@ struct Inner {
 /// built, and counters of the calls seen and the faults injected under it.
 ///
 /// Cloning gives another handle to the same plan (same counters).
+///
+/// ```
+/// # #[cfg(feature = "fault-injection")] {
+/// use nix::errno::Errno;
+/// use nslink::fault::{Call, FaultPlan};
+///
+/// // A delete whose unlink answers EBUSY three times, then succeeds.
+/// let plan = FaultPlan::new().fail_times(Call::Unlink, 1, 3, Errno::EBUSY);
+/// {
+///     let _on = plan.install();
+///     // nslink::NetnsDir::new("/tmp/ns").delete("red") would retry here
+/// }
+/// assert_eq!(plan.calls(Call::Unlink), 0);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FaultPlan(Arc<Inner>);
 
@@ -278,21 +293,39 @@ pub(crate) fn check(call: Call) -> Result<(), Errno> {
         .unwrap_or(Ok(()))
 }
 
+/// The calling thread's plan (or none), to be adopted (`Carried::adopt`)
+/// by the thread that runs a job for it.
+pub(crate) fn carry() -> Carried {
+    Carried(CURRENT.try_with(|c| c.borrow().clone()).ok().flatten())
+}
+
+/// A plan on its way to another thread (`carry`).
+pub(crate) struct Carried(Option<Arc<Inner>>);
+
+impl Carried {
+    /// Installs the carried plan (or none) on the calling thread, for good:
+    /// it stays after the job, for what the thread does on the job's
+    /// behalf, until the thread's next job brings its own.
+    pub(crate) fn adopt(self) {
+        let armed = self.0.is_some();
+        let _ = CURRENT.try_with(|c| c.replace(self.0));
+        let _ = ARMED.try_with(|a| a.set(armed));
+    }
+}
+
 /// Makes `job` run under the calling thread's plan (or under none, if the
 /// caller has none), on whichever thread runs it. The plan stays installed
 /// on that thread after the job, for what the thread does on the job's
 /// behalf (a worker going home), until its next job.
 pub(crate) fn follow<R, F: FnOnce() -> R>(job: F) -> impl FnOnce() -> R {
-    let plan = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
+    let plan = carry();
     move || {
-        let armed = plan.is_some();
-        let _ = CURRENT.try_with(|c| c.replace(plan));
-        let _ = ARMED.try_with(|a| a.set(armed));
+        plan.adopt();
         job()
     }
 }
 
-/// [`follow`] for a job handed to the worker pool, and the caller's plan
+/// `follow` for a job handed to the worker pool, and the caller's plan
 /// set aside until the returned guard is dropped: the pool's own
 /// bookkeeping on the caller's thread (taking a worker, opening the pool's
 /// home) is not part of the job, and whether it happens at all depends on
@@ -306,7 +339,7 @@ pub(crate) fn hand_over<R, F: FnOnce() -> R>(job: F) -> (impl FnOnce() -> R, Ins
 }
 
 /// Faults injected in this process, per class (every plan, and the fakes
-/// that report through [`note`]).
+/// that report through `note`).
 static INJECTED: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
 
 /// Counts one fault of class `call` injected outside a plan (the netlink
@@ -324,6 +357,11 @@ pub fn injected_total() -> Vec<(Call, u64)> {
 
 /// The summary line: `nslink fault injection: 42 faults injected: setns 7,
 /// mount 9, …` (classes with none are left out).
+///
+/// ```
+/// # #[cfg(feature = "fault-injection")]
+/// assert!(nslink::fault::summary().starts_with("nslink fault injection:"));
+/// ```
 pub fn summary() -> String {
     let all = injected_total();
     let total: u64 = all.iter().map(|(_, n)| n).sum();

@@ -94,7 +94,7 @@ fn mounted(p: &Path) -> usize {
 /// The peer group of the topmost mount at `p`.
 fn group(p: &Path) -> Option<u32> {
     let p = p.to_string_lossy();
-    mounts().into_iter().filter(|m| m.point == p).last().and_then(|m| m.group)
+    mounts().into_iter().rev().find(|m| m.point == p).and_then(|m| m.group)
 }
 
 fn errno_of(e: &Error) -> Option<Errno> {
@@ -350,7 +350,8 @@ fn remove_stale_that_cannot_check_the_entry_says_why_and_removes_nothing() {
 fn enter_failing_at_any_step_leaves_the_thread_where_it_was_root_free() {
     // On a fresh thread each: the thread's caches (its /proc/thread-self/ns
     // directory, its last home) are empty, so every step is taken.
-    let steps = [(Call::Open, 1), (Call::Stat, 1), (Call::Open, 2), (Call::Stat, 2), (Call::Setns, 1)];
+    let steps =
+        [(Call::Open, 1), (Call::Stat, 1), (Call::Open, 2), (Call::Stat, 2), (Call::Setns, 1)];
     for (call, nth) in steps {
         thread::scope(|s| {
             s.spawn(|| {
@@ -425,7 +426,8 @@ fn a_guard_that_cannot_go_home_aborts_rather_than_leave_the_thread_astray() {
         drop(inner);
         0
     }
-    for (what, scenario) in [("restore", restore_fails as fn() -> i32), ("handover", handover_fails)]
+    for (what, scenario) in
+        [("restore", restore_fails as fn() -> i32), ("handover", handover_fails)]
     {
         let (status, err) = in_child(scenario);
         assert!(
