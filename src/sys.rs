@@ -21,25 +21,7 @@ pub mod fault;
 /// The seam compiled out: every check passes, and costs nothing.
 #[cfg(not(any(test, feature = "fault-injection")))]
 pub(crate) mod fault {
-    /// The classes of calls (see the `fault-injection` feature).
-    #[allow(dead_code)]
-    #[derive(Clone, Copy)]
-    pub(crate) enum Call {
-        Setns,
-        Unshare,
-        Mount,
-        Umount2,
-        Open,
-        Mkdir,
-        Unlink,
-        Stat,
-        Statfs,
-        Flock,
-        Ioctl,
-        Dup,
-        Send,
-        Recv,
-    }
+    pub(crate) use super::Call;
     #[inline(always)]
     pub(crate) fn check(_: Call) -> Result<(), nix::errno::Errno> {
         Ok(())
@@ -58,7 +40,41 @@ pub(crate) mod fault {
         (job, ())
     }
 }
-use fault::{Call, check};
+use fault::check;
+
+/// The classes of system calls the fault seam (`fault`) can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Call {
+    /// setns(2).
+    Setns,
+    /// unshare(2).
+    Unshare,
+    /// mount(2).
+    Mount,
+    /// umount2(2).
+    Umount2,
+    /// open(2) and openat(2).
+    Open,
+    /// mkdir(2) (the namespace directory's `create_dir_all`).
+    Mkdir,
+    /// unlinkat(2).
+    Unlink,
+    /// stat(2), lstat(2), fstat(2), fstatat(2).
+    Stat,
+    /// fstatfs(2).
+    Statfs,
+    /// flock(2).
+    Flock,
+    /// ioctl(2) `NS_GET_NSTYPE`.
+    Ioctl,
+    /// fcntl(2) `F_DUPFD_CLOEXEC`.
+    Dup,
+    /// send(2) / sendmsg(2) on a netlink socket.
+    Send,
+    /// recv(2) / recvmsg(2) on a netlink socket.
+    Recv,
+}
 
 /// `ioctl(fd, NS_GET_NSTYPE)`: the `CLONE_NEW*` type of a namespace fd.
 ///

@@ -696,10 +696,7 @@ fn a_real_socket_resyncs_after_an_injected_receive_or_send_failure() {
     let nl = crate::RouteSocket::open().unwrap();
     // The first receive of the dump fails: its replies stay queued.
     let plan = FaultPlan::new().fail(Call::Recv, 1, Errno::ENOBUFS);
-    let e = {
-        let _on = plan.install();
-        nl.links().unwrap_err()
-    };
+    let e = plan.run(|| nl.links().unwrap_err());
     assert_eq!(e.errno(), Some(Errno::ENOBUFS), "{e}");
     let links = nl.links().unwrap();
     assert!(links.iter().any(|l| l.name() == "lo"));
@@ -707,10 +704,7 @@ fn a_real_socket_resyncs_after_an_injected_receive_or_send_failure() {
     // The send fails: nothing was asked, nothing is stale.
     let before = nl.stale_replies_skipped();
     let plan = FaultPlan::new().fail(Call::Send, 1, Errno::EPERM);
-    let e = {
-        let _on = plan.install();
-        nl.links().unwrap_err()
-    };
+    let e = plan.run(|| nl.links().unwrap_err());
     assert_eq!(e.errno(), Some(Errno::EPERM), "{e}");
     assert_eq!(nl.links().unwrap().len(), links.len());
     assert_eq!(nl.stale_replies_skipped(), before);

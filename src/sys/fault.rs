@@ -52,39 +52,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 
-/// The classes of system calls a [`FaultPlan`] can fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Call {
-    /// setns(2).
-    Setns,
-    /// unshare(2).
-    Unshare,
-    /// mount(2).
-    Mount,
-    /// umount2(2).
-    Umount2,
-    /// open(2) and openat(2).
-    Open,
-    /// mkdir(2) (the namespace directory's `create_dir_all`).
-    Mkdir,
-    /// unlinkat(2).
-    Unlink,
-    /// stat(2), lstat(2), fstat(2), fstatat(2).
-    Stat,
-    /// fstatfs(2).
-    Statfs,
-    /// flock(2).
-    Flock,
-    /// ioctl(2) `NS_GET_NSTYPE`.
-    Ioctl,
-    /// fcntl(2) `F_DUPFD_CLOEXEC`.
-    Dup,
-    /// send(2) / sendmsg(2) on a netlink socket.
-    Send,
-    /// recv(2) / recvmsg(2) on a netlink socket.
-    Recv,
-}
+pub use super::Call;
 
 impl Call {
     /// Every class, in the order of the summary line.
@@ -227,6 +195,12 @@ impl FaultPlan {
         let previous = CURRENT.with(|c| c.replace(Some(self.0.clone())));
         ARMED.with(|a| a.set(true));
         Installed { previous }
+    }
+
+    /// Runs `f` with the plan installed on the calling thread.
+    pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _on = self.install();
+        f()
     }
 
     /// How many calls of class `call` were made (or refused) under this plan.

@@ -136,10 +136,7 @@ fn every_step_of_named_create_failing_leaves_nothing_behind() {
                 let entry = dir.path().join("red");
                 let tmp_group = group(Path::new("/tmp"));
                 let plan = FaultPlan::new().fail(call, nth, INJ);
-                let made = {
-                    let _on = plan.install();
-                    dir.create("red")
-                };
+                let made = plan.run(|| dir.create("red"));
                 assert_eq!(plan.injected(call), 1, "{call} #{nth} was injected");
                 match made {
                     Ok(ns) => {
@@ -190,10 +187,7 @@ fn create_failing_before_any_mount_is_root_free() {
         let base = scratch();
         let dir = NetnsDir::new(base.join("netns"));
         let plan = FaultPlan::new().fail(call, nth, INJ);
-        let e = {
-            let _on = plan.install();
-            dir.create("red").unwrap_err()
-        };
+        let e = plan.run(|| dir.create("red").unwrap_err());
         assert_eq!(plan.injected(call), 1);
         assert_eq!(errno_of(&e), Some(INJ), "{e}");
         assert_eq!(e.op(), Some(Op::CreateNamedNetns));
@@ -212,10 +206,7 @@ fn a_failed_rollback_leaves_what_delete_and_remove_stale_clean_up() {
         // The entry's bind mount fails and so does the unlink that rolls the
         // placeholder back: a stale entry stays, and says so.
         let plan = FaultPlan::new().fail(Call::Mount, 5, INJ).fail(Call::Unlink, 1, Errno::EACCES);
-        let e = {
-            let _on = plan.install();
-            dir.create("red").unwrap_err()
-        };
+        let e = plan.run(|| dir.create("red").unwrap_err());
         assert_eq!(errno_of(&e), Some(INJ), "the first failure is reported: {e}");
         assert_eq!(mounted(&entry), 0);
         assert!(dir.create("red").unwrap_err().is_stale_entry());
@@ -226,10 +217,7 @@ fn a_failed_rollback_leaves_what_delete_and_remove_stale_clean_up() {
         // unmount that rolls it back: the entry stays mounted (a live
         // namespace under the name); delete removes it.
         let plan = FaultPlan::new().fail(Call::Ioctl, 1, INJ).fail(Call::Umount2, 1, Errno::EBUSY);
-        let e = {
-            let _on = plan.install();
-            dir.create("red").unwrap_err()
-        };
+        let e = plan.run(|| dir.create("red").unwrap_err());
         assert_eq!(errno_of(&e), Some(INJ), "{e}");
         assert_eq!(mounted(&entry), 1);
         assert!(dir.create("red").unwrap_err().is_already_exists());
@@ -251,10 +239,7 @@ fn delete_failures_remove_nothing_or_leave_a_stale_entry_never_half_a_mount() {
             assert_eq!(mounted(&entry), 1, "{what}: still mounted");
             assert_eq!(dir.open("red").expect("open").id(), ns.id(), "{what}: same namespace");
         };
-        let delete_with = |plan: &FaultPlan| {
-            let _on = plan.install();
-            dir.delete("red")
-        };
+        let delete_with = |plan: &FaultPlan| plan.run(|| dir.delete("red"));
         // umount2 fails: nothing is removed.
         let e = delete_with(&FaultPlan::new().fail(Call::Umount2, 1, INJ)).unwrap_err();
         assert_eq!(errno_of(&e), Some(INJ), "{e}");
@@ -267,10 +252,7 @@ fn delete_failures_remove_nothing_or_leave_a_stale_entry_never_half_a_mount() {
         // The directory's lock or the identity check fails: nothing removed.
         for (call, nth) in [(Call::Open, 1), (Call::Flock, 1), (Call::Open, 2), (Call::Stat, 1)] {
             let plan = FaultPlan::new().fail(call, nth, INJ);
-            let e = {
-                let _on = plan.install();
-                dir.delete_ns(&ns).unwrap_err()
-            };
+            let e = plan.run(|| dir.delete_ns(&ns).unwrap_err());
             assert_eq!(errno_of(&e), Some(INJ), "{call} #{nth}: {e}");
             still_there(&format!("delete_ns with {call} #{nth} failing"));
         }
@@ -317,10 +299,7 @@ fn remove_stale_that_cannot_check_the_entry_says_why_and_removes_nothing() {
             FaultPlan::new().fail_from(Call::Open, 2, Errno::EMFILE),
             FaultPlan::new().fail_from(Call::Statfs, 1, Errno::EMFILE),
         ] {
-            let e = {
-                let _on = plan.install();
-                dir.remove_stale("red").unwrap_err()
-            };
+            let e = plan.run(|| dir.remove_stale("red").unwrap_err());
             assert_eq!(errno_of(&e), Some(Errno::EMFILE), "{e}");
             assert_eq!(plan.calls(Call::Unlink), 0, "nothing was unlinked");
             assert_eq!(mounted(&entry), 1);
@@ -333,10 +312,7 @@ fn remove_stale_that_cannot_check_the_entry_says_why_and_removes_nothing() {
         // A real stale entry: removed; a failing unlink says so.
         std::fs::write(&entry, b"").expect("make a stale entry");
         let plan = FaultPlan::new().fail(Call::Unlink, 1, INJ);
-        let e = {
-            let _on = plan.install();
-            dir.remove_stale("red").unwrap_err()
-        };
+        let e = plan.run(|| dir.remove_stale("red").unwrap_err());
         assert_eq!(errno_of(&e), Some(INJ), "{e}");
         assert!(entry.exists());
         dir.remove_stale("red").expect("remove_stale");
@@ -357,10 +333,7 @@ fn enter_failing_at_any_step_leaves_the_thread_where_it_was_root_free() {
             s.spawn(|| {
                 let here = NetNs::current().expect("current");
                 let plan = FaultPlan::new().fail(call, nth, INJ);
-                let e = {
-                    let _on = plan.install();
-                    here.enter().unwrap_err()
-                };
+                let e = plan.run(|| here.enter().unwrap_err());
                 assert_eq!(plan.injected(call), 1, "{call} #{nth}");
                 assert_eq!(errno_of(&e), Some(INJ), "{call} #{nth}: {e}");
                 assert_eq!(e.op(), Some(Op::EnterNetns));
@@ -371,10 +344,7 @@ fn enter_failing_at_any_step_leaves_the_thread_where_it_was_root_free() {
     // enter_from: its setns is its only step.
     let here = NetNs::current().expect("current");
     let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
-    let e = {
-        let _on = plan.install();
-        here.enter_from(&here).unwrap_err()
-    };
+    let e = plan.run(|| here.enter_from(&here).unwrap_err());
     assert_eq!(errno_of(&e), Some(INJ), "{e}");
 }
 
@@ -447,41 +417,26 @@ fn jobs_whose_setns_or_unshare_fails_are_typed_errors_root_free() {
     let here = NetNs::current().expect("current");
     // A worker's unshare (NetNs::new).
     let plan = FaultPlan::new().fail(Call::Unshare, 1, INJ);
-    let e = {
-        let _on = plan.install();
-        NetNs::new().unwrap_err()
-    };
+    let e = plan.run(|| NetNs::new().unwrap_err());
     assert_eq!((errno_of(&e), e.op()), (Some(INJ), Some(Op::CreateNetns)), "{e}");
     // A worker's setns into the target (RouteSocket::open_in).
     let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
-    let e = {
-        let _on = plan.install();
-        crate::RouteSocket::open_in(&here).unwrap_err()
-    };
+    let e = plan.run(|| crate::RouteSocket::open_in(&here).unwrap_err());
     assert_eq!((errno_of(&e), e.op()), (Some(INJ), Some(Op::EnterNetns)), "{e}");
     // run and spawn: the closure never runs, the caller never moves.
     let ran = AtomicBool::new(false);
     let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
-    let e = {
-        let _on = plan.install();
-        here.run(|| ran.store(true, Ordering::Relaxed)).unwrap_err()
-    };
+    let e = plan.run(|| here.run(|| ran.store(true, Ordering::Relaxed)).unwrap_err());
     assert_eq!((errno_of(&e), e.op()), (Some(INJ), Some(Op::RunInNetns)), "{e}");
     let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
-    let e = {
-        let _on = plan.install();
-        here.spawn(|| 1).unwrap_err()
-    };
+    let e = plan.run(|| here.spawn(|| 1).unwrap_err());
     assert_eq!((errno_of(&e), e.op()), (Some(INJ), Some(Op::SpawnInNetns)), "{e}");
     assert!(!ran.load(Ordering::Relaxed));
     assert_eq!(NetNs::current().expect("current"), here);
     // command: the child's setns, before exec.
     let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
     let mut cmd = here.command("true").expect("command");
-    let e = {
-        let _on = plan.install();
-        cmd.status().unwrap_err()
-    };
+    let e = plan.run(|| cmd.status().unwrap_err());
     assert_eq!(e.raw_os_error(), Some(INJ as i32), "{e}");
     // The child's counters stay in the child: count the fault here.
     super::fault::note(Call::Setns);
