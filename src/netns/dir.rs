@@ -250,15 +250,14 @@ impl NetnsDir {
         // The namespace is made on a helper thread; the bind mount is done
         // here, from its descriptor, so this thread's mount namespace is the
         // one that gets it.
-        let made =
-            new_netns_fd(op, &self.at(&name, "a new namespace on a worker")).and_then(|fd| {
-                let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
-                mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-                    .map_err(|e| {
-                        Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e)
-                    })?;
-                NetNs::from_fd(fd, &path, Some(name.clone()))
-            });
+        let object = self.at(&name, "unshare(2) and open(2) of a new namespace on a worker");
+        let bind = self.at(&name, "mount(2) MS_BIND onto the entry");
+        let made = new_netns_fd(op, &object).and_then(|fd| {
+            let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
+                .map_err(|e| Error::os(op, bind, e))?;
+            NetNs::from_fd(fd, &path, Some(name.clone()))
+        });
         if made.is_err() {
             // The mount may have succeeded before a later step failed.
             let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
