@@ -57,6 +57,10 @@ mod podnet;
 mod common;
 #[path = "pod/json.rs"]
 mod json;
+#[path = "pod/rtnl.rs"]
+mod rtnl;
+#[path = "pod/settle.rs"]
+mod settle;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -67,7 +71,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nslink::netns::OwnedNetns;
-use nslink::{Bridge, IpNet, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::{Bridge, IpNet, LinkBuilder, NetnsDir, NsName, Route, RouteSocket};
 
 use podnet::{BRIDGE, BRIDGE_MAC, BoxError, Names, SUBNET};
 
@@ -151,7 +155,11 @@ enum Contender {
     Nslink,
     Ip,
     Batch,
+    Rtnl,
     NslinkPhased,
+    NslinkGroupFirst,
+    NslinkSocketsFirst,
+    BareNetns,
     BatchExec,
     BatchParallel,
 }
@@ -162,7 +170,11 @@ impl Contender {
             Contender::Nslink => "nslink",
             Contender::Ip => "ip per op",
             Contender::Batch => "ip -batch",
+            Contender::Rtnl => "rtnetlink+netns-rs",
             Contender::NslinkPhased => "nslink phased*",
+            Contender::NslinkGroupFirst => "nslink group-del*",
+            Contender::NslinkSocketsFirst => "nslink sock-first*",
+            Contender::BareNetns => "bare netns*",
             Contender::BatchExec => "batch exec*",
             Contender::BatchParallel => "batch parallel*",
         }
@@ -200,13 +212,20 @@ impl Lap {
 #[derive(Debug, Clone)]
 struct Sample {
     build: Duration,
+    /// Until the contender's teardown returned.
     teardown: Duration,
+    /// From then until the kernel had destroyed everything (see `settle`).
+    settle: Duration,
     phases: Phases,
 }
 
 impl Sample {
+    /// The teardown, settled.
+    fn settled(&self) -> Duration {
+        self.teardown + self.settle
+    }
     fn total(&self) -> Duration {
-        self.build + self.teardown
+        self.build + self.settled()
     }
 }
 
@@ -215,6 +234,8 @@ enum Held {
     Nothing,
     Endpoints(Vec<podnet::Endpoint>),
     Handles(Vec<(OwnedNetns, RouteSocket)>),
+    Namespaces(Vec<OwnedNetns>),
+    Rtnl(rtnl::Built),
 }
 
 fn gateway() -> Ipv4Addr {
@@ -442,15 +463,16 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(OwnedNetns, Rou
         let name = NsName::new(&pod_name(i))?;
         let pod = dir.create_owned(&name)?;
         lap.charge(ph, "netns create");
-        let pair = VethPair::builder(format!("veth{i}"), "eth0")
+        let veth = LinkBuilder::veth(format!("veth{i}"), "eth0")
             .peer_netns(&pod)
             .master(bridge.index())
+            .group(podnet::POD_GROUP)
             .up()
             .create(&nl)?;
         lap.charge(ph, "veth create");
         let pnl = RouteSocket::open_in(&pod)?;
         lap.charge(ph, "socket open");
-        let eth0 = pair.peer().index();
+        let eth0 = veth.parent_index().ok_or("no veth peer index")?;
         pnl.set_up("lo")?;
         pnl.set_up(eth0)?;
         pnl.add_address(eth0, IpNet::new(podnet::pod_ip(i).into(), 24)?)?;
@@ -464,7 +486,20 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(OwnedNetns, Rou
 
 fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
     Ok(match c {
-        Contender::Nslink => Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?),
+        Contender::Nslink | Contender::NslinkGroupFirst | Contender::NslinkSocketsFirst => {
+            Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?)
+        }
+        Contender::Rtnl => Held::Rtnl(rtnl::build(pods)?),
+        Contender::BareNetns => {
+            let dir = NetnsDir::default();
+            let mut lap = Lap::start();
+            let made = all_names(pods)
+                .iter()
+                .map(|n| Ok(dir.create_owned(NsName::new(n)?)?))
+                .collect::<Res<Vec<_>>>()?;
+            lap.charge(ph, "netns create");
+            Held::Namespaces(made)
+        }
         Contender::NslinkPhased => Held::Handles(build_nslink_phased(pods, ph)?),
         Contender::Ip => {
             build_ip(pods, ph)?;
@@ -488,23 +523,43 @@ fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
 fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
     let mut lap = Lap::start();
     match c {
-        Contender::Nslink | Contender::NslinkPhased => {
-            // Close every socket of the build, then delete each namespace
-            // by identity.
-            let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) = match held {
-                Held::Endpoints(endpoints) => endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip(),
-                Held::Handles(handles) => handles.into_iter().unzip(),
-                Held::Nothing => (Vec::new(), Vec::new()),
+        Contender::Nslink | Contender::NslinkGroupFirst | Contender::NslinkSocketsFirst => {
+            let Held::Endpoints(endpoints) = held else { return Err("no endpoints".into()) };
+            let count = match c {
+                Contender::NslinkGroupFirst => podnet::teardown_group_first(endpoints)?,
+                Contender::NslinkSocketsFirst => podnet::teardown_sockets_first(endpoints)?,
+                _ => podnet::teardown(endpoints)?,
             };
-            drop(sockets);
-            lap.charge(ph, "drop handles");
+            lap.charge(ph, "teardown");
+            if count != pods + 1 {
+                return Err(format!("deleted {count} namespaces, not {}", pods + 1).into());
+            }
+        }
+        Contender::NslinkPhased | Contender::BareNetns => {
+            // What `podnet::teardown` does: each namespace deleted by
+            // identity, then every socket closed.
+            let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) = match held {
+                Held::Handles(handles) => handles.into_iter().unzip(),
+                Held::Namespaces(namespaces) => (namespaces, Vec::new()),
+                _ => return Err("nothing to tear down".into()),
+            };
             let count = namespaces.len();
             for ns in namespaces {
                 ns.delete()?;
             }
             lap.charge(ph, "delete entries");
+            drop(sockets);
+            lap.charge(ph, "drop handles");
             if count != pods + 1 {
                 return Err(format!("deleted {count} namespaces, not {}", pods + 1).into());
+            }
+        }
+        Contender::Rtnl => {
+            let Held::Rtnl(built) = held else { return Err("nothing built".into()) };
+            let count = rtnl::teardown(built)?;
+            lap.charge(ph, "teardown");
+            if count != pods + 1 {
+                return Err(format!("removed {count} namespaces, not {}", pods + 1).into());
             }
         }
         Contender::Ip => {
@@ -519,6 +574,16 @@ fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// Writes `msg` to the ftrace marker named by `NSLINK_BENCH_TRACE` (e.g.
+/// `/sys/kernel/tracing/instances/pod/trace_marker`), if set: lines up the
+/// bench's phases with kernel events (`workqueue_execute_start` of
+/// `cleanup_net`) in the trace.
+fn trace_mark(msg: &str) {
+    if let Some(path) = std::env::var_os("NSLINK_BENCH_TRACE") {
+        let _ = fs::write(path, msg);
+    }
 }
 
 /// The entries left in the namespace directory.
@@ -544,7 +609,12 @@ struct Checked {
     neighbours: (usize, usize),
 }
 
-fn run_once(c: Contender, pods: usize, check: bool) -> Res<(Sample, Option<Checked>)> {
+fn run_once(
+    c: Contender,
+    pods: usize,
+    check: bool,
+    watch: &mut settle::Settle,
+) -> Res<(Sample, Option<Checked>)> {
     let before = leftovers()?;
     if !before.is_empty() {
         return Err(format!(
@@ -563,14 +633,22 @@ fn run_once(c: Contender, pods: usize, check: bool) -> Res<(Sample, Option<Check
     } else {
         None
     };
+    let paths: Vec<String> = all_names(pods).iter().map(|n| format!("{NETNS_DIR}/{n}")).collect();
+    let armed = watch.arm(&paths).map_err(|e| format!("{} settle watch: {e}", c.label()))?;
+    trace_mark(&format!("{} teardown start", c.label()));
     let t = Instant::now();
     teardown(c, held, pods, &mut phases).map_err(|e| format!("{} teardown: {e}", c.label()))?;
     let teardown_time = t.elapsed();
+    trace_mark(&format!("{} teardown returned", c.label()));
+    watch.wait(armed).map_err(|e| format!("{} settling: {e}", c.label()))?;
+    let settle_time = t.elapsed() - teardown_time;
+    trace_mark(&format!("{} settled", c.label()));
     let after = leftovers()?;
     if !after.is_empty() {
         return Err(format!("{}: left {after:?} in {NETNS_DIR}", c.label()).into());
     }
-    Ok((Sample { build: build_time, teardown: teardown_time, phases }, state))
+    let sample = Sample { build: build_time, teardown: teardown_time, settle: settle_time, phases };
+    Ok((sample, state))
 }
 
 // ---------------------------------------------------------------------------
@@ -840,6 +918,8 @@ fn spread(values: &[f64]) -> String {
 struct Results {
     contenders: Vec<Contender>,
     samples: BTreeMap<&'static str, Vec<Sample>>,
+    /// The settle probe's own destruction, once per round (ms).
+    probe: Vec<f64>,
 }
 
 impl Results {
@@ -851,6 +931,9 @@ impl Results {
     }
     fn teardown(&self, c: Contender) -> Vec<f64> {
         self.series(c, |s| ms(s.teardown))
+    }
+    fn settled(&self, c: Contender) -> Vec<f64> {
+        self.series(c, |s| ms(s.settled()))
     }
     fn total(&self, c: Contender) -> Vec<f64> {
         self.series(c, |s| ms(s.total()))
@@ -903,19 +986,25 @@ fn print_table(r: &Results, cfg: &Config) {
         cfg.pods, cfg.rounds
     );
     println!(
-        "{:<16} {:^24}   {:^24}   {:^24}",
-        "contender", "build", "teardown", "total (build+teardown)"
+        "{:<16} {:^24}   {:^24}   {:^24}   {:^24}",
+        "contender", "build", "teardown returned", "teardown settled", "total (build+settled)"
     );
-    println!("{:<16} {}", "", "  median     p10     p90    ".repeat(3));
+    println!("{:<16} {}", "", "  median     p10     p90    ".repeat(4));
     for &c in &r.contenders {
         println!(
-            "{:<16} {}    {}    {}",
+            "{:<16} {}    {}    {}    {}",
             c.label(),
             spread(&r.build(c)),
             spread(&r.teardown(c)),
+            spread(&r.settled(c)),
             spread(&r.total(c))
         );
     }
+    println!(
+        "  settled: until the kernel destroyed every namespace (see benches/pod/settle.rs); \
+         includes the probe's own destruction, alone: {} ms",
+        spread(&r.probe)
+    );
     println!("  (* diagnostic / alternative forms, not part of the verdict)");
     println!();
     println!("ratios, contender / nslink (ratio of medians; > 1 = nslink faster)");
@@ -1009,7 +1098,7 @@ fn print_drift(r: &Results) {
 
 fn print_summary(r: &Results, cfg: &Config) -> bool {
     let n = Contender::Nslink;
-    let (nb, nt, nn) = (median(&r.build(n)), median(&r.teardown(n)), median(&r.total(n)));
+    let (nb, nt, nn) = (median(&r.build(n)), median(&r.settled(n)), median(&r.total(n)));
     println!();
     println!(
         "SUMMARY ({} pods, {} rounds, medians{})",
@@ -1017,14 +1106,17 @@ fn print_summary(r: &Results, cfg: &Config) -> bool {
         cfg.rounds,
         if cfg.quick { ", QUICK smoke run" } else { "" }
     );
-    println!("  nslink     build {nb:>7.1} ms  teardown {nt:>6.1} ms  total {nn:>7.1} ms");
+    println!("  nslink     build {nb:>7.1} ms  settled teardown {nt:>6.1} ms  total {nn:>7.1} ms");
     let mut all_beat = true;
-    for c in [Contender::Ip, Contender::Batch] {
-        let (b, t, x) = (median(&r.build(c)), median(&r.teardown(c)), median(&r.total(c)));
+    for c in [Contender::Ip, Contender::Batch, Contender::Rtnl] {
+        let (b, t, x) = (median(&r.build(c)), median(&r.settled(c)), median(&r.total(c)));
         let p = r.paired(c);
-        println!("  {:<10} build {b:>7.1} ms  teardown {t:>6.1} ms  total {x:>7.1} ms", c.label());
         println!(
-            "    {}/nslink: build {:.2}x, teardown {:.2}x, total {:.2}x (paired per round: median {:.2}x, p10 {:.2}x, p90 {:.2}x); nslink faster: build {}, teardown {}, total {}",
+            "  {:<10} build {b:>7.1} ms  settled teardown {t:>6.1} ms  total {x:>7.1} ms",
+            c.label()
+        );
+        println!(
+            "    {}/nslink: build {:.2}x, settled teardown {:.2}x, total {:.2}x (paired per round: median {:.2}x, p10 {:.2}x, p90 {:.2}x); nslink faster: build {}, teardown {}, total {}",
             c.label(),
             b / nb,
             t / nt,
@@ -1041,12 +1133,47 @@ fn print_summary(r: &Results, cfg: &Config) -> bool {
     println!(
         "  verdict: {}",
         if all_beat {
-            "nslink beats `ip` per op and `ip -batch` on build, teardown and total"
+            "nslink beats `ip` per op, `ip -batch` and rtnetlink+netns-rs on build, settled teardown and total"
         } else {
-            "nslink does NOT beat both everywhere (see above)"
+            "nslink does NOT beat all of them everywhere (see above)"
         }
     );
     all_beat
+}
+
+/// The suite's table rows (`common::row`, recorded in
+/// `target/nslink-bench/pod.tsv` for the report): build + settled teardown,
+/// build alone and settled teardown alone, each against nslink, with the
+/// kernel's floor (bare namespaces) beside them.
+fn record_rows(r: &Results, cfg: &Config) {
+    let main = [Contender::Nslink, Contender::Ip, Contender::Batch, Contender::Rtnl];
+    let floor = Contender::BareNetns;
+    let groups: [(String, fn(&Sample) -> Duration); 3] = [
+        (format!("{} pods up and down (settled)", cfg.pods), Sample::total),
+        (format!("{} pods: build", cfg.pods), |s| s.build),
+        (format!("{} pods: teardown, settled", cfg.pods), Sample::settled),
+    ];
+    println!();
+    for (title, f) in groups {
+        let mut rows: Vec<common::Contender<'_>> = main
+            .iter()
+            .chain(r.contenders.contains(&floor).then_some(&floor))
+            .map(|&c| {
+                let mut row = common::Contender::new(c.label(), 1, |_| Ok(Duration::ZERO));
+                row.samples = r.samples[c.label()].iter().map(|s| f(s).as_nanos() as f64).collect();
+                row
+            })
+            .collect();
+        if rows.len() < main.len() {
+            continue;
+        }
+        common::heading(&title, cfg.rounds as u32, &rows);
+        let (base, others) = rows.split_first_mut().expect("nslink first");
+        common::row(base, None);
+        for c in others.iter() {
+            common::row(c, Some(("nslink", base)));
+        }
+    }
 }
 
 fn yes(b: bool) -> &'static str {
@@ -1072,8 +1199,16 @@ fn run(cfg: &Config) -> Res<()> {
         cfg.settle.as_millis()
     );
     print_commands(cfg.pods);
-    let mut contenders =
-        vec![Contender::Nslink, Contender::Ip, Contender::Batch, Contender::NslinkPhased];
+    let mut contenders = vec![
+        Contender::Nslink,
+        Contender::Ip,
+        Contender::Batch,
+        Contender::Rtnl,
+        Contender::NslinkPhased,
+        Contender::NslinkGroupFirst,
+        Contender::NslinkSocketsFirst,
+        Contender::BareNetns,
+    ];
     if cfg.alt {
         contenders.extend([Contender::BatchExec, Contender::BatchParallel]);
     }
@@ -1083,9 +1218,23 @@ fn run(cfg: &Config) -> Res<()> {
     println!(
         "warm-up round: checking each contender's end state with ip -j link/addr/route and ip_forward"
     );
+    let mut watch = settle::Settle::new()?;
     let mut reference: Option<Vec<String>> = None;
     for &c in &contenders {
-        let (s, checked) = run_once(c, cfg.pods, true)?;
+        if c == Contender::BareNetns {
+            let (s, _) = run_once(c, cfg.pods, false, &mut watch)?;
+            println!(
+                "  {:<16} (the kernel's floor: {} empty named namespaces, not the pod network; \
+                 warm-up: create {:.1} ms, delete {:.1} ms, settled {:.1} ms)",
+                c.label(),
+                cfg.pods + 1,
+                ms(s.build),
+                ms(s.teardown),
+                ms(s.settled())
+            );
+            continue;
+        }
+        let (s, checked) = run_once(c, cfg.pods, true, &mut watch)?;
         let Checked { lines: state, neighbours: (neigh, neigh_other) } =
             checked.ok_or("no state")?;
         match &reference {
@@ -1106,26 +1255,37 @@ fn run(cfg: &Config) -> Res<()> {
             }
         }
         println!(
-            "  {:<16} (warm-up: build {:.1} ms, teardown {:.1} ms; {NETNS_DIR} empty after; \
+            "  {:<16} (warm-up: build {:.1} ms, teardown {:.1} ms, settled {:.1} ms; {NETNS_DIR} empty after; \
              {neigh} neighbour entries, {neigh_other} of them not NOARP)",
             "",
             ms(s.build),
-            ms(s.teardown)
+            ms(s.teardown),
+            ms(s.settled())
         );
         thread::sleep(cfg.settle);
     }
 
     // Measured rounds, round-robin with a rotating start.
-    let mut results = Results { contenders: contenders.clone(), samples: BTreeMap::new() };
+    let mut results =
+        Results { contenders: contenders.clone(), samples: BTreeMap::new(), probe: Vec::new() };
     for r in 0..cfg.rounds {
         let mut line = format!("round {:>2}:", r + 1);
         for k in 0..contenders.len() {
             let c = contenders[(r + k) % contenders.len()];
-            let (s, _) = run_once(c, cfg.pods, false)?;
-            line += &format!("  {} {:.0}+{:.0}", c.label(), ms(s.build), ms(s.teardown));
+            let (s, _) = run_once(c, cfg.pods, false, &mut watch)?;
+            line += &format!(
+                "  {} {:.0}+{:.0}+{:.0}",
+                c.label(),
+                ms(s.build),
+                ms(s.teardown),
+                ms(s.settle)
+            );
             results.samples.entry(c.label()).or_default().push(s);
             thread::sleep(cfg.settle);
         }
+        let probe = watch.probe_alone()?;
+        line += &format!("  probe {:.1}", ms(probe));
+        results.probe.push(ms(probe));
         println!("{line}");
     }
 
@@ -1133,6 +1293,7 @@ fn run(cfg: &Config) -> Res<()> {
     print_phases(&results, cfg);
     print_drift(&results);
     print_summary(&results, cfg);
+    record_rows(&results, cfg);
     Ok(())
 }
 

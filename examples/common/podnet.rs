@@ -17,7 +17,7 @@
 use std::net::Ipv4Addr;
 
 use nslink::netns::OwnedNetns;
-use nslink::{Bridge, IpNet, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::{Bridge, IpNet, LinkBuilder, NetnsDir, NsName, Route, RouteSocket};
 
 /// The node's bridge (inside the node namespace, so every network has its
 /// own).
@@ -28,6 +28,9 @@ pub const BRIDGE_MAC: &str = "02:42:0a:f4:01:01";
 pub const SUBNET: [u8; 3] = [10, 244, 1];
 /// Most pods in a network (the /24 has 253 host addresses after the node's).
 pub const MAX_PODS: usize = 250;
+/// The device group (`IFLA_GROUP`) of the pods' host-side veth ends in the
+/// node namespace: [`teardown`] deletes them all with one request.
+pub const POD_GROUP: u32 = 244;
 
 /// The error type of the example.
 pub type BoxError = Box<dyn std::error::Error>;
@@ -114,13 +117,15 @@ pub fn build(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>
     for i in 1..=pods {
         let pod = dir.create_owned(NsName::new(&names.pod(i))?)?;
         let ip = pod_ip(i);
-        let pair = VethPair::builder(format!("veth{i}"), "eth0")
+        // The host end, in the pods' group; "eth0" made directly in the pod.
+        let veth = LinkBuilder::veth(format!("veth{i}"), "eth0")
             .peer_netns(&pod)
             .master(&bridge)
+            .group(POD_GROUP)
             .up()
             .create(&endpoints[0].nl)?;
+        let eth0 = veth.parent_index().ok_or("the kernel did not report the veth's peer")?;
         let pnl = RouteSocket::open_in(&pod)?;
-        let eth0 = pair.peer().index();
         // The pod's four settings go out in one datagram.
         let mut setup = pnl.batch();
         setup.set_up("lo")?.set_up(eth0)?;
@@ -132,12 +137,49 @@ pub fn build(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>
     Ok(endpoints)
 }
 
-/// Closes every socket, then deletes every namespace by identity and
+/// Deletes every namespace by identity, then closes every socket, and
 /// reports each failure. Returns how many namespaces were deleted.
+///
+/// The kernel destroys a namespace (and its devices: the pods' veth pairs,
+/// the bridge) later, on a workqueue, once its last reference is gone; one
+/// run of that work destroys every namespace queued by then, with one set
+/// of RCU waits for all. The sockets go last, together, so that the last
+/// references of all the namespaces (a socket's goes one RCU grace period
+/// after it is closed) are dropped at the same moment and the kernel
+/// destroys the whole network in one run instead of several.
 pub fn teardown(endpoints: Vec<Endpoint>) -> Result<usize, BoxError> {
     let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) =
         endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip();
+    let outcome = delete_all(namespaces);
     drop(sockets);
+    outcome
+}
+
+/// [`teardown`], after deleting every pod's veth pair with one request
+/// from the node (the host ends' group, [`POD_GROUP`]): the kernel
+/// unregisters them in one batch and they are gone when the request
+/// returns, before the namespaces go.
+pub fn teardown_group_first(endpoints: Vec<Endpoint>) -> Result<usize, BoxError> {
+    let veths = match endpoints.first() {
+        Some(node) => node.nl.delete_group(POD_GROUP).map_err(|e| format!("veths: {e}")),
+        None => Ok(()),
+    };
+    let deleted = teardown(endpoints)?;
+    veths?;
+    Ok(deleted)
+}
+
+/// [`teardown`] in the other order: every socket closed first, then every
+/// namespace deleted.
+pub fn teardown_sockets_first(endpoints: Vec<Endpoint>) -> Result<usize, BoxError> {
+    let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) =
+        endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip();
+    drop(sockets);
+    delete_all(namespaces)
+}
+
+/// Deletes each namespace by identity; reports every failure.
+fn delete_all(namespaces: Vec<OwnedNetns>) -> Result<usize, BoxError> {
     let mut deleted = 0;
     let mut failures = Vec::new();
     for ns in namespaces {
