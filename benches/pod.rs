@@ -128,7 +128,7 @@ impl Config {
         let mut cfg = if quick {
             Config { quick, pods: 5, rounds: 2, settle: Duration::from_millis(50), alt: false }
         } else {
-            Config { quick, pods: 50, rounds: 15, settle: Duration::from_millis(500), alt: false }
+            Config { quick, pods: 50, rounds: 15, settle: Duration::from_millis(100), alt: false }
         };
         if let Some(n) = env_num("NSLINK_BENCH_ROUNDS")? {
             cfg.rounds = (n as usize).max(1);
@@ -159,6 +159,7 @@ enum Contender {
     NslinkPhased,
     NslinkGroupFirst,
     NslinkSocketsFirst,
+    NslinkSerial,
     BareNetns,
     BatchExec,
     BatchParallel,
@@ -174,6 +175,7 @@ impl Contender {
             Contender::NslinkPhased => "nslink phased*",
             Contender::NslinkGroupFirst => "nslink group-del*",
             Contender::NslinkSocketsFirst => "nslink sock-first*",
+            Contender::NslinkSerial => "nslink 1-thread*",
             Contender::BareNetns => "bare netns*",
             Contender::BatchExec => "batch exec*",
             Contender::BatchParallel => "batch parallel*",
@@ -489,6 +491,9 @@ fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
         Contender::Nslink | Contender::NslinkGroupFirst | Contender::NslinkSocketsFirst => {
             Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?)
         }
+        Contender::NslinkSerial => {
+            Held::Endpoints(podnet::build_serial(&NetnsDir::default(), &names()?, pods)?)
+        }
         Contender::Rtnl => Held::Rtnl(rtnl::build(pods)?),
         Contender::BareNetns => {
             let dir = NetnsDir::default();
@@ -523,7 +528,10 @@ fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
 fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
     let mut lap = Lap::start();
     match c {
-        Contender::Nslink | Contender::NslinkGroupFirst | Contender::NslinkSocketsFirst => {
+        Contender::Nslink
+        | Contender::NslinkGroupFirst
+        | Contender::NslinkSocketsFirst
+        | Contender::NslinkSerial => {
             let Held::Endpoints(endpoints) = held else { return Err("no endpoints".into()) };
             let count = match c {
                 Contender::NslinkGroupFirst => podnet::teardown_group_first(endpoints)?,
@@ -1207,6 +1215,7 @@ fn run(cfg: &Config) -> Res<()> {
         Contender::NslinkPhased,
         Contender::NslinkGroupFirst,
         Contender::NslinkSocketsFirst,
+        Contender::NslinkSerial,
         Contender::BareNetns,
     ];
     if cfg.alt {
