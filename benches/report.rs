@@ -22,7 +22,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -133,18 +132,38 @@ fn read_all(dir: &Path) -> Res<Vec<Bench>> {
     Ok(benches)
 }
 
+/// Whether `label` is the row a paired ratio names as its baseline `base`
+/// (benches name baselines briefly: "floor" for "floor: setns there …").
+fn is_baseline(label: &str, base: &str) -> bool {
+    label == base || label.contains(base)
+}
+
 /// The row every other row of the group is compared with: the one labelled
-/// `nslink`, else the first whose label starts with `nslink`.
+/// `nslink` if there is one, else the group's own baseline (the row most
+/// other rows were measured against), else the first row.
 fn reference(g: &Group) -> Option<&Row> {
-    g.rows
+    if let Some(r) = g.rows.iter().find(|r| r.contender == "nslink") {
+        return Some(r);
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (base, _) in g.rows.iter().filter_map(|r| r.paired.as_ref()) {
+        match counts.iter_mut().find(|(b, _)| b == base) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((base, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts
         .iter()
-        .find(|r| r.contender == "nslink")
-        .or_else(|| g.rows.iter().find(|r| r.contender.starts_with("nslink")))
+        .find_map(|(base, _)| {
+            g.rows.iter().find(|r| r.paired.is_none() && is_baseline(&r.contender, base))
+        })
+        .or_else(|| g.rows.first())
 }
 
 /// A row's time as a ratio to the reference's: the paired per-round ratio
 /// (with p10 and p90) when the row was measured against the reference, the
-/// ratio of medians otherwise (and for the reference itself, 1).
+/// ratio of medians otherwise.
 struct Ratio {
     median: f64,
     spread: Option<(f64, f64)>,
@@ -152,7 +171,7 @@ struct Ratio {
 
 fn ratio_to(r: &Row, reference: &Row) -> Ratio {
     match &r.paired {
-        Some((base, [m, lo, hi])) if *base == reference.contender => {
+        Some((base, [m, lo, hi])) if is_baseline(&reference.contender, base) => {
             Ratio { median: *m, spread: Some((*lo, *hi)) }
         }
         _ => Ratio { median: r.median / reference.median, spread: None },
@@ -179,7 +198,7 @@ fn markdown(benches: &[Bench]) -> String {
         let _ = writeln!(md, "### `{}`\n", b.name);
         let _ = writeln!(
             md,
-            "| Group | Contender | Median | p10 – p90 | × nslink | Paired ratio (vs baseline) |"
+            "| Group | Contender | Median | p10 – p90 | × reference | Paired ratio (vs baseline) |"
         );
         let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | --- |");
         for g in &b.groups {
@@ -220,10 +239,12 @@ fn markdown(benches: &[Bench]) -> String {
         md.push('\n');
     }
     md.push_str(
-        "× nslink: the row's time over nslink's in the same group (> 1: nslink is faster); \
-         the paired per-round ratio when the row was measured against nslink, else the ratio \
-         of the medians. Rows marked `*` are diagnostics (other forms tried, the kernel's \
-         floor), not contenders.\n",
+        "× reference: the row's time over the reference row's (**1**) in the same group: nslink \
+         where a row is labelled just `nslink`, else the row the bench measured the others \
+         against (a raw C floor, a hand-written loop); > 1 is slower. It is the paired \
+         per-round ratio when the row was measured against the reference, else the ratio of \
+         the medians (marked). Rows marked `*` are diagnostics (other forms tried, the \
+         kernel's floor), not contenders.\n",
     );
     md
 }
@@ -300,10 +321,10 @@ fn splice(doc: &str, begin: &str, end: &str, body: &str) -> Res<String> {
 
 const WIDTH: f64 = 960.0;
 const LABEL_W: f64 = 330.0;
-const RIGHT_PAD: f64 = 90.0;
+const RIGHT_PAD: f64 = 130.0;
 const ROW_H: f64 = 18.0;
 const HEAD_H: f64 = 24.0;
-const TOP: f64 = 64.0;
+const TOP: f64 = 84.0;
 
 /// One line of the chart.
 enum Line {
@@ -324,10 +345,9 @@ fn svg(benches: &[Bench]) -> String {
         lines.push(Line::Bench(b.name.clone()));
         for g in &b.groups {
             let Some(reference) = reference(g) else {
-                lines.push(Line::Group(format!("{} (no nslink row: not charted)", g.title)));
                 continue;
             };
-            lines.push(Line::Group(g.title.clone()));
+            lines.push(Line::Group(format!("{} — relative to: {}", g.title, reference.contender)));
             for r in &g.rows {
                 let is_ref = std::ptr::eq(r, reference);
                 let ratio = if is_ref {
@@ -374,17 +394,25 @@ fn svg(benches: &[Bench]) -> String {
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="12" y="22" font-size="16" font-weight="bold">nslink benchmarks: time relative to nslink (log scale; right of 1 = nslink faster)</text>"#
+        r#"<text x="12" y="22" font-size="16" font-weight="bold">nslink benchmarks: time relative to each group's reference (log scale; right of 1 = slower)</text>"#
     );
     let _ = writeln!(
         s,
-        r#"<text x="12" y="40" fill="#555">medians, same run, contenders interleaved; whiskers: p10..p90 of the paired per-round ratio; * = diagnostic row</text>"#
+        r##"<text x="12" y="40" fill="#555">reference (1): nslink, or the group's own baseline (raw C, a bare syscall floor). Medians, same run, interleaved.</text>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="12" y="56" fill="#555">Whiskers: p10..p90 of the paired per-round ratio. Orange: nslink; blue: other contenders; grey: * diagnostics.</text>"##
     );
     // Decade grid and labels.
     let mut dec = lo_dec;
     while dec <= hi_dec + 1e-9 {
         let gx = x(10f64.powf(dec));
-        let label = fmt_ratio(10f64.powf(dec)).replace(".00x", "x");
+        let label = if dec < 0.0 {
+            format!("{:.*}x", -dec as usize, 10f64.powf(dec))
+        } else {
+            format!("{:.0}x", 10f64.powf(dec))
+        };
         let _ = writeln!(
             s,
             r##"<line x1="{gx:.1}" y1="{:.1}" x2="{gx:.1}" y2="{:.1}" stroke="{}" stroke-width="1"/>"##,
@@ -451,10 +479,12 @@ fn svg(benches: &[Bench]) -> String {
                 }
                 let vx = x(v);
                 let diagnostic = label.ends_with('*');
-                let fill = match (v >= 1.0, diagnostic) {
-                    (_, true) => "#bbbbbb",
-                    (true, false) => "#4c78a8",
-                    (false, false) => "#e45756",
+                let fill = if diagnostic {
+                    "#bbbbbb"
+                } else if label.to_lowercase().contains("nslink") {
+                    "#f58518"
+                } else {
+                    "#4c78a8"
                 };
                 let (bx, bw) = if vx >= one { (one, vx - one) } else { (vx, one - vx) };
                 let _ = writeln!(
