@@ -152,7 +152,7 @@ fn reference(g: &Group) -> Option<&Row> {
             None => counts.push((base, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     counts
         .iter()
         .find_map(|(base, _)| {

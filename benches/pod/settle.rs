@@ -113,7 +113,7 @@ impl Settle {
     fn wait_probe(&mut self, deadline: Instant) -> Res<()> {
         loop {
             if let Event::LinkRemoved(l) = self.next(deadline, &BTreeSet::new())?
-                && l.name().to_string() == PROBE
+                && *l.name() == PROBE
             {
                 return Ok(());
             }

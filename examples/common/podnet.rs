@@ -102,13 +102,22 @@ type PodNs = (OwnedNetns, RouteSocket);
 /// Builds the node and `pods` pods in `dir`, named by `names`; the node is
 /// the first endpoint. On an error, what was already built is deleted (by
 /// identity) before the error is returned.
-///
-/// The pods' namespaces (and a socket in each) are made on a second thread
-/// while this one makes the node, the veths and the pods' settings: making
-/// a namespace is mostly the kernel's work (~0.4 ms each), and so is making
-/// a veth; the two overlap on a machine with two cores. The pods still get
-/// their veths, addresses and routes in order.
 pub fn build(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>, BoxError> {
+    check_pods(pods)?;
+    build_with(dir, names, pods, |i| make_pod_ns(dir, names, i))
+}
+
+/// [`build`], with the pods' namespaces (and a socket in each) made on a
+/// second thread while this one makes the node, the veths and the pods'
+/// settings: both are mostly the kernel's work (~0.5 ms a namespace, ~1 ms
+/// a veth), which two idle cores could overlap. Not shown faster on the
+/// loaded development VM (the `pod` bench's `nslink 2-threads*`), so not
+/// the example's way.
+pub fn build_parallel(
+    dir: &NetnsDir,
+    names: &Names,
+    pods: usize,
+) -> Result<Vec<Endpoint>, BoxError> {
     check_pods(pods)?;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<PodNs, String>>(8);
@@ -127,13 +136,6 @@ pub fn build(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>
             Err(_) => Err("the namespace maker stopped".into()),
         })
     })
-}
-
-/// [`build`] on this thread alone: each pod's namespace made just before
-/// its veth.
-pub fn build_serial(dir: &NetnsDir, names: &Names, pods: usize) -> Result<Vec<Endpoint>, BoxError> {
-    check_pods(pods)?;
-    build_with(dir, names, pods, |i| make_pod_ns(dir, names, i))
 }
 
 fn check_pods(pods: usize) -> Result<(), BoxError> {
