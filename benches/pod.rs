@@ -1,10 +1,10 @@
 //! Benchmark: build and tear down a Kubernetes-style node with 50 pods,
-//! exactly what the `pod-network` example builds, three ways in the same
+//! exactly what the `pod-network` example builds, four ways in the same
 //! run:
 //!
 //! - **nslink**: `podnet::build` (the example's own code, included from
-//!   `examples/common/podnet.rs`), then `podnet::teardown` closes the
-//!   sockets and deletes each namespace by identity (`OwnedNetns::delete`);
+//!   `examples/common/podnet.rs`), then `podnet::teardown` deletes each
+//!   namespace by identity (`OwnedNetns::delete`) and closes the sockets;
 //! - **ip per op**: one `ip` process per operation (`ip netns add`,
 //!   `ip -n NS link add …`, `ip -n NS addr add …`, …; the node's
 //!   `ip_forward` through `ip netns exec NODE sysctl`), torn down with one
@@ -16,19 +16,32 @@
 //!   `netns add`, one `ip -n NODE -batch -` for the node (bridge, address,
 //!   the `sysctl` through a `netns exec` line, and every veth, created with
 //!   its peer directly in the pod), and one `ip -n POD -batch -` per pod;
-//!   teardown is one `ip -batch -` with every `netns del`.
+//!   teardown is one `ip -batch -` with every `netns del`;
+//! - **rtnetlink+netns-rs**: the same network with the crates a Rust user
+//!   would pick instead (`pod/rtnl.rs`): netns-rs makes, enters and removes
+//!   the named namespaces, rtnetlink over a tokio runtime makes the bridge,
+//!   the veths, the addresses and the routes.
 //!
-//! Plus a diagnostic contender, **nslink phased**, which makes the same
-//! calls as `podnet::build` with a clock between them, to show where
-//! nslink's time goes (it is not compared). `NSLINK_BENCH_ALT=1` adds two
-//! more `ip -batch` forms that were tried: one `ip -batch -` whose
+//! Every teardown is timed until it is *settled*: until the kernel has
+//! destroyed every namespace of the network, their devices (the host-side
+//! veth ends among them) included, not just until the namespace files are
+//! unmounted (`pod/settle.rs` says how that is watched). The rows of the
+//! suite's report are build + settled teardown, build, and settled teardown.
+//!
+//! Diagnostic contenders (marked `*`, not compared in the verdict):
+//! **nslink phased** makes the same calls as `podnet::build` with a clock
+//! between them, to show where nslink's time goes; **nslink group-del**,
+//! **nslink sock-first** and **nslink 2-threads** are the teardown and build
+//! variants that were tried (`podnet::teardown_group_first`,
+//! `teardown_sockets_first`, `build_parallel`); **bare netns** makes and
+//! deletes as many empty named namespaces, the kernel's floor for any
+//! program that builds this network. `NSLINK_BENCH_ALT=1` adds two more
+//! `ip -batch` forms that were tried: one `ip -batch -` whose
 //! `netns exec NS ip -batch FILE` lines configure the node and the pods,
 //! and the per-namespace form with all pod batches running in parallel.
 //!
 //! Contenders are interleaved round-robin (the starting contender rotates
-//! each round), with an untimed pause after each turn: the kernel destroys
-//! a deleted namespace (and its devices) later, on a workqueue, and without
-//! the pause that work would be billed to the next contender. Results are
+//! each round), with an untimed pause after each turn. Results are
 //! medians with p10 and p90 over the rounds. A warm-up round checks, with
 //! `ip -j … link/addr/route` and `ip_forward` read inside each namespace,
 //! that every contender leaves the same state as nslink (names, bridge MAC
