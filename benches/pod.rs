@@ -1,10 +1,10 @@
 //! Benchmark: build and tear down a Kubernetes-style node with 50 pods,
-//! exactly what the `pod-network` example builds, three ways in the same
+//! exactly what the `pod-network` example builds, four ways in the same
 //! run:
 //!
 //! - **nslink**: `podnet::build` (the example's own code, included from
-//!   `examples/common/podnet.rs`), then `podnet::teardown` closes the
-//!   sockets and deletes each namespace by identity (`OwnedNetns::delete`);
+//!   `examples/common/podnet.rs`), then `podnet::teardown` deletes each
+//!   namespace by identity (`OwnedNetns::delete`) and closes the sockets;
 //! - **ip per op**: one `ip` process per operation (`ip netns add`,
 //!   `ip -n NS link add …`, `ip -n NS addr add …`, …; the node's
 //!   `ip_forward` through `ip netns exec NODE sysctl`), torn down with one
@@ -16,19 +16,32 @@
 //!   `netns add`, one `ip -n NODE -batch -` for the node (bridge, address,
 //!   the `sysctl` through a `netns exec` line, and every veth, created with
 //!   its peer directly in the pod), and one `ip -n POD -batch -` per pod;
-//!   teardown is one `ip -batch -` with every `netns del`.
+//!   teardown is one `ip -batch -` with every `netns del`;
+//! - **rtnetlink+netns-rs**: the same network with the crates a Rust user
+//!   would pick instead (`pod/rtnl.rs`): netns-rs makes, enters and removes
+//!   the named namespaces, rtnetlink over a tokio runtime makes the bridge,
+//!   the veths, the addresses and the routes.
 //!
-//! Plus a diagnostic contender, **nslink phased**, which makes the same
-//! calls as `podnet::build` with a clock between them, to show where
-//! nslink's time goes (it is not compared). `NSLINK_BENCH_ALT=1` adds two
-//! more `ip -batch` forms that were tried: one `ip -batch -` whose
+//! Every teardown is timed until it is *settled*: until the kernel has
+//! destroyed every namespace of the network, their devices (the host-side
+//! veth ends among them) included, not just until the namespace files are
+//! unmounted (`pod/settle.rs` says how that is watched). The rows of the
+//! suite's report are build + settled teardown, build, and settled teardown.
+//!
+//! Diagnostic contenders (marked `*`, not compared in the verdict):
+//! **nslink phased** makes the same calls as `podnet::build` with a clock
+//! between them, to show where nslink's time goes; **nslink group-del**,
+//! **nslink sock-first** and **nslink 2-threads** are the teardown and build
+//! variants that were tried (`podnet::teardown_group_first`,
+//! `teardown_sockets_first`, `build_parallel`); **bare netns** makes and
+//! deletes as many empty named namespaces, the kernel's floor for any
+//! program that builds this network. `NSLINK_BENCH_ALT=1` adds two more
+//! `ip -batch` forms that were tried: one `ip -batch -` whose
 //! `netns exec NS ip -batch FILE` lines configure the node and the pods,
 //! and the per-namespace form with all pod batches running in parallel.
 //!
 //! Contenders are interleaved round-robin (the starting contender rotates
-//! each round), with an untimed pause after each turn: the kernel destroys
-//! a deleted namespace (and its devices) later, on a workqueue, and without
-//! the pause that work would be billed to the next contender. Results are
+//! each round), with an untimed pause after each turn. Results are
 //! medians with p10 and p90 over the rounds. A warm-up round checks, with
 //! `ip -j … link/addr/route` and `ip_forward` read inside each namespace,
 //! that every contender leaves the same state as nslink (names, bridge MAC
@@ -49,7 +62,9 @@
 //! Run as root: `cargo bench --bench pod`. Environment:
 //! `NSLINK_BENCH_QUICK=1` (5 pods, 2 rounds: a smoke run),
 //! `NSLINK_BENCH_ROUNDS=N`, `NSLINK_BENCH_PODS=N` (1..=250),
-//! `NSLINK_BENCH_SETTLE_MS=N` (pause after each turn), `NSLINK_BENCH_ALT=1`.
+//! `NSLINK_BENCH_SETTLE_MS=N` (pause after each turn), `NSLINK_BENCH_ALT=1`,
+//! `NSLINK_BENCH_ONLY=LABEL,…` (only these contenders, and nslink),
+//! `NSLINK_BENCH_TRACE=FILE` (see `trace_mark`).
 
 #[path = "../examples/common/podnet.rs"]
 mod podnet;
@@ -57,6 +72,10 @@ mod podnet;
 mod common;
 #[path = "pod/json.rs"]
 mod json;
+#[path = "pod/rtnl.rs"]
+mod rtnl;
+#[path = "pod/settle.rs"]
+mod settle;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -67,7 +86,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nslink::netns::OwnedNetns;
-use nslink::{Bridge, IpNet, NetnsDir, NsName, Route, RouteSocket, VethPair};
+use nslink::{Bridge, IpNet, LinkBuilder, NetnsDir, NsName, Route, RouteSocket};
 
 use podnet::{BRIDGE, BRIDGE_MAC, BoxError, Names, SUBNET};
 
@@ -124,7 +143,7 @@ impl Config {
         let mut cfg = if quick {
             Config { quick, pods: 5, rounds: 2, settle: Duration::from_millis(50), alt: false }
         } else {
-            Config { quick, pods: 50, rounds: 15, settle: Duration::from_millis(500), alt: false }
+            Config { quick, pods: 50, rounds: 15, settle: Duration::from_millis(100), alt: false }
         };
         if let Some(n) = env_num("NSLINK_BENCH_ROUNDS")? {
             cfg.rounds = (n as usize).max(1);
@@ -151,7 +170,12 @@ enum Contender {
     Nslink,
     Ip,
     Batch,
+    Rtnl,
     NslinkPhased,
+    NslinkGroupFirst,
+    NslinkSocketsFirst,
+    NslinkParallel,
+    BareNetns,
     BatchExec,
     BatchParallel,
 }
@@ -162,7 +186,12 @@ impl Contender {
             Contender::Nslink => "nslink",
             Contender::Ip => "ip per op",
             Contender::Batch => "ip -batch",
+            Contender::Rtnl => "rtnetlink+netns-rs",
             Contender::NslinkPhased => "nslink phased*",
+            Contender::NslinkGroupFirst => "nslink group-del*",
+            Contender::NslinkSocketsFirst => "nslink sock-first*",
+            Contender::NslinkParallel => "nslink 2-threads*",
+            Contender::BareNetns => "bare netns*",
             Contender::BatchExec => "batch exec*",
             Contender::BatchParallel => "batch parallel*",
         }
@@ -200,13 +229,20 @@ impl Lap {
 #[derive(Debug, Clone)]
 struct Sample {
     build: Duration,
+    /// Until the contender's teardown returned.
     teardown: Duration,
+    /// From then until the kernel had destroyed everything (see `settle`).
+    settle: Duration,
     phases: Phases,
 }
 
 impl Sample {
+    /// The teardown, settled.
+    fn settled(&self) -> Duration {
+        self.teardown + self.settle
+    }
     fn total(&self) -> Duration {
-        self.build + self.teardown
+        self.build + self.settled()
     }
 }
 
@@ -215,6 +251,8 @@ enum Held {
     Nothing,
     Endpoints(Vec<podnet::Endpoint>),
     Handles(Vec<(OwnedNetns, RouteSocket)>),
+    Namespaces(Vec<OwnedNetns>),
+    Rtnl(rtnl::Built),
 }
 
 fn gateway() -> Ipv4Addr {
@@ -442,15 +480,16 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(OwnedNetns, Rou
         let name = NsName::new(&pod_name(i))?;
         let pod = dir.create_owned(&name)?;
         lap.charge(ph, "netns create");
-        let pair = VethPair::builder(format!("veth{i}"), "eth0")
+        let veth = LinkBuilder::veth(format!("veth{i}"), "eth0")
             .peer_netns(&pod)
             .master(bridge.index())
+            .group(podnet::POD_GROUP)
             .up()
             .create(&nl)?;
         lap.charge(ph, "veth create");
         let pnl = RouteSocket::open_in(&pod)?;
         lap.charge(ph, "socket open");
-        let eth0 = pair.peer().index();
+        let eth0 = veth.parent_index().ok_or("no veth peer index")?;
         pnl.set_up("lo")?;
         pnl.set_up(eth0)?;
         pnl.add_address(eth0, IpNet::new(podnet::pod_ip(i).into(), 24)?)?;
@@ -464,7 +503,23 @@ fn build_nslink_phased(pods: usize, ph: &mut Phases) -> Res<Vec<(OwnedNetns, Rou
 
 fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
     Ok(match c {
-        Contender::Nslink => Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?),
+        Contender::Nslink | Contender::NslinkGroupFirst | Contender::NslinkSocketsFirst => {
+            Held::Endpoints(podnet::build(&NetnsDir::default(), &names()?, pods)?)
+        }
+        Contender::NslinkParallel => {
+            Held::Endpoints(podnet::build_parallel(&NetnsDir::default(), &names()?, pods)?)
+        }
+        Contender::Rtnl => Held::Rtnl(rtnl::build(pods)?),
+        Contender::BareNetns => {
+            let dir = NetnsDir::default();
+            let mut lap = Lap::start();
+            let made = all_names(pods)
+                .iter()
+                .map(|n| Ok(dir.create_owned(NsName::new(n)?)?))
+                .collect::<Res<Vec<_>>>()?;
+            lap.charge(ph, "netns create");
+            Held::Namespaces(made)
+        }
         Contender::NslinkPhased => Held::Handles(build_nslink_phased(pods, ph)?),
         Contender::Ip => {
             build_ip(pods, ph)?;
@@ -488,23 +543,46 @@ fn build(c: Contender, pods: usize, ph: &mut Phases) -> Res<Held> {
 fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
     let mut lap = Lap::start();
     match c {
-        Contender::Nslink | Contender::NslinkPhased => {
-            // Close every socket of the build, then delete each namespace
-            // by identity.
-            let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) = match held {
-                Held::Endpoints(endpoints) => endpoints.into_iter().map(|e| (e.ns, e.nl)).unzip(),
-                Held::Handles(handles) => handles.into_iter().unzip(),
-                Held::Nothing => (Vec::new(), Vec::new()),
+        Contender::Nslink
+        | Contender::NslinkGroupFirst
+        | Contender::NslinkSocketsFirst
+        | Contender::NslinkParallel => {
+            let Held::Endpoints(endpoints) = held else { return Err("no endpoints".into()) };
+            let count = match c {
+                Contender::NslinkGroupFirst => podnet::teardown_group_first(endpoints)?,
+                Contender::NslinkSocketsFirst => podnet::teardown_sockets_first(endpoints)?,
+                _ => podnet::teardown(endpoints)?,
             };
-            drop(sockets);
-            lap.charge(ph, "drop handles");
+            lap.charge(ph, "teardown");
+            if count != pods + 1 {
+                return Err(format!("deleted {count} namespaces, not {}", pods + 1).into());
+            }
+        }
+        Contender::NslinkPhased | Contender::BareNetns => {
+            // What `podnet::teardown` does: each namespace deleted by
+            // identity, then every socket closed.
+            let (namespaces, sockets): (Vec<OwnedNetns>, Vec<RouteSocket>) = match held {
+                Held::Handles(handles) => handles.into_iter().unzip(),
+                Held::Namespaces(namespaces) => (namespaces, Vec::new()),
+                _ => return Err("nothing to tear down".into()),
+            };
             let count = namespaces.len();
             for ns in namespaces {
                 ns.delete()?;
             }
             lap.charge(ph, "delete entries");
+            drop(sockets);
+            lap.charge(ph, "drop handles");
             if count != pods + 1 {
                 return Err(format!("deleted {count} namespaces, not {}", pods + 1).into());
+            }
+        }
+        Contender::Rtnl => {
+            let Held::Rtnl(built) = held else { return Err("nothing built".into()) };
+            let count = rtnl::teardown(built)?;
+            lap.charge(ph, "teardown");
+            if count != pods + 1 {
+                return Err(format!("removed {count} namespaces, not {}", pods + 1).into());
             }
         }
         Contender::Ip => {
@@ -519,6 +597,16 @@ fn teardown(c: Contender, held: Held, pods: usize, ph: &mut Phases) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// Writes `msg` to the ftrace marker named by `NSLINK_BENCH_TRACE` (e.g.
+/// `/sys/kernel/tracing/instances/pod/trace_marker`), if set: lines up the
+/// bench's phases with kernel events (`workqueue_execute_start` of
+/// `cleanup_net`) in the trace.
+fn trace_mark(msg: &str) {
+    if let Some(path) = std::env::var_os("NSLINK_BENCH_TRACE") {
+        let _ = fs::write(path, msg);
+    }
 }
 
 /// The entries left in the namespace directory.
@@ -544,7 +632,12 @@ struct Checked {
     neighbours: (usize, usize),
 }
 
-fn run_once(c: Contender, pods: usize, check: bool) -> Res<(Sample, Option<Checked>)> {
+fn run_once(
+    c: Contender,
+    pods: usize,
+    check: bool,
+    watch: &mut settle::Settle,
+) -> Res<(Sample, Option<Checked>)> {
     let before = leftovers()?;
     if !before.is_empty() {
         return Err(format!(
@@ -563,14 +656,22 @@ fn run_once(c: Contender, pods: usize, check: bool) -> Res<(Sample, Option<Check
     } else {
         None
     };
+    let paths: Vec<String> = all_names(pods).iter().map(|n| format!("{NETNS_DIR}/{n}")).collect();
+    let armed = watch.arm(&paths).map_err(|e| format!("{} settle watch: {e}", c.label()))?;
+    trace_mark(&format!("{} teardown start", c.label()));
     let t = Instant::now();
     teardown(c, held, pods, &mut phases).map_err(|e| format!("{} teardown: {e}", c.label()))?;
     let teardown_time = t.elapsed();
+    trace_mark(&format!("{} teardown returned", c.label()));
+    watch.wait(armed).map_err(|e| format!("{} settling: {e}", c.label()))?;
+    let settle_time = t.elapsed() - teardown_time;
+    trace_mark(&format!("{} settled", c.label()));
     let after = leftovers()?;
     if !after.is_empty() {
         return Err(format!("{}: left {after:?} in {NETNS_DIR}", c.label()).into());
     }
-    Ok((Sample { build: build_time, teardown: teardown_time, phases }, state))
+    let sample = Sample { build: build_time, teardown: teardown_time, settle: settle_time, phases };
+    Ok((sample, state))
 }
 
 // ---------------------------------------------------------------------------
@@ -840,6 +941,8 @@ fn spread(values: &[f64]) -> String {
 struct Results {
     contenders: Vec<Contender>,
     samples: BTreeMap<&'static str, Vec<Sample>>,
+    /// The settle probe's own destruction, once per round (ms).
+    probe: Vec<f64>,
 }
 
 impl Results {
@@ -851,6 +954,9 @@ impl Results {
     }
     fn teardown(&self, c: Contender) -> Vec<f64> {
         self.series(c, |s| ms(s.teardown))
+    }
+    fn settled(&self, c: Contender) -> Vec<f64> {
+        self.series(c, |s| ms(s.settled()))
     }
     fn total(&self, c: Contender) -> Vec<f64> {
         self.series(c, |s| ms(s.total()))
@@ -903,19 +1009,25 @@ fn print_table(r: &Results, cfg: &Config) {
         cfg.pods, cfg.rounds
     );
     println!(
-        "{:<16} {:^24}   {:^24}   {:^24}",
-        "contender", "build", "teardown", "total (build+teardown)"
+        "{:<16} {:^24}   {:^24}   {:^24}   {:^24}",
+        "contender", "build", "teardown returned", "teardown settled", "total (build+settled)"
     );
-    println!("{:<16} {}", "", "  median     p10     p90    ".repeat(3));
+    println!("{:<16} {}", "", "  median     p10     p90    ".repeat(4));
     for &c in &r.contenders {
         println!(
-            "{:<16} {}    {}    {}",
+            "{:<16} {}    {}    {}    {}",
             c.label(),
             spread(&r.build(c)),
             spread(&r.teardown(c)),
+            spread(&r.settled(c)),
             spread(&r.total(c))
         );
     }
+    println!(
+        "  settled: until the kernel destroyed every namespace (see benches/pod/settle.rs); \
+         includes the probe's own destruction, alone: {} ms",
+        spread(&r.probe)
+    );
     println!("  (* diagnostic / alternative forms, not part of the verdict)");
     println!();
     println!("ratios, contender / nslink (ratio of medians; > 1 = nslink faster)");
@@ -1009,7 +1121,7 @@ fn print_drift(r: &Results) {
 
 fn print_summary(r: &Results, cfg: &Config) -> bool {
     let n = Contender::Nslink;
-    let (nb, nt, nn) = (median(&r.build(n)), median(&r.teardown(n)), median(&r.total(n)));
+    let (nb, nt, nn) = (median(&r.build(n)), median(&r.settled(n)), median(&r.total(n)));
     println!();
     println!(
         "SUMMARY ({} pods, {} rounds, medians{})",
@@ -1017,14 +1129,17 @@ fn print_summary(r: &Results, cfg: &Config) -> bool {
         cfg.rounds,
         if cfg.quick { ", QUICK smoke run" } else { "" }
     );
-    println!("  nslink     build {nb:>7.1} ms  teardown {nt:>6.1} ms  total {nn:>7.1} ms");
+    println!("  nslink     build {nb:>7.1} ms  settled teardown {nt:>6.1} ms  total {nn:>7.1} ms");
     let mut all_beat = true;
-    for c in [Contender::Ip, Contender::Batch] {
-        let (b, t, x) = (median(&r.build(c)), median(&r.teardown(c)), median(&r.total(c)));
+    for c in [Contender::Ip, Contender::Batch, Contender::Rtnl] {
+        let (b, t, x) = (median(&r.build(c)), median(&r.settled(c)), median(&r.total(c)));
         let p = r.paired(c);
-        println!("  {:<10} build {b:>7.1} ms  teardown {t:>6.1} ms  total {x:>7.1} ms", c.label());
         println!(
-            "    {}/nslink: build {:.2}x, teardown {:.2}x, total {:.2}x (paired per round: median {:.2}x, p10 {:.2}x, p90 {:.2}x); nslink faster: build {}, teardown {}, total {}",
+            "  {:<10} build {b:>7.1} ms  settled teardown {t:>6.1} ms  total {x:>7.1} ms",
+            c.label()
+        );
+        println!(
+            "    {}/nslink: build {:.2}x, settled teardown {:.2}x, total {:.2}x (paired per round: median {:.2}x, p10 {:.2}x, p90 {:.2}x); nslink faster: build {}, teardown {}, total {}",
             c.label(),
             b / nb,
             t / nt,
@@ -1041,12 +1156,48 @@ fn print_summary(r: &Results, cfg: &Config) -> bool {
     println!(
         "  verdict: {}",
         if all_beat {
-            "nslink beats `ip` per op and `ip -batch` on build, teardown and total"
+            "nslink beats `ip` per op, `ip -batch` and rtnetlink+netns-rs on build, settled teardown and total"
         } else {
-            "nslink does NOT beat both everywhere (see above)"
+            "nslink does NOT beat all of them everywhere (see above)"
         }
     );
     all_beat
+}
+
+/// The suite's table rows (`common::row`, recorded in
+/// `target/nslink-bench/pod.tsv` for the report): build + settled teardown,
+/// build alone and settled teardown alone, each against nslink, with the
+/// kernel's floor (bare namespaces) beside them.
+fn record_rows(r: &Results, cfg: &Config) {
+    let main = [Contender::Nslink, Contender::Ip, Contender::Batch, Contender::Rtnl];
+    let floor = Contender::BareNetns;
+    type Measure = fn(&Sample) -> Duration;
+    let groups: [(String, Measure); 3] = [
+        (format!("{} pods up and down (settled)", cfg.pods), Sample::total),
+        (format!("{} pods: build", cfg.pods), |s| s.build),
+        (format!("{} pods: teardown, settled", cfg.pods), Sample::settled),
+    ];
+    println!();
+    for (title, f) in groups {
+        let mut rows: Vec<common::Contender<'_>> = main
+            .iter()
+            .chain(r.contenders.contains(&floor).then_some(&floor))
+            .map(|&c| {
+                let mut row = common::Contender::new(c.label(), 1, |_| Ok(Duration::ZERO));
+                row.samples = r.samples[c.label()].iter().map(|s| f(s).as_nanos() as f64).collect();
+                row
+            })
+            .collect();
+        if rows.len() < main.len() {
+            continue;
+        }
+        common::heading(&title, cfg.rounds as u32, &rows);
+        let (base, others) = rows.split_first_mut().expect("nslink first");
+        common::row(base, None);
+        for c in others.iter() {
+            common::row(c, Some(("nslink", base)));
+        }
+    }
 }
 
 fn yes(b: bool) -> &'static str {
@@ -1072,10 +1223,23 @@ fn run(cfg: &Config) -> Res<()> {
         cfg.settle.as_millis()
     );
     print_commands(cfg.pods);
-    let mut contenders =
-        vec![Contender::Nslink, Contender::Ip, Contender::Batch, Contender::NslinkPhased];
+    let mut contenders = vec![
+        Contender::Nslink,
+        Contender::Ip,
+        Contender::Batch,
+        Contender::Rtnl,
+        Contender::NslinkPhased,
+        Contender::NslinkGroupFirst,
+        Contender::NslinkSocketsFirst,
+        Contender::NslinkParallel,
+        Contender::BareNetns,
+    ];
     if cfg.alt {
         contenders.extend([Contender::BatchExec, Contender::BatchParallel]);
+    }
+    if let Ok(only) = std::env::var("NSLINK_BENCH_ONLY") {
+        let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+        contenders.retain(|&c| c == Contender::Nslink || wanted.contains(&c.label()));
     }
 
     // Warm-up: every contender once, its end state checked against nslink's.
@@ -1083,9 +1247,23 @@ fn run(cfg: &Config) -> Res<()> {
     println!(
         "warm-up round: checking each contender's end state with ip -j link/addr/route and ip_forward"
     );
+    let mut watch = settle::Settle::new()?;
     let mut reference: Option<Vec<String>> = None;
     for &c in &contenders {
-        let (s, checked) = run_once(c, cfg.pods, true)?;
+        if c == Contender::BareNetns {
+            let (s, _) = run_once(c, cfg.pods, false, &mut watch)?;
+            println!(
+                "  {:<16} (the kernel's floor: {} empty named namespaces, not the pod network; \
+                 warm-up: create {:.1} ms, delete {:.1} ms, settled {:.1} ms)",
+                c.label(),
+                cfg.pods + 1,
+                ms(s.build),
+                ms(s.teardown),
+                ms(s.settled())
+            );
+            continue;
+        }
+        let (s, checked) = run_once(c, cfg.pods, true, &mut watch)?;
         let Checked { lines: state, neighbours: (neigh, neigh_other) } =
             checked.ok_or("no state")?;
         match &reference {
@@ -1106,33 +1284,49 @@ fn run(cfg: &Config) -> Res<()> {
             }
         }
         println!(
-            "  {:<16} (warm-up: build {:.1} ms, teardown {:.1} ms; {NETNS_DIR} empty after; \
+            "  {:<16} (warm-up: build {:.1} ms, teardown {:.1} ms, settled {:.1} ms; {NETNS_DIR} empty after; \
              {neigh} neighbour entries, {neigh_other} of them not NOARP)",
             "",
             ms(s.build),
-            ms(s.teardown)
+            ms(s.teardown),
+            ms(s.settled())
         );
         thread::sleep(cfg.settle);
     }
 
     // Measured rounds, round-robin with a rotating start.
-    let mut results = Results { contenders: contenders.clone(), samples: BTreeMap::new() };
+    let mut results =
+        Results { contenders: contenders.clone(), samples: BTreeMap::new(), probe: Vec::new() };
     for r in 0..cfg.rounds {
         let mut line = format!("round {:>2}:", r + 1);
         for k in 0..contenders.len() {
             let c = contenders[(r + k) % contenders.len()];
-            let (s, _) = run_once(c, cfg.pods, false)?;
-            line += &format!("  {} {:.0}+{:.0}", c.label(), ms(s.build), ms(s.teardown));
+            let (s, _) = run_once(c, cfg.pods, false, &mut watch)?;
+            line += &format!(
+                "  {} {:.0}+{:.0}+{:.0}",
+                c.label(),
+                ms(s.build),
+                ms(s.teardown),
+                ms(s.settle)
+            );
             results.samples.entry(c.label()).or_default().push(s);
             thread::sleep(cfg.settle);
         }
+        let probe = watch.probe_alone()?;
+        line += &format!("  probe {:.1}", ms(probe));
+        results.probe.push(ms(probe));
         println!("{line}");
     }
 
     print_table(&results, cfg);
     print_phases(&results, cfg);
     print_drift(&results);
-    print_summary(&results, cfg);
+    // A partial run (NSLINK_BENCH_ONLY) is for investigation: no verdict,
+    // and the suite's recorded rows are left as they are.
+    if std::env::var_os("NSLINK_BENCH_ONLY").is_none() {
+        print_summary(&results, cfg);
+        record_rows(&results, cfg);
+    }
     Ok(())
 }
 

@@ -334,7 +334,8 @@ fn run(o: &Options, dir: &NetnsDir) -> Result<bool, BoxError> {
         let t = Instant::now();
         let n = teardown(eps)?;
         say!(
-            "deleted the {n} namespaces this run made (and every device in them) in {:.1?}",
+            "deleted the {n} namespaces this run made in {:.1?} (the kernel destroys them and \
+             their devices in the background)",
             t.elapsed()
         );
     }
