@@ -12,7 +12,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NetlinkHeader};
+use nix::libc;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteVia,
 };
@@ -21,7 +22,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use crate::addr::IpNet;
 use crate::error::{Error, NameError, NameKind, Object, ObjectKind, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
-use crate::netlink::{Request, RouteSocket};
+use crate::netlink::{Request, RouteSocket, walk};
 
 /// Which kind of keyword a [`ParseKeywordError`] was about.
 ///
@@ -1115,6 +1116,123 @@ impl Route {
     }
 }
 
+/// `RTA_VIA` (<linux/rtnetlink.h>; `libc` has it for glibc only).
+const RTA_VIA: u16 = 18;
+
+/// `struct rtnexthop`: length, flags, hops, ifindex.
+const RTNEXTHOP_LEN: usize = 8;
+
+/// The gateway of an `RTA_VIA` value (`struct rtvia`: a family, then the
+/// address): `Ok(None)` for a family other than IPv4 and IPv6, as
+/// [`via_ip`] gives. The family is read as its low byte, like
+/// `netlink-packet-route` does.
+fn via_of(v: &[u8]) -> std::result::Result<Option<IpAddr>, String> {
+    let Some(([f0, f1], addr)) = v.split_first_chunk::<2>() else {
+        return Err(format!("RTA_VIA of {} bytes has no family", v.len()));
+    };
+    Ok(walk::inet_family(u16::from_ne_bytes([*f0, *f1]) as u8)
+        .map(|v4| walk::ip_of_family(RTA_VIA, addr, v4))
+        .transpose()?)
+}
+
+/// The next hops of an `RTA_MULTIPATH` value (`struct rtnexthop`s, each
+/// followed by its attributes), read as [`NextHop::from_kernel`] reads
+/// `netlink-packet-route`'s.
+fn nexthops_of(mut b: &[u8], v4: bool) -> std::result::Result<Vec<NextHop>, String> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let len = b.get(..2).map_or(0, |l| usize::from(u16::from_ne_bytes([l[0], l[1]])));
+        let (Some(hop), true) = (b.get(..len), len >= RTNEXTHOP_LEN) else {
+            return Err(format!("next hop of length {len} with {} bytes left", b.len()));
+        };
+        let mut gateway = None;
+        for a in walk::attrs(&hop[RTNEXTHOP_LEN..]) {
+            let (kind, v) = a?;
+            match kind {
+                libc::RTA_GATEWAY => gateway = Some(walk::ip_of_family(kind, v, v4)?),
+                RTA_VIA => gateway = via_of(v)?,
+                _ => {}
+            }
+        }
+        let index = u32::from_ne_bytes([hop[4], hop[5], hop[6], hop[7]]);
+        out.push(NextHop {
+            gateway,
+            dev: (index != 0).then_some(LinkId::Index(index)),
+            weight: u16::from(hop[3]) + 1,
+            flags: NextHopFlags::from_bits_retain(hop[2]),
+            bad_dev: None,
+        });
+        b = &b[len..];
+    }
+    Ok(out)
+}
+
+impl Route {
+    /// The lean decoder of an `RTM_NEWROUTE` payload (`struct rtmsg` and
+    /// attributes; see [`walk`](crate::netlink::walk)): the same [`Route`]
+    /// as [`from_message`](Route::from_message) after a full
+    /// `netlink-packet-route` decode, reading only what it keeps.
+    /// `Ok(None)` where that gives no route (a family other than IPv4 and
+    /// IPv6, a prefix longer than the address).
+    pub(crate) fn from_bytes(payload: &[u8]) -> std::result::Result<Option<Route>, String> {
+        let (h, attrs) = walk::split::<12>("route message", payload)?;
+        let Some(v4) = walk::inet_family(h[0]) else {
+            return Ok(None);
+        };
+        let (mut dst, mut gateway, mut dev, mut src, mut metric) = (None, None, None, None, None);
+        let mut table = u32::from(h[4]);
+        let mut nexthops = Vec::new();
+        for a in attrs {
+            let (kind, v) = a?;
+            match kind {
+                libc::RTA_DST => dst = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_GATEWAY => gateway = Some(walk::ip_of_family(kind, v, v4)?),
+                RTA_VIA => gateway = via_of(v)?,
+                libc::RTA_MULTIPATH => nexthops = nexthops_of(v, v4)?,
+                libc::RTA_PREFSRC => src = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_OIF => dev = Some(LinkId::Index(walk::u32_of(kind, v)?)),
+                libc::RTA_TABLE => table = walk::u32_of(kind, v)?,
+                libc::RTA_PRIORITY => metric = Some(walk::u32_of(kind, v)?),
+                _ => {}
+            }
+        }
+        let zero: IpAddr = if v4 {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            std::net::Ipv6Addr::UNSPECIFIED.into()
+        };
+        let Ok(dst) = IpNet::new(dst.unwrap_or(zero), h[1]) else {
+            return Ok(None);
+        };
+        Ok(Some(Route {
+            dst,
+            gateway,
+            dev,
+            src,
+            table: RouteTable::from(table),
+            metric,
+            scope: Some(RouteScope::from_value(h[6])),
+            kind: RouteType::from_value(h[7]),
+            protocol: Some(RouteProtocol::from_value(h[5])),
+            nexthops,
+            bad_dev: None,
+        }))
+    }
+}
+
+/// The decoder of route dumps: the routes of `RTM_NEWROUTE` replies in
+/// `table` (any table for `None`), anything else skipped.
+fn route_decoder(
+    table: Option<RouteTable>,
+) -> impl Fn(&NetlinkHeader, &[u8]) -> std::result::Result<Option<Route>, String> {
+    move |h, payload| {
+        if h.message_type != libc::RTM_NEWROUTE {
+            return Ok(None);
+        }
+        Ok(Route::from_bytes(payload)?.filter(|r| table.is_none_or(|t| r.table == t)))
+    }
+}
+
 /// The gateway of `RTA_VIA` (an IPv4 route with an IPv6 gateway).
 fn via_ip(via: &RouteVia) -> Option<IpAddr> {
     match via {
@@ -1329,7 +1447,9 @@ impl RouteSocket {
     /// with [`Route::is_main`] for what plain `ip route` shows.
     ///
     /// Kernel: two `RTM_GETROUTE` dumps, `AF_INET` then `AF_INET6`
-    /// (rtnetlink(7); ip-route(8) `show`), decoded in full. No privilege.
+    /// (rtnetlink(7); ip-route(8) `show`), each message decoded as its
+    /// datagram arrives (only the fields [`Route`] has are read). No
+    /// privilege.
     ///
     /// # Errors
     /// The exchange errors.
@@ -1343,16 +1463,56 @@ impl RouteSocket {
     #[doc(alias = "ip route show")]
     #[doc(alias = "RTM_GETROUTE")]
     pub fn routes(&self) -> Result<Vec<Route>> {
+        self.route_dump(None)
+    }
+
+    /// The IPv4 and IPv6 routes of one table, like
+    /// `ip route show table N` plus `ip -6 route show table N`.
+    ///
+    /// Kernel: two `RTM_GETROUTE` dumps, `AF_INET` then `AF_INET6`, each
+    /// carrying `RTA_TABLE`, which the kernel answers with that table's
+    /// routes only (`NETLINK_GET_STRICT_CHK`, netlink(7), Linux 4.20+; a
+    /// table that does not exist gives no routes; on a kernel without
+    /// strict checking every route comes back and is filtered here).
+    /// rtnetlink(7), ip-route(8) `show table`. No privilege; the cost grows
+    /// with the table, not with the namespace's other tables. Table 0
+    /// (`RT_TABLE_UNSPEC`) holds no route, so it gives none.
+    ///
+    /// # Errors
+    /// The exchange errors.
+    ///
+    /// ```no_run
+    /// use nslink::RouteTable;
+    ///
+    /// for r in nslink::RouteSocket::open()?.routes_in_table(RouteTable::Id(100))? {
+    ///     println!("{} via {:?}", r.dst, r.gateway);
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip route show table")]
+    pub fn routes_in_table(&self, table: RouteTable) -> Result<Vec<Route>> {
+        if table.id() == 0 {
+            return Ok(Vec::new());
+        }
+        self.route_dump(Some(table))
+    }
+
+    /// Both families' route dumps, of one table or of all; decoded as they
+    /// arrive.
+    fn route_dump(&self, table: Option<RouteTable>) -> Result<Vec<Route>> {
+        let decode = route_decoder(table);
         let mut out = Vec::new();
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             let mut m = RouteMessage::default();
             m.header.address_family = family;
-            for r in self.dump(Op::ListRoutes, RouteNetlinkMessage::GetRoute(m))? {
-                if let RouteNetlinkMessage::NewRoute(r) = r
-                    && let Some(route) = Route::from_message(r)
-                {
-                    out.push(route);
-                }
+            if let Some(t) = table {
+                m.attributes.push(RouteAttribute::Table(t.id()));
+            }
+            match self.dump_with(Op::ListRoutes, RouteNetlinkMessage::GetRoute(m), &decode) {
+                Ok(mut list) => out.append(&mut list),
+                // A strict dump of a table the family does not have.
+                Err(e) if table.is_some() && e.errno() == Some(nix::errno::Errno::ENOENT) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
