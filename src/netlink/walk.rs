@@ -121,7 +121,10 @@ pub(crate) fn inet_family(family: u8) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod walk_tests {
     use super::*;
 
     #[test]
