@@ -21,7 +21,7 @@
 //! - neighbours: 1,000 permanent entries on `veth000`.
 //!
 //! Per kind of dump, one group of interleaved rounds (see `common`) with
-//! four contenders, each returning the whole table decoded:
+//! five contenders, each returning the whole table decoded:
 //! 1. nslink: `links()`, `addresses()`, `routes()`, `neighbours()`;
 //! 2. raw C (`benches/c/dump.c`): one socket, requests by hand, every
 //!    attribute walked and the fields nslink keeps copied into an array of
@@ -30,7 +30,10 @@
 //!    `handle.link().get()`, `address().get()`, `route().get()` (IPv4 then
 //!    IPv6) and `neighbours().get()` streams, collected into a `Vec`;
 //! 4. `ip -j link|addr|route|neigh show` (one process per dump, all output
-//!    read).
+//!    read);
+//! 5. nslink's `request_raw` dump: every reply decoded in full by
+//!    `netlink-packet-route` and kept, which is how `addresses()`,
+//!    `routes()` and `neighbours()` worked before their lean decoders.
 //!
 //! Ratios are each contender's time over nslink's, per round (paired).
 
@@ -133,7 +136,7 @@ impl Kind {
         match self {
             Kind::Link => "link dump (1,001 devices)",
             Kind::Addr => "address dump (1,000 addresses)",
-            Kind::Route => "route dump (2,002 routes: 1,000 added, 1,002 local ones of the kernel)",
+            Kind::Route => "route dump (2,002 routes: 1,000 added, 1,002 the kernel's)",
             Kind::Neigh => "neighbour dump (1,000 entries)",
         }
     }
@@ -154,6 +157,37 @@ impl Kind {
             Kind::Addr => nl.addresses()?.len(),
             Kind::Route => nl.routes()?.len(),
             Kind::Neigh => nl.neighbours()?.len(),
+        })
+    }
+
+    /// The same dump through `request_raw`: every reply fully decoded into
+    /// a `netlink-packet-route` message and kept, as nslink's address,
+    /// route and neighbour dumps were before their lean decoders.
+    fn full_decode(self, nl: &RouteSocket) -> BenchResult<usize> {
+        use nslink::netlink::packet::address::AddressMessage;
+        use nslink::netlink::packet::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+        use nslink::netlink::packet::neighbour::NeighbourMessage;
+        use nslink::netlink::packet::route::RouteMessage;
+        use nslink::netlink::packet::{AddressFamily, RouteNetlinkMessage as M};
+        use nslink::netlink_packet_core::NLM_F_DUMP;
+        let dump = |m| nl.request_raw(m, NLM_F_DUMP).map(|v| v.len());
+        Ok(match self {
+            Kind::Link => {
+                let mut m = LinkMessage::default();
+                m.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+                dump(M::GetLink(m))?
+            }
+            Kind::Addr => dump(M::GetAddress(AddressMessage::default()))?,
+            Kind::Route => {
+                let mut n = 0;
+                for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+                    let mut m = RouteMessage::default();
+                    m.header.address_family = family;
+                    n += dump(M::GetRoute(m))?;
+                }
+                n
+            }
+            Kind::Neigh => dump(M::GetNeighbour(NeighbourMessage::default()))?,
         })
     }
 
@@ -199,7 +233,11 @@ fn run_all(cfg: Config) -> BenchResult<()> {
          p10..p90",
         fs::read_to_string("/proc/sys/kernel/osrelease")?.trim(),
         thread::available_parallelism().map_or(0, |n| n.get()),
-        fs::read_to_string("/proc/loadavg")?.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        fs::read_to_string("/proc/loadavg")?
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
 
     let t = Instant::now();
@@ -226,7 +264,10 @@ fn run_all(cfg: Config) -> BenchResult<()> {
         ));
     }
     ip_batch(&batch)?;
-    println!("setup: {PAIRS} veth pairs and {ENTRIES} addresses, routes, neighbours in {:.2?}", t.elapsed());
+    println!(
+        "setup: {PAIRS} veth pairs and {ENTRIES} addresses, routes, neighbours in {:.2?}",
+        t.elapsed()
+    );
 
     let nl = RouteSocket::open()?;
     let c_bin = common::c_program("dump")?;
@@ -245,7 +286,10 @@ fn run_all(cfg: Config) -> BenchResult<()> {
         let (_, c) = c_dump(&c_bin, kind, 1)?;
         let r = rt.block_on(kind.rtnetlink(&handle))?;
         let shown = String::from_utf8(ip(kind.ip_args())?)?;
-        println!("{kind:?}: nslink {n}, C {c}, rtnetlink {r} entries, ip printed {} bytes", shown.len());
+        println!(
+            "{kind:?}: nslink {n}, C {c}, rtnetlink {r} entries, ip printed {} bytes",
+            shown.len()
+        );
         let expected = match kind {
             Kind::Link => 2 * PAIRS + 1,
             Kind::Route => 2 * ENTRIES + 2,
@@ -285,11 +329,19 @@ fn bench_kind(
         }
         Ok(t.elapsed())
     });
-    let c = Contender::new("raw C (benches/c/dump.c)", cfg.iters, |n| Ok(c_dump(c_bin, kind, n)?.0));
+    let c =
+        Contender::new("raw C (benches/c/dump.c)", cfg.iters, |n| Ok(c_dump(c_bin, kind, n)?.0));
     let crate_ = Contender::new("rtnetlink 0.24 + tokio (current thread)", cfg.iters, |n| {
         let t = Instant::now();
         for _ in 0..n {
             rt.block_on(kind.rtnetlink(handle))?;
+        }
+        Ok(t.elapsed())
+    });
+    let full = Contender::new("nslink request_raw (full decode, kept)", cfg.iters, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            kind.full_decode(nl)?;
         }
         Ok(t.elapsed())
     });
@@ -300,14 +352,14 @@ fn bench_kind(
         }
         Ok(t.elapsed())
     });
-    let mut cs = [mine, c, crate_, ip_show];
+    let mut cs = [mine, c, full, crate_, ip_show];
     run_interleaved(&mut cs, cfg.warmup, cfg.rounds, || Ok(()))?;
     heading(kind.title(), cfg.rounds, &cs);
     row(&cs[0], None);
     for other in &cs[1..] {
         row(other, Some(("nslink", &cs[0])));
     }
-    for (other, name) in cs[1..].iter().zip(["raw C", "rtnetlink", "ip -j"]) {
+    for (other, name) in cs[1..].iter().zip(["raw C", "request_raw", "rtnetlink", "ip -j"]) {
         keys.push((
             format!("{}: nslink / {name}", kind.c_name()),
             Stats::paired_ratio(&cs[0], other),

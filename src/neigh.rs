@@ -20,8 +20,8 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use crate::error::{Object, ObjectKind, Op, Result};
 use crate::link::{IntoLinkId, MacAddr};
 use crate::netlink::{RouteSocket, walk};
-use nix::libc;
 use crate::route::kernel_enum;
+use nix::libc;
 
 kernel_enum! {
     /// The state of a neighbour entry (`ndm_state`, the `NUD_*` values of

@@ -13,11 +13,11 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NetlinkHeader};
-use nix::libc;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use nix::libc;
 
 use crate::addr::IpNet;
 use crate::error::{Error, NameError, NameKind, Object, ObjectKind, Op, Result};

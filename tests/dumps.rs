@@ -82,8 +82,7 @@ fn link_addresses_are_filtered_by_the_kernel() {
         let (all, read_all) = counted(&nl, || nl.addresses().unwrap());
         assert!(read_all >= 300 && all.len() as u64 == read_all, "{read_all}");
         // A missing link, by name or by index.
-        for e in [nl.link_addresses("nope").unwrap_err(), nl.link_addresses(999_999).unwrap_err()]
-        {
+        for e in [nl.link_addresses("nope").unwrap_err(), nl.link_addresses(999_999).unwrap_err()] {
             assert_eq!(e.errno(), Some(Errno::ENODEV), "{e}");
         }
     });
@@ -96,9 +95,8 @@ fn routes_in_table_are_filtered_by_the_kernel() {
         pair(&nl);
         ip(&["addr", "add", "10.1.0.1/24", "dev", "a0"]);
         ip(&["addr", "add", "fd00:1::1/64", "dev", "a0", "nodad"]);
-        let main: Vec<String> = (0..200)
-            .map(|i| format!("route add 10.200.{i}.0/24 via 10.1.0.254 dev a0"))
-            .collect();
+        let main: Vec<String> =
+            (0..200).map(|i| format!("route add 10.200.{i}.0/24 via 10.1.0.254 dev a0")).collect();
         ip_batch(&main);
         for args in [
             "route add 10.50.0.0/24 dev a0 table 100",
@@ -158,7 +156,17 @@ fn link_neighbours_are_filtered_by_the_kernel() {
             .collect();
         ip_batch(&lines);
         ip(&["neigh", "add", "10.1.0.7", "lladdr", "02:00:00:00:01:07", "dev", "a0"]);
-        ip(&["neigh", "add", "10.1.0.8", "dev", "a0", "nud", "stale", "lladdr", "02:00:00:00:01:08"]);
+        ip(&[
+            "neigh",
+            "add",
+            "10.1.0.8",
+            "dev",
+            "a0",
+            "nud",
+            "stale",
+            "lladdr",
+            "02:00:00:00:01:08",
+        ]);
         ip(&["neigh", "add", "fd00::8", "lladdr", "02:00:00:00:01:09", "dev", "a0", "router"]);
         let (mine, read) = counted(&nl, || nl.link_neighbours("a0").unwrap());
         assert_eq!(read, mine.len() as u64, "{mine:?}");

@@ -8,7 +8,8 @@
 //! no `setns` at all.
 //!
 //! Kernel: a `NETLINK_ROUTE` socket (netlink(7)) speaking rtnetlink(7), with
-//! `NETLINK_EXT_ACK`, `NETLINK_CAP_ACK` and `NETLINK_GET_STRICT_CHK` on.
+//! `NETLINK_EXT_ACK`, `NETLINK_CAP_ACK` and `NETLINK_GET_STRICT_CHK` on (the
+//! last where the kernel has it, Linux 4.20+).
 //! Opening one and reading through it need no privilege; changes need
 //! `CAP_NET_ADMIN` in the user namespace that owns the socket's network
 //! namespace (the kernel checks both the thread that sends and whoever

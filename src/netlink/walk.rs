@@ -60,7 +60,9 @@ pub(crate) fn split<'a, const N: usize>(
 ) -> Result<(&'a [u8; N], Attrs<'a>), String> {
     match payload.split_first_chunk::<N>() {
         Some((h, rest)) => Ok((h, attrs(rest))),
-        None => Err(format!("{what} of {} bytes is shorter than its {N}-byte header", payload.len())),
+        None => {
+            Err(format!("{what} of {} bytes is shorter than its {N}-byte header", payload.len()))
+        }
     }
 }
 

@@ -180,11 +180,8 @@ fn dumps_agree_on_random_messages() {
     let mut r = Rng(0x6e73_6c69_6e6b_0011);
     let mut accepted = [0usize; 3];
     for i in 0..60_000 {
-        let (slot, kind) = [
-            (0, libc::RTM_NEWADDR),
-            (1, libc::RTM_NEWROUTE),
-            (2, libc::RTM_NEWNEIGH),
-        ][i % 3];
+        let (slot, kind) =
+            [(0, libc::RTM_NEWADDR), (1, libc::RTM_NEWROUTE), (2, libc::RTM_NEWNEIGH)][i % 3];
         let m = message(&mut r, kind);
         accepted[slot] += usize::from(agree(kind, &m));
     }
@@ -246,22 +243,19 @@ fn lean_decoders_never_panic_on_noise() {
 #[test]
 #[ignore = "writes the fixtures; needs root"]
 fn capture_dump_fixtures() {
-    use crate::netns::NetNs;
-    use crate::netlink::{Conn, RouteSocket};
     use crate::error::Op;
+    use crate::netlink::{Conn, RouteSocket};
+    use crate::netns::NetNs;
+    use netlink_packet_route::AddressFamily;
     use netlink_packet_route::address::AddressMessage;
     use netlink_packet_route::neighbour::NeighbourMessage;
     use netlink_packet_route::route::RouteMessage;
-    use netlink_packet_route::AddressFamily;
     use std::process::Command;
 
     let ns = "nslink-capture";
     let ip = |args: &str| {
-        let st = Command::new("ip")
-            .args(["-n", ns])
-            .args(args.split_whitespace())
-            .status()
-            .unwrap();
+        let st =
+            Command::new("ip").args(["-n", ns]).args(args.split_whitespace()).status().unwrap();
         assert!(st.success(), "ip {args}");
     };
     let _ = Command::new("ip").args(["netns", "del", ns]).status();
@@ -339,4 +333,38 @@ fn capture_dump_fixtures() {
 
 thread_local! {
     static CAPTURED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What one message costs each way, on the captured replies:
+/// `cargo test --release --lib lean_decode_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn lean_decode_cost() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    for (what, file) in CAPTURES {
+        let msgs = messages(file);
+        let rounds = 20_000;
+        let t = Instant::now();
+        for _ in 0..rounds {
+            for (kind, payload) in &msgs {
+                let mut h = NetlinkHeader::default();
+                h.message_type = *kind;
+                black_box(decode_route(&h, black_box(payload)).ok());
+            }
+        }
+        let full = t.elapsed().as_nanos() as f64 / (rounds * msgs.len()) as f64;
+        let t = Instant::now();
+        for _ in 0..rounds {
+            for (kind, payload) in &msgs {
+                match *kind {
+                    libc::RTM_NEWADDR => drop(black_box(Address::from_bytes(black_box(payload)))),
+                    libc::RTM_NEWROUTE => drop(black_box(Route::from_bytes(black_box(payload)))),
+                    _ => drop(black_box(Neighbour::from_bytes(black_box(payload)))),
+                }
+            }
+        }
+        let lean = t.elapsed().as_nanos() as f64 / (rounds * msgs.len()) as f64;
+        println!("{what}: full decode {full:.0} ns a message, lean {lean:.0} ns");
+    }
 }
