@@ -1130,9 +1130,9 @@ fn via_of(v: &[u8]) -> std::result::Result<Option<IpAddr>, String> {
     let Some(([f0, f1], addr)) = v.split_first_chunk::<2>() else {
         return Err(format!("RTA_VIA of {} bytes has no family", v.len()));
     };
-    Ok(walk::inet_family(u16::from_ne_bytes([*f0, *f1]) as u8)
+    walk::inet_family(u16::from_ne_bytes([*f0, *f1]) as u8)
         .map(|v4| walk::ip_of_family(RTA_VIA, addr, v4))
-        .transpose()?)
+        .transpose()
 }
 
 /// The next hops of an `RTA_MULTIPATH` value (`struct rtnexthop`s, each
