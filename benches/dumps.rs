@@ -40,16 +40,17 @@
 mod common;
 
 use std::fs;
-use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
 use nslink::RouteSocket;
 
-use common::{BenchResult, Contender, Stats, fmt_ratio, heading, row, run_interleaved};
+use common::{
+    BenchResult, Contender, Stats, fmt_ratio, heading, ip, ip_batch, row, run_interleaved,
+};
 
 /// veth pairs to create: 1,000 devices, plus `lo`.
 const PAIRS: usize = 500;
@@ -86,31 +87,6 @@ impl Config {
 fn main() {
     let cfg = Config::from_env();
     common::run_isolated("dumps", move || run_all(cfg));
-}
-
-/// `ip -batch -` with `lines` on stdin; must succeed.
-fn ip_batch(lines: &str) -> BenchResult<()> {
-    let mut child = Command::new("ip")
-        .args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child.stdin.take().ok_or("no stdin")?.write_all(lines.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(format!("ip -batch failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(())
-}
-
-/// Runs `ip ARGS`, reading all its output; returns stdout.
-fn ip(args: &[&str]) -> BenchResult<Vec<u8>> {
-    let out = Command::new("ip").args(args).stdin(Stdio::null()).output()?;
-    if !out.status.success() {
-        return Err(format!("ip {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(out.stdout)
 }
 
 /// The kinds of dump, as the C program names them.

@@ -6,7 +6,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use netlink_packet_core::NetlinkHeader;
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::libc;
@@ -583,19 +582,6 @@ impl Address {
     }
 }
 
-/// The decoder of address dumps: the addresses of `RTM_NEWADDR` replies on
-/// link `index` (any link for `None`), anything else skipped.
-fn address_decoder(
-    index: Option<u32>,
-) -> impl Fn(&NetlinkHeader, &[u8]) -> Result<Option<Address>, String> {
-    move |h, payload| {
-        if h.message_type != libc::RTM_NEWADDR {
-            return Ok(None);
-        }
-        Ok(Address::from_bytes(payload)?.filter(|a| index.is_none_or(|i| a.index == i)))
-    }
-}
-
 /// Options for [`RouteSocket::add_address_with`].
 ///
 /// ```
@@ -787,7 +773,11 @@ impl RouteSocket {
     #[doc(alias = "ip addr show")]
     pub fn addresses(&self) -> Result<Vec<Address>> {
         let req = RouteNetlinkMessage::GetAddress(AddressMessage::default());
-        self.dump_with(Op::ListAddresses, req, &address_decoder(None))
+        self.dump_with(
+            Op::ListAddresses,
+            req,
+            &walk::decoder(libc::RTM_NEWADDR, Address::from_bytes, |_| true),
+        )
     }
 
     /// The addresses of one link, like `ip addr show dev LINK`.
@@ -818,14 +808,18 @@ impl RouteSocket {
         let index = self.resolve_index(op, &link)?;
         let mut m = AddressMessage::default();
         m.header.index = index;
-        self.dump_with(op, RouteNetlinkMessage::GetAddress(m), &address_decoder(Some(index)))
-            .map_err(|e| match e.errno() {
-                // The kernel's answer for a missing `ifa_index`: name the link.
-                Some(errno @ nix::errno::Errno::ENODEV) => {
-                    Error::kernel(op, link.object(), errno as i32, e.extack().map(str::to_owned))
-                }
-                _ => e,
-            })
+        self.dump_with(
+            op,
+            RouteNetlinkMessage::GetAddress(m),
+            &walk::decoder(libc::RTM_NEWADDR, Address::from_bytes, |a| a.index == index),
+        )
+        .map_err(|e| match e.errno() {
+            // The kernel's answer for a missing `ifa_index`: name the link.
+            Some(errno @ nix::errno::Errno::ENODEV) => {
+                Error::kernel(op, link.object(), errno as i32, e.extack().map(str::to_owned))
+            }
+            _ => e,
+        })
     }
 
     /// Removes every address of `link`, like `ip addr flush dev LINK`;

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE, NetlinkHeader};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -209,19 +209,6 @@ impl Neighbour {
     }
 }
 
-/// The decoder of neighbour dumps: the entries of `RTM_NEWNEIGH` replies on
-/// link `index` (any link for `None`), anything else skipped.
-fn neighbour_decoder(
-    index: Option<u32>,
-) -> impl Fn(&NetlinkHeader, &[u8]) -> Result<Option<Neighbour>, String> {
-    move |h, payload| {
-        if h.message_type != libc::RTM_NEWNEIGH {
-            return Ok(None);
-        }
-        Ok(Neighbour::from_bytes(payload)?.filter(|n| index.is_none_or(|i| n.index == i)))
-    }
-}
-
 fn message(index: u32, ip: IpAddr) -> NeighbourMessage {
     let mut m = NeighbourMessage::default();
     m.header.family = if ip.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
@@ -254,7 +241,11 @@ impl RouteSocket {
     #[doc(alias = "RTM_GETNEIGH")]
     pub fn neighbours(&self) -> Result<Vec<Neighbour>> {
         let req = RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default());
-        self.dump_with(Op::ListNeighbours, req, &neighbour_decoder(None))
+        self.dump_with(
+            Op::ListNeighbours,
+            req,
+            &walk::decoder(libc::RTM_NEWNEIGH, Neighbour::from_bytes, |_| true),
+        )
     }
 
     /// The IPv4 and IPv6 neighbour entries of one link, in every state,
@@ -285,7 +276,11 @@ impl RouteSocket {
         let index = self.resolve_index(op, &link.into_link_id()?)?;
         let mut m = NeighbourMessage::default();
         m.attributes.push(NeighbourAttribute::IfIndex(index));
-        self.dump_with(op, RouteNetlinkMessage::GetNeighbour(m), &neighbour_decoder(Some(index)))
+        self.dump_with(
+            op,
+            RouteNetlinkMessage::GetNeighbour(m),
+            &walk::decoder(libc::RTM_NEWNEIGH, Neighbour::from_bytes, |n| n.index == index),
+        )
     }
 
     /// Adds or replaces a permanent entry, like

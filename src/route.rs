@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NetlinkHeader};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteVia,
 };
@@ -1067,50 +1067,64 @@ impl Route {
     /// The IPv4 or IPv6 route an `RTM_NEWROUTE`/`RTM_DELROUTE` message
     /// describes (also used by the monitor's events).
     pub(crate) fn from_message(m: RouteMessage) -> Option<Route> {
-        let family_v4 = match m.header.address_family {
+        let v4 = match m.header.address_family {
             AddressFamily::Inet => true,
             AddressFamily::Inet6 => false,
             _ => return None,
         };
-        let mut dst = None;
-        let mut gateway = None;
-        let mut dev = None;
-        let mut src = None;
-        let mut table = u32::from(m.header.table);
-        let mut metric = None;
-        let mut nexthops = Vec::new();
+        let mut r = Listed { table: u32::from(m.header.table), ..Listed::default() };
         for a in m.attributes {
             match a {
-                RouteAttribute::Destination(addr) => dst = ip_of(addr),
-                RouteAttribute::Gateway(addr) => gateway = ip_of(addr),
-                RouteAttribute::Via(via) => gateway = via_ip(&via),
+                RouteAttribute::Destination(addr) => r.dst = ip_of(addr),
+                RouteAttribute::Gateway(addr) => r.gateway = ip_of(addr),
+                RouteAttribute::Via(via) => r.gateway = via_ip(&via),
                 RouteAttribute::MultiPath(hops) => {
-                    nexthops = hops.iter().map(NextHop::from_kernel).collect();
+                    r.nexthops = hops.iter().map(NextHop::from_kernel).collect();
                 }
-                RouteAttribute::PrefSource(addr) => src = ip_of(addr),
-                RouteAttribute::Oif(i) => dev = Some(LinkId::Index(i)),
-                RouteAttribute::Table(t) => table = t,
-                RouteAttribute::Priority(p) => metric = Some(p),
+                RouteAttribute::PrefSource(addr) => r.src = ip_of(addr),
+                RouteAttribute::Oif(i) => r.dev = Some(LinkId::Index(i)),
+                RouteAttribute::Table(t) => r.table = t,
+                RouteAttribute::Priority(p) => r.metric = Some(p),
                 _ => {}
             }
         }
-        let zero: IpAddr = if family_v4 {
+        let h = &m.header;
+        r.route(v4, h.destination_prefix_length, [h.scope.into(), h.kind.into(), h.protocol.into()])
+    }
+}
+
+/// What a listed route's attributes say, read by either decoder.
+#[derive(Default)]
+struct Listed {
+    dst: Option<IpAddr>,
+    gateway: Option<IpAddr>,
+    dev: Option<LinkId>,
+    src: Option<IpAddr>,
+    table: u32,
+    metric: Option<u32>,
+    nexthops: Vec<NextHop>,
+}
+
+impl Listed {
+    /// The route, given its family, prefix length, and scope, type and
+    /// protocol numbers; `None` when the prefix is longer than the address.
+    fn route(self, v4: bool, dst_len: u8, [scope, kind, protocol]: [u8; 3]) -> Option<Route> {
+        let zero: IpAddr = if v4 {
             std::net::Ipv4Addr::UNSPECIFIED.into()
         } else {
             std::net::Ipv6Addr::UNSPECIFIED.into()
         };
-        let dst = IpNet::new(dst.unwrap_or(zero), m.header.destination_prefix_length).ok()?;
         Some(Route {
-            dst,
-            gateway,
-            dev,
-            src,
-            table: RouteTable::from(table),
-            metric,
-            scope: Some(m.header.scope.into()),
-            kind: m.header.kind.into(),
-            protocol: Some(m.header.protocol.into()),
-            nexthops,
+            dst: IpNet::new(self.dst.unwrap_or(zero), dst_len).ok()?,
+            gateway: self.gateway,
+            dev: self.dev,
+            src: self.src,
+            table: RouteTable::from(self.table),
+            metric: self.metric,
+            scope: Some(RouteScope::from_value(scope)),
+            kind: RouteType::from_value(kind),
+            protocol: Some(RouteProtocol::from_value(protocol)),
+            nexthops: self.nexthops,
             bad_dev: None,
         })
     }
@@ -1179,57 +1193,22 @@ impl Route {
         let Some(v4) = walk::inet_family(h[0]) else {
             return Ok(None);
         };
-        let (mut dst, mut gateway, mut dev, mut src, mut metric) = (None, None, None, None, None);
-        let mut table = u32::from(h[4]);
-        let mut nexthops = Vec::new();
+        let mut r = Listed { table: u32::from(h[4]), ..Listed::default() };
         for a in attrs {
             let (kind, v) = a?;
             match kind {
-                libc::RTA_DST => dst = Some(walk::ip_of_family(kind, v, v4)?),
-                libc::RTA_GATEWAY => gateway = Some(walk::ip_of_family(kind, v, v4)?),
-                RTA_VIA => gateway = via_of(v)?,
-                libc::RTA_MULTIPATH => nexthops = nexthops_of(v, v4)?,
-                libc::RTA_PREFSRC => src = Some(walk::ip_of_family(kind, v, v4)?),
-                libc::RTA_OIF => dev = Some(LinkId::Index(walk::u32_of(kind, v)?)),
-                libc::RTA_TABLE => table = walk::u32_of(kind, v)?,
-                libc::RTA_PRIORITY => metric = Some(walk::u32_of(kind, v)?),
+                libc::RTA_DST => r.dst = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_GATEWAY => r.gateway = Some(walk::ip_of_family(kind, v, v4)?),
+                RTA_VIA => r.gateway = via_of(v)?,
+                libc::RTA_MULTIPATH => r.nexthops = nexthops_of(v, v4)?,
+                libc::RTA_PREFSRC => r.src = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_OIF => r.dev = Some(LinkId::Index(walk::u32_of(kind, v)?)),
+                libc::RTA_TABLE => r.table = walk::u32_of(kind, v)?,
+                libc::RTA_PRIORITY => r.metric = Some(walk::u32_of(kind, v)?),
                 _ => {}
             }
         }
-        let zero: IpAddr = if v4 {
-            std::net::Ipv4Addr::UNSPECIFIED.into()
-        } else {
-            std::net::Ipv6Addr::UNSPECIFIED.into()
-        };
-        let Ok(dst) = IpNet::new(dst.unwrap_or(zero), h[1]) else {
-            return Ok(None);
-        };
-        Ok(Some(Route {
-            dst,
-            gateway,
-            dev,
-            src,
-            table: RouteTable::from(table),
-            metric,
-            scope: Some(RouteScope::from_value(h[6])),
-            kind: RouteType::from_value(h[7]),
-            protocol: Some(RouteProtocol::from_value(h[5])),
-            nexthops,
-            bad_dev: None,
-        }))
-    }
-}
-
-/// The decoder of route dumps: the routes of `RTM_NEWROUTE` replies in
-/// `table` (any table for `None`), anything else skipped.
-fn route_decoder(
-    table: Option<RouteTable>,
-) -> impl Fn(&NetlinkHeader, &[u8]) -> std::result::Result<Option<Route>, String> {
-    move |h, payload| {
-        if h.message_type != libc::RTM_NEWROUTE {
-            return Ok(None);
-        }
-        Ok(Route::from_bytes(payload)?.filter(|r| table.is_none_or(|t| r.table == t)))
+        Ok(r.route(v4, h[1], [h[6], h[7], h[5]]))
     }
 }
 
@@ -1500,7 +1479,9 @@ impl RouteSocket {
     /// Both families' route dumps, of one table or of all; decoded as they
     /// arrive.
     fn route_dump(&self, table: Option<RouteTable>) -> Result<Vec<Route>> {
-        let decode = route_decoder(table);
+        let decode = walk::decoder(libc::RTM_NEWROUTE, Route::from_bytes, |r| {
+            table.is_none_or(|t| r.table == t)
+        });
         let mut out = Vec::new();
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             let mut m = RouteMessage::default();

@@ -17,7 +17,7 @@
 //! refuses a message because of an attribute nslink does not read, they
 //! accept it.
 
-use netlink_packet_core::{NLA_ALIGNTO, NLA_HEADER_SIZE, NLA_TYPE_MASK};
+use netlink_packet_core::{NLA_ALIGNTO, NLA_HEADER_SIZE, NLA_TYPE_MASK, NetlinkHeader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Walks the attributes (`struct nlattr`, netlink(7)) in `b`, yielding
@@ -44,6 +44,22 @@ impl<'a> Iterator for Attrs<'a> {
         let next = len.next_multiple_of(NLA_ALIGNTO).min(self.rest.len());
         self.rest = self.rest.get(next..).unwrap_or_default();
         Some(Ok((kind, value)))
+    }
+}
+
+/// The decoder of a dump for [`RouteSocket::dump_with`](super::RouteSocket):
+/// the values `from_bytes` reads from replies of `message_type` that `keep`
+/// accepts; any other message is skipped.
+pub(crate) fn decoder<T>(
+    message_type: u16,
+    from_bytes: fn(&[u8]) -> Result<Option<T>, String>,
+    keep: impl Fn(&T) -> bool,
+) -> impl Fn(&NetlinkHeader, &[u8]) -> Result<Option<T>, String> {
+    move |h, payload| {
+        if h.message_type != message_type {
+            return Ok(None);
+        }
+        Ok(from_bytes(payload)?.filter(|v| keep(v)))
     }
 }
 
