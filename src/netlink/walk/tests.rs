@@ -375,7 +375,8 @@ fn lean_decode_cost() {
 fn filtered_decoders_drop_what_a_kernel_did_not_filter() {
     use crate::netlink::walk::decoder;
     use crate::route::RouteTable;
-    let run = |file: &[u8], d: &dyn Fn(&NetlinkHeader, &[u8]) -> Result<Option<String>, String>| {
+    type Decode<'a> = &'a dyn Fn(&NetlinkHeader, &[u8]) -> Result<Option<String>, String>;
+    let run = |file: &[u8], d: Decode<'_>| {
         messages(file)
             .iter()
             .filter_map(|(kind, p)| {
