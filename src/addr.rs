@@ -12,7 +12,7 @@ use nix::libc;
 
 use crate::error::{Error, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
-use crate::netlink::{Request, RouteSocket};
+use crate::netlink::{Request, RouteSocket, walk};
 use crate::route::kernel_enum;
 
 /// An address with a prefix length, written `10.244.1.2/24` or
@@ -520,6 +520,68 @@ impl Address {
     }
 }
 
+// Attribute numbers of `struct ifaddrmsg` messages (<linux/if_addr.h>);
+// `libc` has them for Android only.
+/// `IFA_ADDRESS`.
+const IFA_ADDRESS: u16 = 1;
+/// `IFA_LOCAL`.
+const IFA_LOCAL: u16 = 2;
+/// `IFA_LABEL`.
+const IFA_LABEL: u16 = 3;
+/// `IFA_BROADCAST`.
+const IFA_BROADCAST: u16 = 4;
+/// `IFA_FLAGS`.
+const IFA_FLAGS: u16 = 8;
+
+impl Address {
+    /// The lean decoder of an `RTM_NEWADDR` payload (`struct ifaddrmsg`
+    /// and attributes; see [`walk`](crate::netlink::walk)): the same
+    /// [`Address`] as [`from_message`](Address::from_message) after a full
+    /// `netlink-packet-route` decode, reading only what it keeps.
+    /// `Ok(None)` where that gives no address.
+    pub(crate) fn from_bytes(payload: &[u8]) -> Result<Option<Address>, String> {
+        let (h, attrs) = walk::split::<8>("address message", payload)?;
+        let (mut local, mut address, mut broadcast, mut label, mut flags) =
+            (None, None, None, None, None);
+        for a in attrs {
+            let (kind, v) = a?;
+            match kind {
+                IFA_LOCAL => local = Some(walk::ip_by_len(kind, v)?),
+                IFA_ADDRESS => address = Some(walk::ip_by_len(kind, v)?),
+                IFA_BROADCAST => broadcast = Some(walk::ipv4_of(kind, v)?),
+                IFA_LABEL => {
+                    // One trailing NUL is dropped, as the kernel writes it.
+                    let text = v.strip_suffix(&[0]).unwrap_or(v);
+                    let text = std::str::from_utf8(text)
+                        .map_err(|_| "IFA_LABEL is not UTF-8".to_owned())?;
+                    label = Some(text.to_owned());
+                }
+                IFA_FLAGS => flags = Some(walk::u32_of(kind, v)?),
+                _ => {}
+            }
+        }
+        let Some(mine) = local.or(address) else {
+            return Ok(None);
+        };
+        let peer = match (local, address) {
+            (Some(l), Some(a)) if l != a => Some(a),
+            _ => None,
+        };
+        let Ok(net) = IpNet::new(mine, h[1]) else {
+            return Ok(None);
+        };
+        Ok(Some(Address {
+            index: walk::u32_at(h, 4),
+            net,
+            peer,
+            broadcast,
+            label,
+            scope: AddressScope::from_value(h[3]),
+            flags: AddressFlags::from_bits_retain(flags.unwrap_or(u32::from(h[2]))),
+        }))
+    }
+}
+
 /// Options for [`RouteSocket::add_address_with`].
 ///
 /// ```
@@ -696,7 +758,8 @@ impl RouteSocket {
     /// and flags.
     ///
     /// Kernel: an `RTM_GETADDR` dump of both families (rtnetlink(7);
-    /// ip-address(8) `show`). No privilege; one dump, decoded in full.
+    /// ip-address(8) `show`). No privilege; one dump, each message decoded
+    /// as its datagram arrives (only the fields [`Address`] has are read).
     ///
     /// # Errors
     /// The exchange errors.
@@ -709,22 +772,23 @@ impl RouteSocket {
     /// ```
     #[doc(alias = "ip addr show")]
     pub fn addresses(&self) -> Result<Vec<Address>> {
-        let replies = self
-            .dump(Op::ListAddresses, RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
-        Ok(replies
-            .into_iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => Address::from_message(a),
-                _ => None,
-            })
-            .collect())
+        let req = RouteNetlinkMessage::GetAddress(AddressMessage::default());
+        self.dump_with(
+            Op::ListAddresses,
+            req,
+            &walk::decoder(libc::RTM_NEWADDR, Address::from_bytes, |_| true),
+        )
     }
 
     /// The addresses of one link, like `ip addr show dev LINK`.
     ///
-    /// Kernel: as [`addresses`](RouteSocket::addresses) (the whole dump,
-    /// filtered here), after a lookup of a link given by name. No
-    /// privilege.
+    /// Kernel: an `RTM_GETADDR` dump of both families with `ifa_index` set,
+    /// which the kernel answers with that link's addresses only
+    /// (`NETLINK_GET_STRICT_CHK`, netlink(7), Linux 4.20+; on a kernel
+    /// without strict checking the whole dump comes back and is filtered
+    /// here), after a lookup of a link given by name (one more round trip).
+    /// No privilege; the cost grows with the link's addresses, not the
+    /// namespace's.
     ///
     /// # Errors
     /// [`Error::Os`] with `ENODEV` for a missing link.
@@ -737,9 +801,25 @@ impl RouteSocket {
     ///     .collect();
     /// # Ok::<(), nslink::Error>(())
     /// ```
+    #[doc(alias = "ip addr show dev")]
     pub fn link_addresses(&self, link: impl IntoLinkId) -> Result<Vec<Address>> {
-        let index = self.resolve_index(Op::ListAddresses, &link.into_link_id()?)?;
-        Ok(self.addresses()?.into_iter().filter(|a| a.index == index).collect())
+        let op = Op::ListAddresses;
+        let link = link.into_link_id()?;
+        let index = self.resolve_index(op, &link)?;
+        let mut m = AddressMessage::default();
+        m.header.index = index;
+        self.dump_with(
+            op,
+            RouteNetlinkMessage::GetAddress(m),
+            &walk::decoder(libc::RTM_NEWADDR, Address::from_bytes, |a| a.index == index),
+        )
+        .map_err(|e| match e.errno() {
+            // The kernel's answer for a missing `ifa_index`: name the link.
+            Some(errno @ nix::errno::Errno::ENODEV) => {
+                Error::kernel(op, link.object(), errno as i32, e.extack().map(str::to_owned))
+            }
+            _ => e,
+        })
     }
 
     /// Removes every address of `link`, like `ip addr flush dev LINK`;
@@ -766,8 +846,7 @@ impl RouteSocket {
         // that is gone at the end.
         let mut seen = std::collections::BTreeSet::new();
         loop {
-            let list: Vec<Address> =
-                self.addresses()?.into_iter().filter(|a| a.index == index).collect();
+            let list = self.link_addresses(index)?;
             if list.is_empty() {
                 return Ok(seen.len());
             }
@@ -781,7 +860,7 @@ impl RouteSocket {
                 }
             }
             if !progressed {
-                let left = self.addresses()?.into_iter().filter(|a| a.index == index).count();
+                let left = self.link_addresses(index)?.len();
                 return Ok(seen.len().saturating_sub(left));
             }
         }

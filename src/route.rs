@@ -17,11 +17,12 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use nix::libc;
 
 use crate::addr::IpNet;
 use crate::error::{Error, NameError, NameKind, Object, ObjectKind, Op, Result};
 use crate::link::{IntoLinkId, LinkId};
-use crate::netlink::{Request, RouteSocket};
+use crate::netlink::{Request, RouteSocket, walk};
 
 /// Which kind of keyword a [`ParseKeywordError`] was about.
 ///
@@ -1066,52 +1067,148 @@ impl Route {
     /// The IPv4 or IPv6 route an `RTM_NEWROUTE`/`RTM_DELROUTE` message
     /// describes (also used by the monitor's events).
     pub(crate) fn from_message(m: RouteMessage) -> Option<Route> {
-        let family_v4 = match m.header.address_family {
+        let v4 = match m.header.address_family {
             AddressFamily::Inet => true,
             AddressFamily::Inet6 => false,
             _ => return None,
         };
-        let mut dst = None;
-        let mut gateway = None;
-        let mut dev = None;
-        let mut src = None;
-        let mut table = u32::from(m.header.table);
-        let mut metric = None;
-        let mut nexthops = Vec::new();
+        let mut r = Listed { table: u32::from(m.header.table), ..Listed::default() };
         for a in m.attributes {
             match a {
-                RouteAttribute::Destination(addr) => dst = ip_of(addr),
-                RouteAttribute::Gateway(addr) => gateway = ip_of(addr),
-                RouteAttribute::Via(via) => gateway = via_ip(&via),
+                RouteAttribute::Destination(addr) => r.dst = ip_of(addr),
+                RouteAttribute::Gateway(addr) => r.gateway = ip_of(addr),
+                RouteAttribute::Via(via) => r.gateway = via_ip(&via),
                 RouteAttribute::MultiPath(hops) => {
-                    nexthops = hops.iter().map(NextHop::from_kernel).collect();
+                    r.nexthops = hops.iter().map(NextHop::from_kernel).collect();
                 }
-                RouteAttribute::PrefSource(addr) => src = ip_of(addr),
-                RouteAttribute::Oif(i) => dev = Some(LinkId::Index(i)),
-                RouteAttribute::Table(t) => table = t,
-                RouteAttribute::Priority(p) => metric = Some(p),
+                RouteAttribute::PrefSource(addr) => r.src = ip_of(addr),
+                RouteAttribute::Oif(i) => r.dev = Some(LinkId::Index(i)),
+                RouteAttribute::Table(t) => r.table = t,
+                RouteAttribute::Priority(p) => r.metric = Some(p),
                 _ => {}
             }
         }
-        let zero: IpAddr = if family_v4 {
+        let h = &m.header;
+        r.route(v4, h.destination_prefix_length, [h.scope.into(), h.kind.into(), h.protocol.into()])
+    }
+}
+
+/// What a listed route's attributes say, read by either decoder.
+#[derive(Default)]
+struct Listed {
+    dst: Option<IpAddr>,
+    gateway: Option<IpAddr>,
+    dev: Option<LinkId>,
+    src: Option<IpAddr>,
+    table: u32,
+    metric: Option<u32>,
+    nexthops: Vec<NextHop>,
+}
+
+impl Listed {
+    /// The route, given its family, prefix length, and scope, type and
+    /// protocol numbers; `None` when the prefix is longer than the address.
+    fn route(self, v4: bool, dst_len: u8, [scope, kind, protocol]: [u8; 3]) -> Option<Route> {
+        let zero: IpAddr = if v4 {
             std::net::Ipv4Addr::UNSPECIFIED.into()
         } else {
             std::net::Ipv6Addr::UNSPECIFIED.into()
         };
-        let dst = IpNet::new(dst.unwrap_or(zero), m.header.destination_prefix_length).ok()?;
         Some(Route {
-            dst,
-            gateway,
-            dev,
-            src,
-            table: RouteTable::from(table),
-            metric,
-            scope: Some(m.header.scope.into()),
-            kind: m.header.kind.into(),
-            protocol: Some(m.header.protocol.into()),
-            nexthops,
+            dst: IpNet::new(self.dst.unwrap_or(zero), dst_len).ok()?,
+            gateway: self.gateway,
+            dev: self.dev,
+            src: self.src,
+            table: RouteTable::from(self.table),
+            metric: self.metric,
+            scope: Some(RouteScope::from_value(scope)),
+            kind: RouteType::from_value(kind),
+            protocol: Some(RouteProtocol::from_value(protocol)),
+            nexthops: self.nexthops,
             bad_dev: None,
         })
+    }
+}
+
+/// `RTA_VIA` (<linux/rtnetlink.h>; `libc` has it for glibc only).
+const RTA_VIA: u16 = 18;
+
+/// `struct rtnexthop`: length, flags, hops, ifindex.
+const RTNEXTHOP_LEN: usize = 8;
+
+/// The gateway of an `RTA_VIA` value (`struct rtvia`: a family, then the
+/// address): `Ok(None)` for a family other than IPv4 and IPv6, as
+/// [`via_ip`] gives. The family is read as its low byte, like
+/// `netlink-packet-route` does.
+fn via_of(v: &[u8]) -> std::result::Result<Option<IpAddr>, String> {
+    let Some(([f0, f1], addr)) = v.split_first_chunk::<2>() else {
+        return Err(format!("RTA_VIA of {} bytes has no family", v.len()));
+    };
+    walk::inet_family(u16::from_ne_bytes([*f0, *f1]) as u8)
+        .map(|v4| walk::ip_of_family(RTA_VIA, addr, v4))
+        .transpose()
+}
+
+/// The next hops of an `RTA_MULTIPATH` value (`struct rtnexthop`s, each
+/// followed by its attributes), read as [`NextHop::from_kernel`] reads
+/// `netlink-packet-route`'s.
+fn nexthops_of(mut b: &[u8], v4: bool) -> std::result::Result<Vec<NextHop>, String> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let len = b.get(..2).map_or(0, |l| usize::from(u16::from_ne_bytes([l[0], l[1]])));
+        let (Some(hop), true) = (b.get(..len), len >= RTNEXTHOP_LEN) else {
+            return Err(format!("next hop of length {len} with {} bytes left", b.len()));
+        };
+        let mut gateway = None;
+        for a in walk::attrs(&hop[RTNEXTHOP_LEN..]) {
+            let (kind, v) = a?;
+            match kind {
+                libc::RTA_GATEWAY => gateway = Some(walk::ip_of_family(kind, v, v4)?),
+                RTA_VIA => gateway = via_of(v)?,
+                _ => {}
+            }
+        }
+        let index = u32::from_ne_bytes([hop[4], hop[5], hop[6], hop[7]]);
+        out.push(NextHop {
+            gateway,
+            dev: (index != 0).then_some(LinkId::Index(index)),
+            weight: u16::from(hop[3]) + 1,
+            flags: NextHopFlags::from_bits_retain(hop[2]),
+            bad_dev: None,
+        });
+        b = &b[len..];
+    }
+    Ok(out)
+}
+
+impl Route {
+    /// The lean decoder of an `RTM_NEWROUTE` payload (`struct rtmsg` and
+    /// attributes; see [`walk`](crate::netlink::walk)): the same [`Route`]
+    /// as [`from_message`](Route::from_message) after a full
+    /// `netlink-packet-route` decode, reading only what it keeps.
+    /// `Ok(None)` where that gives no route (a family other than IPv4 and
+    /// IPv6, a prefix longer than the address).
+    pub(crate) fn from_bytes(payload: &[u8]) -> std::result::Result<Option<Route>, String> {
+        let (h, attrs) = walk::split::<12>("route message", payload)?;
+        let Some(v4) = walk::inet_family(h[0]) else {
+            return Ok(None);
+        };
+        let mut r = Listed { table: u32::from(h[4]), ..Listed::default() };
+        for a in attrs {
+            let (kind, v) = a?;
+            match kind {
+                libc::RTA_DST => r.dst = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_GATEWAY => r.gateway = Some(walk::ip_of_family(kind, v, v4)?),
+                RTA_VIA => r.gateway = via_of(v)?,
+                libc::RTA_MULTIPATH => r.nexthops = nexthops_of(v, v4)?,
+                libc::RTA_PREFSRC => r.src = Some(walk::ip_of_family(kind, v, v4)?),
+                libc::RTA_OIF => r.dev = Some(LinkId::Index(walk::u32_of(kind, v)?)),
+                libc::RTA_TABLE => r.table = walk::u32_of(kind, v)?,
+                libc::RTA_PRIORITY => r.metric = Some(walk::u32_of(kind, v)?),
+                _ => {}
+            }
+        }
+        Ok(r.route(v4, h[1], [h[6], h[7], h[5]]))
     }
 }
 
@@ -1329,7 +1426,9 @@ impl RouteSocket {
     /// with [`Route::is_main`] for what plain `ip route` shows.
     ///
     /// Kernel: two `RTM_GETROUTE` dumps, `AF_INET` then `AF_INET6`
-    /// (rtnetlink(7); ip-route(8) `show`), decoded in full. No privilege.
+    /// (rtnetlink(7); ip-route(8) `show`), each message decoded as its
+    /// datagram arrives (only the fields [`Route`] has are read). No
+    /// privilege.
     ///
     /// # Errors
     /// The exchange errors.
@@ -1343,16 +1442,58 @@ impl RouteSocket {
     #[doc(alias = "ip route show")]
     #[doc(alias = "RTM_GETROUTE")]
     pub fn routes(&self) -> Result<Vec<Route>> {
+        self.route_dump(None)
+    }
+
+    /// The IPv4 and IPv6 routes of one table, like
+    /// `ip route show table N` plus `ip -6 route show table N`.
+    ///
+    /// Kernel: two `RTM_GETROUTE` dumps, `AF_INET` then `AF_INET6`, each
+    /// carrying `RTA_TABLE`, which the kernel answers with that table's
+    /// routes only (`NETLINK_GET_STRICT_CHK`, netlink(7), Linux 4.20+; a
+    /// table that does not exist gives no routes; on a kernel without
+    /// strict checking every route comes back and is filtered here).
+    /// rtnetlink(7), ip-route(8) `show table`. No privilege; the cost grows
+    /// with the table, not with the namespace's other tables. Table 0
+    /// (`RT_TABLE_UNSPEC`) holds no route, so it gives none.
+    ///
+    /// # Errors
+    /// The exchange errors.
+    ///
+    /// ```no_run
+    /// use nslink::RouteTable;
+    ///
+    /// for r in nslink::RouteSocket::open()?.routes_in_table(RouteTable::Id(100))? {
+    ///     println!("{} via {:?}", r.dst, r.gateway);
+    /// }
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    #[doc(alias = "ip route show table")]
+    pub fn routes_in_table(&self, table: RouteTable) -> Result<Vec<Route>> {
+        if table.id() == 0 {
+            return Ok(Vec::new());
+        }
+        self.route_dump(Some(table))
+    }
+
+    /// Both families' route dumps, of one table or of all; decoded as they
+    /// arrive.
+    fn route_dump(&self, table: Option<RouteTable>) -> Result<Vec<Route>> {
+        let decode = walk::decoder(libc::RTM_NEWROUTE, Route::from_bytes, |r| {
+            table.is_none_or(|t| r.table == t)
+        });
         let mut out = Vec::new();
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             let mut m = RouteMessage::default();
             m.header.address_family = family;
-            for r in self.dump(Op::ListRoutes, RouteNetlinkMessage::GetRoute(m))? {
-                if let RouteNetlinkMessage::NewRoute(r) = r
-                    && let Some(route) = Route::from_message(r)
-                {
-                    out.push(route);
-                }
+            if let Some(t) = table {
+                m.attributes.push(RouteAttribute::Table(t.id()));
+            }
+            match self.dump_with(Op::ListRoutes, RouteNetlinkMessage::GetRoute(m), &decode) {
+                Ok(mut list) => out.append(&mut list),
+                // A strict dump of a table the family does not have.
+                Err(e) if table.is_some() && e.errno() == Some(nix::errno::Errno::ENOENT) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(out)

@@ -327,3 +327,30 @@ pub fn run_isolated(bench: &str, body: impl FnOnce() -> BenchResult<()> + Send +
         std::process::exit(1);
     }
 }
+
+/// `ip -batch -` with `lines` on stdin; must succeed.
+pub fn ip_batch(lines: &str) -> BenchResult<()> {
+    use std::process::Stdio;
+    let mut child = Command::new("ip")
+        .args(["-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().ok_or("no stdin")?.write_all(lines.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(format!("ip -batch failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(())
+}
+
+/// Runs `ip ARGS`, which must succeed, reading all its output; returns
+/// stdout.
+pub fn ip(args: &[&str]) -> BenchResult<Vec<u8>> {
+    let out = Command::new("ip").args(args).stdin(std::process::Stdio::null()).output()?;
+    if !out.status.success() {
+        return Err(format!("ip {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(out.stdout)
+}

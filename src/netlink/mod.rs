@@ -8,7 +8,8 @@
 //! no `setns` at all.
 //!
 //! Kernel: a `NETLINK_ROUTE` socket (netlink(7)) speaking rtnetlink(7), with
-//! `NETLINK_EXT_ACK`, `NETLINK_CAP_ACK` and `NETLINK_GET_STRICT_CHK` on.
+//! `NETLINK_EXT_ACK`, `NETLINK_CAP_ACK` and `NETLINK_GET_STRICT_CHK` on (the
+//! last where the kernel has it, Linux 4.20+).
 //! Opening one and reading through it need no privilege; changes need
 //! `CAP_NET_ADMIN` in the user namespace that owns the socket's network
 //! namespace (the kernel checks both the thread that sends and whoever
@@ -66,6 +67,7 @@ mod batch;
 pub mod extack;
 pub(crate) mod frame;
 pub(crate) mod transport;
+pub(crate) mod walk;
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -185,6 +187,8 @@ pub(crate) struct Conn<T: Transport> {
     /// kernel refuses any other dump on the socket (`EBUSY`) until this one
     /// is read to its end, so the next request reads it out first.
     unfinished_dump: Option<u32>,
+    /// Data messages read by dumps so far (before any decoder skipped one).
+    dump_messages: u64,
 }
 
 /// A `NETLINK_ROUTE` socket bound to one network namespace.
@@ -427,6 +431,26 @@ impl RouteSocket {
         self.lock().stale
     }
 
+    /// How many data messages (entries: links, addresses, routes, …) the
+    /// dumps on this socket have read so far, counting those nslink then
+    /// skipped, and counting every attempt of a dump that was repeated.
+    /// Shows how much work a dump cost the kernel: a dump the kernel
+    /// filters (such as [`link_addresses`](RouteSocket::link_addresses))
+    /// reads only the entries it returns.
+    ///
+    /// Kernel: none; a counter of this socket object.
+    ///
+    /// ```no_run
+    /// let nl = nslink::RouteSocket::open()?;
+    /// let before = nl.dump_messages_read();
+    /// let lo = nl.link_addresses("lo")?;
+    /// assert_eq!(nl.dump_messages_read() - before, lo.len() as u64);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn dump_messages_read(&self) -> u64 {
+        self.lock().dump_messages
+    }
+
     /// The escape hatch: sends any `netlink-packet-route` message
     /// (rtnetlink(7)) and returns the kernel's replies. `flags` are added to
     /// `NLM_F_REQUEST`.
@@ -603,6 +627,7 @@ impl<T: Transport> Conn<T> {
             stale: 0,
             warning: None,
             unfinished_dump: None,
+            dump_messages: 0,
         }
     }
 
@@ -920,15 +945,18 @@ impl<T: Transport> Conn<T> {
                         finished = true;
                         break;
                     }
-                    _ => match decode(&m.header, m.payload) {
-                        Ok(Some(msg)) => out.push(msg),
-                        Ok(None) => {}
-                        Err(detail) => {
-                            if first_error.is_none() {
-                                first_error = Some(Error::Decode { op, detail });
+                    _ => {
+                        self.dump_messages += 1;
+                        match decode(&m.header, m.payload) {
+                            Ok(Some(msg)) => out.push(msg),
+                            Ok(None) => {}
+                            Err(detail) => {
+                                if first_error.is_none() {
+                                    first_error = Some(Error::Decode { op, detail });
+                                }
                             }
                         }
-                    },
+                    }
                 }
             }
             self.rx = rx;

@@ -81,7 +81,14 @@ impl SysTransport {
         sock.connect(&SocketAddr::new(0, 0)).map_err(|e| err(&e))?;
         sock.set_ext_ack(true).map_err(|e| err(&e))?;
         sock.set_cap_ack(true).map_err(|e| err(&e))?;
-        sock.set_netlink_get_strict_chk(true).map_err(|e| err(&e))?;
+        // Strict checking (Linux 4.20+) makes the kernel filter dumps by
+        // the request's header and attributes; an older kernel refuses the
+        // option with ENOPROTOOPT, and then sends whole dumps, which the
+        // decoders of filtered dumps filter themselves.
+        match sock.set_netlink_get_strict_chk(true) {
+            Err(e) if e.raw_os_error() != Some(libc::ENOPROTOOPT) => return Err(err(&e)),
+            _ => {}
+        }
         // Best effort: RCVBUFFORCE needs CAP_NET_ADMIN, plain RCVBUF is capped
         // by rmem_max.
         if setsockopt(&sock, sockopt::RcvBufForce, &RCVBUF).is_err() {
