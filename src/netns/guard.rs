@@ -72,6 +72,32 @@ pub(crate) fn thread_netns_id() -> std::result::Result<NsId, Errno> {
     })
 }
 
+/// The inode number of the calling thread's network namespace, read with
+/// one readlink(2) of `/proc/thread-self/ns/net` (`net:[INODE]`), which is
+/// several times cheaper than a stat(2) of it (that makes nsfs allocate a
+/// dentry and an inode each time). All namespaces live on the one nsfs, so
+/// the inode number alone identifies a namespace while it exists.
+pub(crate) fn thread_netns_ino() -> std::result::Result<u64, Errno> {
+    with_ns_dir(|dir| {
+        let link = nix::fcntl::readlinkat(dir, "net")?;
+        link.to_str()
+            .and_then(|s| s.strip_prefix("net:["))
+            .and_then(|s| s.strip_suffix(']'))
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::EINVAL)
+    })
+}
+
+/// After a job on a worker thread: lets go of the thread's cached home
+/// descriptor (which may be a namespace the job entered, and must not be
+/// kept alive by an idle worker) and tells whether the job left no guard
+/// behind (a guard leaked with `mem::forget` keeps a frame, and the thread
+/// must not be reused).
+pub(crate) fn clean_after_job() -> bool {
+    let _ = LAST_HOME.try_with(|c| c.borrow_mut().take());
+    FRAMES.try_with(|f| f.borrow().is_empty()).unwrap_or(false)
+}
+
 /// Where a frame returns the thread.
 enum HomeFd {
     /// A descriptor the frame owns (handed over from a guard dropped out of

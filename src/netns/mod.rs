@@ -39,7 +39,11 @@ mod dir;
 mod exec;
 mod guard;
 mod helper;
+#[allow(unsafe_code)] // kcmp(2); see its SAFETY comment
+mod kcmp;
 mod owned;
+#[allow(unsafe_code)] // lifetime erasure for borrowing closures; see its SAFETY argument
+mod scoped;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -363,13 +367,14 @@ impl NetNs {
         }
     }
 
-    /// Runs `f` on a new thread inside this namespace and returns what it
-    /// returns. The calling thread never changes namespace, whatever `f` does
-    /// (even `unshare` or `setns`): the helper thread exits afterwards, so
-    /// there is nothing to restore. `f` may borrow from the caller.
+    /// Runs `f` on a pooled worker thread inside this namespace and returns
+    /// what it returns. The calling thread never changes namespace, whatever
+    /// `f` does. `f` may borrow from the caller, as with
+    /// [`std::thread::scope`]: `run` does not return (or unwind) before `f`
+    /// has finished and all it captured has been dropped.
     ///
-    /// A panic in `f` is re-raised in the caller. Threads that `f` starts
-    /// inherit the namespace.
+    /// A panic in `f` is re-raised in the caller with its original payload.
+    /// Threads that `f` starts inherit the namespace.
     ///
     /// Paths that name "the current namespace" must name the *thread*:
     /// read `/proc/thread-self/net/…` inside `f`, not `/proc/net/…`, which
@@ -377,12 +382,62 @@ impl NetNs {
     /// thread (see proc(5)). Sockets made inside `f` belong to this namespace
     /// for good, whichever thread uses them afterwards.
     ///
-    /// Kernel: a new thread (clone(2)) that calls setns(2) with `CLONE_NEWNET`; needs
-    /// `CAP_SYS_ADMIN` over the target. Cost: a thread start, 26–64 µs here.
+    /// # The worker, and what is checked
+    /// `f` runs on a worker of nslink's bounded pool (see [`pool_stats`]),
+    /// not on a new thread. What `f` can rely on is what a thread the caller
+    /// started would give it:
+    /// - it is in this network namespace (the worker `setns`es into it);
+    /// - it shares the calling thread's *file-system context* — mount
+    ///   namespace, root, working directory, umask — and *descriptor table*:
+    ///   a worker is chosen only if kcmp(2) (`KCMP_FS`, `KCMP_FILES`) says it
+    ///   shares both with the calling thread, and otherwise a new worker is
+    ///   started from the calling thread (so it inherits them);
+    /// - it holds no nslink guard.
+    ///
+    /// After `f`, the worker is reused only if all of this still holds: it
+    /// is back in its home network namespace (`setns` to a descriptor whose
+    /// identity was checked when the pool was made, then the inode number
+    /// read back from `/proc/thread-self/ns/net`, before `run` returns), it
+    /// still shares the caller's `fs_struct` and descriptor table (so `f` did
+    /// not unshare them: `unshare(CLONE_NEWNS)`, `unshare(CLONE_FS)`,
+    /// `setns` into a mount namespace and `unshare(CLONE_FILES)` all break
+    /// that sharing), and no guard of `f` was left on its stack (e.g. one
+    /// leaked with `mem::forget`). A worker that fails any check ends and is
+    /// joined before `run` returns. The worker also lets go of nslink's
+    /// per-thread descriptor cache, so it keeps no namespace `f` entered
+    /// alive.
+    ///
+    /// Not checked, and so differences from a new thread:
+    /// - **thread-locals** that `f` sets stay set on the worker and may be
+    ///   seen by a later `run` (and whatever they hold, a socket of this
+    ///   namespace say, lives on until the worker ends, at most
+    ///   [`IDLE_TIMEOUT`] after its last job); they are not dropped when
+    ///   `run` returns;
+    /// - the worker's other namespaces (UTS, IPC, cgroup, time, PID for
+    ///   children) are those of the thread that started it, and `f` changing
+    ///   them (`unshare(CLONE_NEWUTS)`, …) is not detected; checking them
+    ///   would cost a readlink(2) each on every call, more than the rest of
+    ///   `run`;
+    /// - per-thread attributes: signal mask, CPU affinity, scheduling
+    ///   policy and priority, thread name, per-thread credentials.
+    ///
+    /// When `f` needs any of these as a fresh thread would have them, or
+    /// changes them, use [`spawn`](NetNs::spawn), which always starts a new
+    /// thread. After `fork`, a child process does not use the parent's pool:
+    /// each `run` there starts a new thread and joins it.
+    ///
+    /// Kernel: setns(2) with `CLONE_NEWNET` on the worker (needs
+    /// `CAP_SYS_ADMIN` over the target), setns(2) back, readlink(2) of
+    /// `/proc/thread-self/ns/net`, three kcmp(2) calls (one before, two
+    /// after). Cost: 2 channel hand-offs and those 6 system calls, about
+    /// 10 µs on a 2-core VM (a new thread costs 26–64 µs there); the first
+    /// call on a thread that shares no `fs_struct` with an idle worker starts
+    /// one. Without kcmp(2) (`CONFIG_KCMP`), workers are not reused.
     ///
     /// # Errors
-    /// [`Error::Os`] (op [`Op::RunInNetns`]) if the thread cannot be started or
-    /// cannot enter the namespace; `f`'s own result is returned inside `Ok`.
+    /// [`Error::Os`] (op [`Op::RunInNetns`]) if no worker can be started or
+    /// it cannot enter the namespace; `f`'s own result is returned inside
+    /// `Ok`.
     ///
     /// ```no_run
     /// use nslink::NetNs;
@@ -399,26 +454,21 @@ impl NetNs {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let fd = self.fd.as_fd();
-        thread::scope(|s| {
-            let handle = thread::Builder::new()
-                .spawn_scoped(s, move || {
-                    setns(fd, CloneFlags::CLONE_NEWNET)
-                        .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
-                    Ok(f())
-                })
-                .map_err(|e| Error::io(Op::RunInNetns, self.object(), &e))?;
-            match handle.join() {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+        let fit = helper::Fit::Caller(nix::unistd::gettid());
+        helper::run_on_worker(Op::RunInNetns, &self.object(), fit, || {
+            setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
+            Ok(f())
         })
     }
 
     /// Starts a thread that lives in this namespace and runs `f`.
     ///
     /// The thread enters the namespace before `f` runs; if it cannot, no `f`
-    /// runs and the error is returned here.
+    /// runs and the error is returned here. Unlike [`run`](NetNs::run), this
+    /// always starts a *new* thread (it may live as long as `f` likes, so it
+    /// cannot be a pooled worker): `f` gets fresh thread-locals and all the
+    /// calling thread's per-thread state.
     ///
     /// Kernel: a new thread that calls setns(2) with `CLONE_NEWNET`; needs `CAP_SYS_ADMIN` over
     /// the target.
