@@ -137,14 +137,18 @@ struct Frame {
 /// hot loops).
 ///
 /// # How the return is proven
-/// [`NetNs::enter`] reads the thread's namespace identity (device and inode
-/// of `/proc/thread-self/ns/net`) and holds a descriptor of exactly that
-/// namespace: one whose own identity (`fstat(2)`) was checked to match when
-/// it was opened. A descriptor always refers to the namespace it was opened
-/// on, and `setns(2)` on it succeeds only by moving the thread into that
-/// namespace; so a successful `setns` on drop *is* the proof that the thread
-/// is home. (Earlier versions re-read `/proc` after the restore; that read
-/// proved nothing more and cost 1.6 µs.)
+/// [`NetNs::enter`] reads which namespace the thread is in (the inode
+/// number in the `net:[INODE]` link `/proc/thread-self/ns/net`, one
+/// readlink(2)) and holds a descriptor of exactly that namespace: one whose
+/// own identity (`fstat(2)`) was checked to match when it was opened. A
+/// descriptor always refers to the namespace it was opened on, and
+/// `setns(2)` on it succeeds only by moving the thread into that namespace;
+/// so a successful `setns` on drop *is* the proof that the thread is home.
+/// (Earlier versions re-read `/proc` after the restore; that read proved
+/// nothing more and cost 1.6 µs. They also learned the thread's namespace
+/// with a stat(2) of the link target, which makes nsfs build a dentry and
+/// an inode each time; the readlink is about three times cheaper. All
+/// namespaces live on the one nsfs, so the inode number alone names one.)
 ///
 /// # Nesting and drop order
 /// Guards nest: entering `b` while inside `a` and dropping both brings the
@@ -207,12 +211,13 @@ struct Frame {
 /// # Cost
 /// Measured on a 2-core VM (kernel 6.18), medians: two bare `setns` calls
 /// take 2.3 µs. [`NetNs::enter_from`] costs the same (1.00–1.02x): it is
-/// those two calls. [`NetNs::enter`] adds one `fstatat(2)` of
-/// `/proc/thread-self/ns/net` (1.6 µs) to learn where the thread is; the
+/// those two calls. [`NetNs::enter`] adds one readlink(2) of
+/// `/proc/thread-self/ns/net` to learn where the thread is; the
 /// descriptor of that namespace is kept per thread (one, the last home
 /// used) and reused, so the first `enter` on a thread also opens it. That
-/// makes `enter` about 1.7–2x the floor. [`NetNs::run`] costs a thread start
-/// (26–64 µs). `cargo bench --bench netns` measures all of these.
+/// makes `enter` about 1.3–1.5x the floor (it was 1.7–2x with a stat(2)).
+/// [`NetNs::run`] costs two hand-offs to a pooled worker (about 10 µs).
+/// `cargo bench --bench netns` measures all of these.
 ///
 /// # Restore failure
 /// If moving back fails (say, the code inside dropped `CAP_SYS_ADMIN`), the
@@ -258,8 +263,9 @@ impl NetNs {
     /// non-`Send` value). See [`NsGuard`] for nesting.
     ///
     /// Kernel: setns(2) (`CLONE_NEWNET`), which needs `CAP_SYS_ADMIN` over
-    /// the target; the home is read from `/proc/thread-self/ns/net` (proc(5)).
-    /// The thread keeps one descriptor of its last home for the next call.
+    /// the target; the home is read from `/proc/thread-self/ns/net` (proc(5),
+    /// one readlink(2)). The thread keeps one descriptor of its last home for
+    /// the next call.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::EnterNetns`]), e.g. `EPERM` without
@@ -283,11 +289,12 @@ impl NetNs {
         // Where is the thread now? Reuse the descriptor of that namespace if
         // this thread has one, else open it (and learn its identity from the
         // descriptor itself, so the two always agree).
-        let now = thread_netns_id().map_err(|e| Error::os(op, here(), e))?;
-        let cached = LAST_HOME
-            .with(|c| c.borrow().as_ref().filter(|(id, _)| *id == now).map(|(_, fd)| fd.clone()));
+        let now = thread_netns_ino().map_err(|e| Error::os(op, here(), e))?;
+        let cached = LAST_HOME.with(|c| {
+            c.borrow().as_ref().filter(|(id, _)| id.ino == now).map(|(id, fd)| (*id, fd.clone()))
+        });
         let (home_id, home) = match cached {
-            Some(fd) => (now, fd),
+            Some(hit) => hit,
             None => {
                 let fd = with_ns_dir(|dir| {
                     openat(dir, "net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())

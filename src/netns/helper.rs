@@ -53,7 +53,6 @@ use crate::error::{Error, Object, ObjectKind, Op, Result};
 pub const MAX_IDLE: usize = 4;
 /// How long an idle worker waits for a job before it ends.
 pub const IDLE_TIMEOUT: Duration = Duration::from_millis(500);
-
 /// What a job needs from the worker that runs it, besides starting at home.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fit {
@@ -64,6 +63,19 @@ pub(crate) enum Fit {
     /// (mount namespace, root, cwd, umask) and the descriptor table of the
     /// calling thread, whose id this is, as a thread it started would.
     Caller(Pid),
+}
+
+impl Fit {
+    /// The calling thread's closure.
+    pub(crate) fn caller() -> Fit {
+        thread_local! {
+            // A thread's id never changes. A child of `fork` inherits the
+            // forking thread's copy, but does not use the pool (see
+            // `dispatch`), so no stale id reaches kcmp(2).
+            static TID: Pid = gettid();
+        }
+        Fit::Caller(TID.with(|t| *t))
+    }
 }
 
 /// A job and what it needs.
@@ -207,11 +219,15 @@ fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worke
 
 /// Whether worker `me` may still run `fit`'s kind of job after one: for a
 /// caller's closure, it must still share the caller's file-system context
-/// and descriptor table (the closure may have unshared them).
+/// (the closure may have unshared it, and with it maybe made a mount
+/// namespace that must not outlive the call). A closure that unshared the
+/// descriptor table is not looked for here: no other thread shares the new
+/// table, so the check before each job never picks such a worker again,
+/// and it ends after [`IDLE_TIMEOUT`].
 fn still_fits(me: Pid, fit: Fit) -> bool {
     match fit {
         Fit::Net => true,
-        Fit::Caller(caller) => shares_context(me, caller),
+        Fit::Caller(caller) => same(me, caller, Shared::Fs).unwrap_or(false),
     }
 }
 
@@ -307,14 +323,17 @@ fn dispatch(op: Op, object: &Object, fit: Fit, job: Job) -> Result<()> {
     }
     match worker.done.recv() {
         Ok(Done { reusable: true }) => {
+            // The most recently used workers stay: with the idle list full,
+            // the oldest idle worker makes room (it may belong to a thread
+            // that is gone, in a context no caller shares any more).
             let mut p = lock(pool());
-            if p.idle.len() < MAX_IDLE {
-                p.idle.push(worker);
-            } else {
+            let oldest = if p.idle.len() >= MAX_IDLE { Some(p.idle.remove(0)) } else { None };
+            p.idle.push(worker);
+            drop(p);
+            if let Some(old) = oldest {
                 // Closing its queue ends it; it is home, so it pins nothing.
-                drop(p);
-                drop(worker.jobs);
-                let _ = worker.thread.join();
+                drop(old.jobs);
+                let _ = old.thread.join();
             }
         }
         _ => {

@@ -454,7 +454,7 @@ impl NetNs {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let fit = helper::Fit::Caller(nix::unistd::gettid());
+        let fit = helper::Fit::caller();
         helper::run_on_worker(Op::RunInNetns, &self.object(), fit, || {
             setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET)
                 .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
