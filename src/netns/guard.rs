@@ -22,11 +22,12 @@ use crate::error::{Error, Object, Op, Result};
 
 thread_local! {
     /// `/proc/thread-self/ns` of this thread, opened once (`O_PATH`), with
-    /// the thread id it was opened by. Looking `net` up relative to it is
-    /// cheaper than resolving the whole path. After `fork` the child's thread
-    /// has another id and the inherited descriptor still names the parent's
-    /// thread, so the id is checked on every use.
-    static NS_DIR: RefCell<Option<(Pid, OwnedFd)>> = const { RefCell::new(None) };
+    /// what it was opened under. Looking `net` up relative to it is cheaper
+    /// than resolving the whole path. After `fork` the child's thread has
+    /// another id and the inherited descriptor still names the parent's
+    /// thread, so every use checks the fork generation (or, when that is not
+    /// available, the thread id).
+    static NS_DIR: RefCell<Option<(Opened, OwnedFd)>> = const { RefCell::new(None) };
     /// A descriptor of the namespace this thread last entered a guard from,
     /// with its identity: `enter` reuses it instead of opening the thread's
     /// namespace file again. One per thread; let go when the thread ends.
@@ -36,15 +37,30 @@ thread_local! {
     static NEXT_SERIAL: Cell<u64> = const { Cell::new(1) };
 }
 
+/// What a thread's cached `/proc/thread-self/ns` descriptor was opened
+/// under: a fork generation, or a thread id when generations are not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    Generation(u64),
+    Thread(Pid),
+}
+
+fn opened_now() -> Opened {
+    match super::forkgen::generation() {
+        Some(g) => Opened::Generation(g),
+        None => Opened::Thread(nix::unistd::gettid()),
+    }
+}
+
 /// Runs `f` with this thread's `/proc/thread-self/ns` directory.
 fn with_ns_dir<T>(
     f: impl FnOnce(BorrowedFd<'_>) -> std::result::Result<T, Errno>,
 ) -> std::result::Result<T, Errno> {
-    let tid = nix::unistd::gettid();
+    let now = opened_now();
     NS_DIR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let fresh = match slot.as_ref() {
-            Some((owner, _)) => *owner != tid,
+            Some((opened, _)) => *opened != now,
             None => true,
         };
         if fresh {
@@ -53,7 +69,7 @@ fn with_ns_dir<T>(
                 OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )?;
-            *slot = Some((tid, fd));
+            *slot = Some((now, fd));
         }
         match slot.as_ref() {
             Some((_, fd)) => f(fd.as_fd()),
@@ -69,22 +85,6 @@ pub(crate) fn thread_netns_id() -> std::result::Result<NsId, Errno> {
     with_ns_dir(|dir| {
         let st = fstatat(dir, "net", nix::fcntl::AtFlags::empty())?;
         Ok(NsId { dev: st.st_dev, ino: st.st_ino })
-    })
-}
-
-/// The inode number of the calling thread's network namespace, read with
-/// one readlink(2) of `/proc/thread-self/ns/net` (`net:[INODE]`), which is
-/// several times cheaper than a stat(2) of it (that makes nsfs allocate a
-/// dentry and an inode each time). All namespaces live on the one nsfs, so
-/// the inode number alone identifies a namespace while it exists.
-pub(crate) fn thread_netns_ino() -> std::result::Result<u64, Errno> {
-    with_ns_dir(|dir| {
-        let link = nix::fcntl::readlinkat(dir, "net")?;
-        link.to_str()
-            .and_then(|s| s.strip_prefix("net:["))
-            .and_then(|s| s.strip_suffix(']'))
-            .and_then(|s| s.parse().ok())
-            .ok_or(Errno::EINVAL)
     })
 }
 
@@ -137,18 +137,15 @@ struct Frame {
 /// hot loops).
 ///
 /// # How the return is proven
-/// [`NetNs::enter`] reads which namespace the thread is in (the inode
-/// number in the `net:[INODE]` link `/proc/thread-self/ns/net`, one
-/// readlink(2)) and holds a descriptor of exactly that namespace: one whose
-/// own identity (`fstat(2)`) was checked to match when it was opened. A
-/// descriptor always refers to the namespace it was opened on, and
-/// `setns(2)` on it succeeds only by moving the thread into that namespace;
-/// so a successful `setns` on drop *is* the proof that the thread is home.
-/// (Earlier versions re-read `/proc` after the restore; that read proved
-/// nothing more and cost 1.6 µs. They also learned the thread's namespace
-/// with a stat(2) of the link target, which makes nsfs build a dentry and
-/// an inode each time; the readlink is about three times cheaper. All
-/// namespaces live on the one nsfs, so the inode number alone names one.)
+/// [`NetNs::enter`] reads the thread's namespace identity (device and inode
+/// of `/proc/thread-self/ns/net`, one fstatat(2) relative to a cached
+/// descriptor of the thread's `ns` directory) and holds a descriptor of
+/// exactly that namespace: one whose own identity (`fstat(2)`) was checked
+/// to match when it was opened. A descriptor always refers to the namespace
+/// it was opened on, and `setns(2)` on it succeeds only by moving the thread
+/// into that namespace; so a successful `setns` on drop *is* the proof that
+/// the thread is home. (Earlier versions re-read `/proc` after the restore;
+/// that read proved nothing more and cost 1.6 µs.)
 ///
 /// # Nesting and drop order
 /// Guards nest: entering `b` while inside `a` and dropping both brings the
@@ -211,11 +208,13 @@ struct Frame {
 /// # Cost
 /// Measured on a 2-core VM (kernel 6.18), medians: two bare `setns` calls
 /// take 2.3 µs. [`NetNs::enter_from`] costs the same (1.00–1.02x): it is
-/// those two calls. [`NetNs::enter`] adds one readlink(2) of
-/// `/proc/thread-self/ns/net` to learn where the thread is; the
-/// descriptor of that namespace is kept per thread (one, the last home
-/// used) and reused, so the first `enter` on a thread also opens it. That
-/// makes `enter` about 1.3–1.5x the floor (it was 1.7–2x with a stat(2)).
+/// those two calls. [`NetNs::enter`] adds one fstatat(2) of
+/// `/proc/thread-self/ns/net` (about 1.5 µs) to learn where the thread is;
+/// the descriptor of that namespace is kept per thread (one, the last home
+/// used) and reused, so the first `enter` on a thread also opens it. The
+/// cached `ns` directory is checked against `fork` with a counter bumped by
+/// a `pthread_atfork` handler, not a gettid(2) per call. That makes `enter`
+/// about 1.6–1.9x the floor.
 /// [`NetNs::run`] costs two hand-offs to a pooled worker (about 10 µs).
 /// `cargo bench --bench netns` measures all of these.
 ///
@@ -264,7 +263,7 @@ impl NetNs {
     ///
     /// Kernel: setns(2) (`CLONE_NEWNET`), which needs `CAP_SYS_ADMIN` over
     /// the target; the home is read from `/proc/thread-self/ns/net` (proc(5),
-    /// one readlink(2)). The thread keeps one descriptor of its last home for
+    /// one fstatat(2)). The thread keeps one descriptor of its last home for
     /// the next call.
     ///
     /// # Errors
@@ -289,12 +288,11 @@ impl NetNs {
         // Where is the thread now? Reuse the descriptor of that namespace if
         // this thread has one, else open it (and learn its identity from the
         // descriptor itself, so the two always agree).
-        let now = thread_netns_ino().map_err(|e| Error::os(op, here(), e))?;
-        let cached = LAST_HOME.with(|c| {
-            c.borrow().as_ref().filter(|(id, _)| id.ino == now).map(|(id, fd)| (*id, fd.clone()))
-        });
+        let now = thread_netns_id().map_err(|e| Error::os(op, here(), e))?;
+        let cached = LAST_HOME
+            .with(|c| c.borrow().as_ref().filter(|(id, _)| *id == now).map(|(_, fd)| fd.clone()));
         let (home_id, home) = match cached {
-            Some(hit) => hit,
+            Some(fd) => (now, fd),
             None => {
                 let fd = with_ns_dir(|dir| {
                     openat(dir, "net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())

@@ -44,7 +44,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::unistd::{Pid, gettid};
 
 use super::NsId;
-use super::guard::{clean_after_job, thread_netns_ino, true_home};
+use super::guard::{clean_after_job, thread_netns_id, true_home};
 use super::kcmp::{Shared, same};
 use super::scoped::{self, Job};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
@@ -105,9 +105,6 @@ struct Home {
 }
 
 struct Pool {
-    /// The process that made the pool (after `fork`, the child's pool is
-    /// not used).
-    pid: u32,
     home: Option<Arc<Home>>,
     idle: Vec<Worker>,
     /// Workers alive (idle or busy), to let `home` go with the last one.
@@ -119,7 +116,6 @@ fn pool() -> &'static Mutex<Pool> {
     static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
     POOL.get_or_init(|| {
         Mutex::new(Pool {
-            pid: std::process::id(),
             home: None,
             idle: Vec::new(),
             alive: 0,
@@ -134,9 +130,21 @@ fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Process id recorded when the pool was made; read without the lock so a
-/// forked child never waits on a lock held by a thread it does not have.
+/// The fork generation (or, without one, the process id) the pool belongs
+/// to; read without the lock so a forked child never waits on a lock held
+/// by a thread it does not have.
+static POOL_GEN: OnceLock<u64> = OnceLock::new();
 static POOL_PID: OnceLock<u32> = OnceLock::new();
+
+/// Whether this process is a child forked after the pool was first used
+/// (then the pool's workers are not in it). No system call when the fork
+/// generation is known.
+fn forked() -> bool {
+    match super::forkgen::generation() {
+        Some(g) => *POOL_GEN.get_or_init(|| g) != g,
+        None => *POOL_PID.get_or_init(std::process::id) != std::process::id(),
+    }
+}
 
 fn thread_object() -> Object {
     Object::unnamed(ObjectKind::Thread).with_detail("(nslink worker)")
@@ -153,7 +161,7 @@ pub struct PoolStats {
 
 /// The pool's current size.
 pub fn pool_stats() -> PoolStats {
-    if *POOL_PID.get_or_init(std::process::id) != std::process::id() {
+    if forked() {
         return PoolStats { alive: 0, idle: 0 };
     }
     let p = lock(pool());
@@ -236,11 +244,12 @@ fn shares_context(a: Pid, b: Pid) -> bool {
     same(a, b, Shared::Fs).unwrap_or(false) && same(a, b, Shared::Files).unwrap_or(false)
 }
 
-/// Moves the worker home and checks that it arrived: by the namespace's
-/// inode number, read back with one readlink(2) (cheaper than a stat).
+/// Moves the worker home and checks that it arrived, by identity (one
+/// fstatat(2); the home's nsfs inode is pinned by the pool's descriptor, so
+/// that is cheap).
 fn go_home(home: &Home) -> bool {
     setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET).is_ok()
-        && thread_netns_ino().is_ok_and(|ino| ino == home.id.ino)
+        && thread_netns_id().is_ok_and(|id| id == home.id)
 }
 
 /// Called by an idle worker whose wait timed out: leaves the idle list if it
@@ -308,8 +317,7 @@ fn take_worker(op: Op, fit: Fit) -> Result<Worker> {
 /// again (or has ended and been joined). `Err` only when the job could not
 /// be handed over; it is dropped then.
 fn dispatch(op: Op, object: &Object, fit: Fit, job: Job) -> Result<()> {
-    let forked = *POOL_PID.get_or_init(|| lock(pool()).pid) != std::process::id();
-    if forked {
+    if forked() {
         return run_alone(op, job);
     }
     let worker = take_worker(op, fit)?;

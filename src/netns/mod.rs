@@ -37,6 +37,8 @@
 mod dir;
 #[allow(unsafe_code)] // the pre_exec hook; see its SAFETY comments
 mod exec;
+#[allow(unsafe_code)] // pthread_atfork; see its SAFETY comment
+mod forkgen;
 mod guard;
 mod helper;
 #[allow(unsafe_code)] // kcmp(2); see its SAFETY comment
