@@ -397,15 +397,18 @@ impl NetNs {
     /// - it holds no nslink guard.
     ///
     /// After `f`, the worker is reused only if all of this still holds: it
-    /// is back in its home network namespace (`setns` to a descriptor whose
-    /// identity was checked when the pool was made, then the inode number
-    /// read back from `/proc/thread-self/ns/net`, before `run` returns), it
-    /// still shares the caller's `fs_struct` and descriptor table (so `f` did
-    /// not unshare them: `unshare(CLONE_NEWNS)`, `unshare(CLONE_FS)`,
-    /// `setns` into a mount namespace and `unshare(CLONE_FILES)` all break
-    /// that sharing), and no guard of `f` was left on its stack (e.g. one
-    /// leaked with `mem::forget`). A worker that fails any check ends and is
-    /// joined before `run` returns. The worker also lets go of nslink's
+    /// is back in its home network namespace (`setns` to the pool's home
+    /// descriptor, then its identity read back with one fstatat(2) of
+    /// `/proc/thread-self/ns/net`, before `run` returns), it still shares
+    /// the caller's `fs_struct` (so `f` did not `unshare(CLONE_NEWNS)`,
+    /// `unshare(CLONE_FS)` or `setns` into a mount namespace, which all end
+    /// that sharing), and no guard of `f` was left on its stack (one leaked
+    /// with `mem::forget`, say). A worker that fails any of these ends and
+    /// is joined before `run` returns, so a mount namespace `f` made is gone
+    /// by then, as with a thread of its own. If `f` unshared the descriptor
+    /// table (`unshare(CLONE_FILES)`), no other thread shares the new one,
+    /// so the check before the next job never picks that worker again; it
+    /// ends after [`IDLE_TIMEOUT`]. The worker also lets go of nslink's
     /// per-thread descriptor cache, so it keeps no namespace `f` entered
     /// alive.
     ///
@@ -414,12 +417,14 @@ impl NetNs {
     ///   seen by a later `run` (and whatever they hold, a socket of this
     ///   namespace say, lives on until the worker ends, at most
     ///   [`IDLE_TIMEOUT`] after its last job); they are not dropped when
-    ///   `run` returns;
+    ///   `run` returns. Rust gives no way to reset another thread's
+    ///   thread-locals;
     /// - the worker's other namespaces (UTS, IPC, cgroup, time, PID for
     ///   children) are those of the thread that started it, and `f` changing
     ///   them (`unshare(CLONE_NEWUTS)`, …) is not detected; checking them
     ///   would cost a readlink(2) each on every call, more than the rest of
-    ///   `run`;
+    ///   `run`. (User namespaces cannot change in a process with more than
+    ///   one thread.);
     /// - per-thread attributes: signal mask, CPU affinity, scheduling
     ///   policy and priority, thread name, per-thread credentials.
     ///
@@ -428,13 +433,14 @@ impl NetNs {
     /// thread. After `fork`, a child process does not use the parent's pool:
     /// each `run` there starts a new thread and joins it.
     ///
-    /// Kernel: setns(2) with `CLONE_NEWNET` on the worker (needs
-    /// `CAP_SYS_ADMIN` over the target), setns(2) back, readlink(2) of
-    /// `/proc/thread-self/ns/net`, three kcmp(2) calls (one before, two
-    /// after). Cost: 2 channel hand-offs and those 6 system calls, about
-    /// 10 µs on a 2-core VM (a new thread costs 26–64 µs there); the first
-    /// call on a thread that shares no `fs_struct` with an idle worker starts
-    /// one. Without kcmp(2) (`CONFIG_KCMP`), workers are not reused.
+    /// Kernel: on the worker, setns(2) with `CLONE_NEWNET` (needs
+    /// `CAP_SYS_ADMIN` over the target), setns(2) back home and one
+    /// fstatat(2); kcmp(2) three times (`KCMP_FS` and `KCMP_FILES` before,
+    /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost:
+    /// 10–17 µs per call on a 2-core VM, depending on its load (a new thread
+    /// costs 25–64 µs there); the first call from a thread that shares no
+    /// `fs_struct` with an idle worker starts one. Without kcmp(2)
+    /// (`CONFIG_KCMP`), no worker is reused: each call starts one.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::RunInNetns`]) if no worker can be started or
