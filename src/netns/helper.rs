@@ -13,8 +13,9 @@
 //! - **exclusive**: a worker runs one caller's job at a time; there is no
 //!   queue in which a job could be lost;
 //! - **home first, reply second**: after a job, the worker returns to the
-//!   pool's home namespace and checks by inode that it arrived *before* it
-//!   answers, so when the caller gets its answer, no worker is still inside
+//!   pool's home namespace (setns(2) on the pool's descriptor of it: its
+//!   success is the proof of arrival)
+//!   *before* it answers, so when the caller gets its answer, no worker is still inside
 //!   the job's namespace (it is not pinned by a thread);
 //! - **never reused elsewhere**: a worker that cannot return home (in a user
 //!   namespace that does not own the home namespace, setns back is refused)
@@ -43,8 +44,7 @@ use std::time::Duration;
 use nix::sched::{CloneFlags, setns};
 use nix::unistd::{Pid, gettid};
 
-use super::NsId;
-use super::guard::{clean_after_job, thread_netns_id, true_home};
+use super::guard::{clean_after_job, true_home};
 use super::kcmp::{Shared, same};
 use super::scoped::{self, Job};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
@@ -101,7 +101,6 @@ struct Worker {
 
 struct Home {
     fd: OwnedFd,
-    id: NsId,
 }
 
 struct Pool {
@@ -244,12 +243,14 @@ fn shares_context(a: Pid, b: Pid) -> bool {
     same(a, b, Shared::Fs).unwrap_or(false) && same(a, b, Shared::Files).unwrap_or(false)
 }
 
-/// Moves the worker home and checks that it arrived, by identity (one
-/// fstatat(2); the home's nsfs inode is pinned by the pool's descriptor, so
-/// that is cheap).
+/// Moves the worker home. The proof that it arrived is the one
+/// [`NsGuard`](super::NsGuard) uses: a descriptor always refers to the
+/// namespace it was opened on (each worker keeps the one it was started
+/// with), and setns(2) on it succeeds only by moving the
+/// thread into exactly that namespace. Reading `/proc/thread-self/ns/net`
+/// back would prove nothing more and cost a system call per job.
 fn go_home(home: &Home) -> bool {
     setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET).is_ok()
-        && thread_netns_id().is_ok_and(|id| id == home.id)
 }
 
 /// Called by an idle worker whose wait timed out: leaves the idle list if it
@@ -300,8 +301,7 @@ fn take_worker(op: Op, fit: Fit) -> Result<Worker> {
         Some(h) => h.clone(),
         None => {
             let fd = true_home().map_err(|e| Error::os(op, thread_object(), e))?;
-            let id = super::fd_id(fd.as_fd()).map_err(|e| Error::os(op, thread_object(), e))?;
-            let h = Arc::new(Home { fd, id });
+            let h = Arc::new(Home { fd });
             p.home = Some(h.clone());
             h
         }

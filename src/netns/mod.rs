@@ -397,9 +397,11 @@ impl NetNs {
     /// - it holds no nslink guard.
     ///
     /// After `f`, the worker is reused only if all of this still holds: it
-    /// is back in its home network namespace (`setns` to the pool's home
-    /// descriptor, then its identity read back with one fstatat(2) of
-    /// `/proc/thread-self/ns/net`, before `run` returns), it still shares
+    /// is back in its home network namespace before `run` returns (setns(2)
+    /// on the pool's descriptor of its home: a descriptor always refers to
+    /// the namespace it was opened on and a successful setns moves the
+    /// thread into exactly that one, the proof [`NsGuard`] uses too), it
+    /// still shares
     /// the caller's `fs_struct` (so `f` did not `unshare(CLONE_NEWNS)`,
     /// `unshare(CLONE_FS)` or `setns` into a mount namespace, which all end
     /// that sharing), and no guard of `f` was left on its stack (one leaked
@@ -434,8 +436,8 @@ impl NetNs {
     /// each `run` there starts a new thread and joins it.
     ///
     /// Kernel: on the worker, setns(2) with `CLONE_NEWNET` (needs
-    /// `CAP_SYS_ADMIN` over the target), setns(2) back home and one
-    /// fstatat(2); kcmp(2) three times (`KCMP_FS` and `KCMP_FILES` before,
+    /// `CAP_SYS_ADMIN` over the target) and setns(2) back home; kcmp(2)
+    /// three times (`KCMP_FS` and `KCMP_FILES` before,
     /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost:
     /// 10–17 µs per call on a 2-core VM, depending on its load (a new thread
     /// costs 25–64 µs there); the first call from a thread that shares no
