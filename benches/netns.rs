@@ -252,9 +252,8 @@ fn bench_enter(cfg: Config, keys: &mut Vec<Key>) -> BenchResult<f64> {
     // The contenders a user would pick instead.
     let c_bin = common::c_program("netns_enter")?;
     let n_arg = n.to_string();
-    let c = Contender::new("C: setns there + back (netns_enter.c)", n, |_| {
-        run_c(&c_bin, &[&n_arg])
-    });
+    let c =
+        Contender::new("C: setns there + back (netns_enter.c)", n, |_| run_c(&c_bin, &[&n_arg]));
     let rs_target = netns_rs_handle(&target)?;
     let rs_home = netns_rs_handle(&home)?;
     let netns_rs = Contender::new("netns-rs: target.enter()+home.enter()", n, |n| {

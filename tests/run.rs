@@ -150,7 +150,7 @@ fn a_borrowing_closure_sees_and_changes_the_callers_stack() {
     let _serial = serial();
     sandbox(|| {
         let ns = NetNs::new().unwrap();
-        let words = vec!["a".to_string(), "b".to_string()];
+        let words = ["a".to_string(), "b".to_string()];
         let mut seen = Vec::new();
         // Borrows `words` shared and `seen` exclusively, and returns a
         // reference into the caller's data.
@@ -339,8 +339,7 @@ fn a_namespace_entered_inside_the_closure_is_not_kept_alive_by_the_worker() {
         let gone = other.id().ino;
         // `enter` keeps a per-thread descriptor of where it came from: here,
         // `ns`. A worker must let go of it after the job.
-        let t = ns.run(|| drop(other.enter().unwrap())).map(|()| ());
-        t.unwrap();
+        ns.run(|| drop(other.enter().unwrap())).unwrap();
         let ns_ino = ns.id().ino;
         drop(ns);
         drop(other);
@@ -389,7 +388,7 @@ fn sixty_four_threads_call_run_at_once() {
             for i in 0..64u64 {
                 let (ns, calls, barrier) = (&ns, &calls, &barrier);
                 s.spawn(move || {
-                    let mine = vec![i; 8];
+                    let mine = [i; 8];
                     barrier.wait();
                     for k in 0..30u64 {
                         let (sum, id) = ns.run(|| (mine.iter().sum::<u64>() + k, here())).unwrap();

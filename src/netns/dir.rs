@@ -156,8 +156,11 @@ impl NetnsDir {
         // (The lock stays on that one: every nslink creator opens the path
         // and locks whichever directory it finds, and once the mount point
         // exists they all find the same.)
-        let reopened =
-            if made_mount_point { Some(open_dir().map_err(|e| Error::os(op, object(), e))?) } else { None };
+        let reopened = if made_mount_point {
+            Some(open_dir().map_err(|e| Error::os(op, object(), e))?)
+        } else {
+            None
+        };
         Ok(Locked { lock, reopened })
     }
 

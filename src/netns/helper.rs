@@ -113,14 +113,7 @@ struct Pool {
 
 fn pool() -> &'static Mutex<Pool> {
     static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        Mutex::new(Pool {
-            home: None,
-            idle: Vec::new(),
-            alive: 0,
-            next_id: 1,
-        })
-    })
+    POOL.get_or_init(|| Mutex::new(Pool { home: None, idle: Vec::new(), alive: 0, next_id: 1 }))
 }
 
 fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
