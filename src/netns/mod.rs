@@ -438,11 +438,16 @@ impl NetNs {
     /// Kernel: on the worker, setns(2) with `CLONE_NEWNET` (needs
     /// `CAP_SYS_ADMIN` over the target) and setns(2) back home; kcmp(2)
     /// three times (`KCMP_FS` and `KCMP_FILES` before,
-    /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost:
-    /// 10–17 µs per call on a 2-core VM, depending on its load (a new thread
-    /// costs 25–64 µs there); the first call from a thread that shares no
-    /// `fs_struct` with an idle worker starts one. Without kcmp(2)
-    /// (`CONFIG_KCMP`), no worker is reused: each call starts one.
+    /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost,
+    /// medians on a 2-core VM: about 13 µs per call when the machine is
+    /// quiet, up to 25 µs when other work keeps its CPUs busy (each hand-off
+    /// waits for the scheduler to run the other thread); a thread of its own
+    /// costs 25–64 µs there. (The netns-rs crate's `run`, 7.5 µs there,
+    /// moves the *calling* thread instead.) The first call from a thread that shares no
+    /// `fs_struct` with an idle worker starts one. Where kcmp(2) is
+    /// missing (`CONFIG_KCMP`) or refused (a seccomp filter, as Docker's
+    /// default one without `CAP_SYS_PTRACE`), no worker is reused: each call
+    /// starts one and joins it, as a scoped thread would.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::RunInNetns`]) if no worker can be started or
