@@ -67,7 +67,8 @@ struct Config {
     /// Untimed pause after each contender's turn in the named group: the
     /// kernel tears namespaces down on a workqueue after the last reference
     /// goes, and without the pause that work would run during (and be
-    /// charged to) whichever contender comes next.
+    /// charged to) whichever contender comes next. 67 namespaces take well
+    /// over 100 ms to tear down on a busy 2-CPU machine.
     settle: Duration,
 }
 
@@ -94,7 +95,7 @@ impl Config {
                 enter_iters: 0,
                 thread_iters: 0,
                 named_iters: 0,
-                settle: Duration::from_millis(100),
+                settle: Duration::from_millis(300),
             }
         };
         if let Some(r) = std::env::var("NSLINK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()) {
