@@ -12,15 +12,24 @@
 //! therefore private to the benchmark, and all of it vanishes when the
 //! thread exits. No network device is created or touched.
 //!
-//! Groups:
+//! Groups, each with the contenders a user would pick instead:
 //! 1. entering a namespace and coming back: a bare pair of `setns` calls
-//!    (the floor), `NetNs::enter` (verified), `NetNs::enter_from` (fast), and
-//!    the verified sequence written by hand;
-//! 2. running code in a namespace on a new thread: `NetNs::run`,
-//!    `NetNs::spawn` + join, against a scoped thread doing `setns` by hand;
+//!    (the floor), `NetNs::enter` (verified), `NetNs::enter_from` (fast), the
+//!    verified sequence written by hand, raw C (`benches/c/netns_enter.c`)
+//!    and the netns-rs crate (`NetNs::enter` there and back);
+//! 2. running code in a namespace: `NetNs::run` (pooled worker),
+//!    `NetNs::spawn` + join (new thread), a scoped thread doing `setns` by
+//!    hand, and netns-rs's `NetNs::run` (moves the calling thread there and
+//!    back);
 //! 3. named namespaces: `NetnsDir::create` + `delete` against the minimal
-//!    system-call sequence by hand, `ip netns add`/`del` processes and one
-//!    `ip -batch -` process per round.
+//!    system-call sequence by hand, raw C doing what `ip netns add`/`del`
+//!    do (`benches/c/netns_named.c`), netns-rs's `NetNs::new` + `remove`,
+//!    `ip netns add`/`del` processes and one `ip -batch -` process per
+//!    round.
+//!
+//! The C programs take the iteration count and print their own elapsed
+//! time, so their process start is not counted; they are started from the
+//! isolated benchmark thread and so use its private `/run`.
 
 mod common;
 
@@ -38,6 +47,7 @@ use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, fstat, fstatat};
 use nix::unistd::unlink;
 use nslink::{NetNs, NetnsDir};
+use std::os::fd::AsRawFd as _;
 
 use common::{BenchResult, Contender, Stats, fmt_ratio, fmt_time, heading, row, run_interleaved};
 
@@ -49,7 +59,7 @@ struct Config {
     rounds: u32,
     /// Enter/leave pairs per round.
     enter_iters: u32,
-    /// Threads per round.
+    /// `run` calls (or threads) per round.
     thread_iters: u32,
     /// Named create+delete pairs per round. Kept small: the kernel tears
     /// namespaces down asynchronously, and a backlog slows later rounds.
@@ -57,7 +67,8 @@ struct Config {
     /// Untimed pause after each contender's turn in the named group: the
     /// kernel tears namespaces down on a workqueue after the last reference
     /// goes, and without the pause that work would run during (and be
-    /// charged to) whichever contender comes next.
+    /// charged to) whichever contender comes next. 67 namespaces take well
+    /// over 100 ms to tear down on a busy 2-CPU machine.
     settle: Duration,
 }
 
@@ -75,18 +86,26 @@ impl Config {
                 settle: Duration::ZERO,
             }
         } else {
+            // Per contender over all measured rounds: 200,000 enter/leave
+            // pairs and `run` calls, 1,000 named create+delete pairs.
             Config {
                 quick,
                 warmup: 2,
                 rounds: 15,
-                enter_iters: 4000,
-                thread_iters: 300,
-                named_iters: 30,
-                settle: Duration::from_millis(100),
+                enter_iters: 0,
+                thread_iters: 0,
+                named_iters: 0,
+                settle: Duration::from_millis(300),
             }
         };
         if let Some(r) = std::env::var("NSLINK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()) {
             cfg.rounds = r;
+        }
+        if !quick {
+            let per_round = |total: u32| total.div_ceil(cfg.rounds.max(1));
+            cfg.enter_iters = per_round(200_000);
+            cfg.thread_iters = per_round(200_000);
+            cfg.named_iters = per_round(1_000);
         }
         cfg
     }
@@ -129,6 +148,28 @@ fn run_all(cfg: Config) -> BenchResult<()> {
         println!("{:<46} {}{verdict}", k.what, fmt_ratio(&k.ratio));
     }
     Ok(())
+}
+
+/// Runs the raw C contender `name` (compiled from `benches/c/<name>.c`)
+/// with `args`, and returns the elapsed time it printed.
+fn run_c(bin: &Path, args: &[&str]) -> BenchResult<Duration> {
+    let out = Command::new(bin).args(args).stdin(Stdio::null()).output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}: {}",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let ns: u64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok(Duration::from_nanos(ns))
+}
+
+/// A netns-rs handle of `ns` (opened through `/proc/self/fd`).
+fn netns_rs_handle(ns: &NetNs) -> BenchResult<netns_rs::NetNs> {
+    Ok(netns_rs::get_from_path(format!("/proc/self/fd/{}", ns.as_raw_fd()))?)
 }
 
 /// Group 1: enter and leave. Returns the floor's median in nanoseconds.
@@ -200,17 +241,59 @@ fn bench_enter(cfg: Config, keys: &mut Vec<Key>) -> BenchResult<f64> {
         Ok(t.elapsed())
     });
 
-    let mut cs = [floor, verified, fast, by_hand, part_open, part_stat];
+    // What `enter` now reads instead: one readlink of the link.
+    let part_readlink = Contender::new("(part) readlinkat ns/net (where am I)", n, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            nix::fcntl::readlinkat(&ns_dir, "net")?;
+        }
+        Ok(t.elapsed())
+    });
+
+    // The contenders a user would pick instead.
+    let c_bin = common::c_program("netns_enter")?;
+    let n_arg = n.to_string();
+    let c =
+        Contender::new("C: setns there + back (netns_enter.c)", n, |_| run_c(&c_bin, &[&n_arg]));
+    let rs_target = netns_rs_handle(&target)?;
+    let rs_home = netns_rs_handle(&home)?;
+    let netns_rs = Contender::new("netns-rs: target.enter()+home.enter()", n, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            rs_target.enter()?;
+            rs_home.enter()?;
+        }
+        Ok(t.elapsed())
+    });
+
+    let mut cs = [floor, verified, fast, by_hand, part_open, part_stat, part_readlink, c, netns_rs];
     heading("enter a namespace and come back (per enter/leave pair)", cfg.rounds, &cs);
     run_interleaved(&mut cs, cfg.warmup, cfg.rounds, || Ok(()))?;
     if NetNs::current()? != home {
         return Err("the benchmark thread did not end up at home".into());
     }
-    let [floor, verified, fast, by_hand, part_open, part_stat] = &cs;
+    let [floor, verified, fast, by_hand, part_open, part_stat, part_readlink, c, netns_rs] = &cs;
     row(floor, None);
-    for c in [verified, fast, by_hand, part_open, part_stat] {
+    for c in [verified, fast, by_hand, part_open, part_stat, part_readlink] {
         row(c, Some(("floor", floor)));
     }
+    row(c, Some(("nslink enter_from", fast)));
+    row(netns_rs, Some(("nslink enter_from", fast)));
+    keys.push(Key {
+        what: "enter()+drop / enter_from()+drop".into(),
+        ratio: Stats::paired_ratio(verified, fast),
+        target: Some(2.0),
+    });
+    keys.push(Key {
+        what: "enter_from()+drop / C setns pair".into(),
+        ratio: Stats::paired_ratio(fast, c),
+        target: None,
+    });
+    keys.push(Key {
+        what: "netns-rs enter pair / nslink enter_from".into(),
+        ratio: Stats::paired_ratio(netns_rs, fast),
+        target: None,
+    });
     println!(
         "   (verified - floor) = {} of extra work per pair",
         fmt_time(verified.stats().median - floor.stats().median)
@@ -233,7 +316,7 @@ fn bench_enter(cfg: Config, keys: &mut Vec<Key>) -> BenchResult<f64> {
     Ok(floor.stats().median)
 }
 
-/// Group 2: a closure in the namespace on a new thread.
+/// Group 2: a closure in the namespace.
 fn bench_threads(cfg: Config, floor_ns: f64, keys: &mut Vec<Key>) -> BenchResult<()> {
     let target = NetNs::new()?;
     let n = cfg.thread_iters;
@@ -260,14 +343,25 @@ fn bench_threads(cfg: Config, floor_ns: f64, keys: &mut Vec<Key>) -> BenchResult
         }
         Ok(t.elapsed())
     });
+    // netns-rs's `run` moves the *calling* thread there and back (it opens
+    // and compares the thread's namespace file first).
+    let rs_target = netns_rs_handle(&target)?;
+    let netns_rs = Contender::new("netns-rs: target.run(|_| ())", n, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            rs_target.run(|_| ())?;
+        }
+        Ok(t.elapsed())
+    });
 
-    let mut cs = [by_hand, run, spawn];
-    heading("run a closure in the namespace on a new thread (per call)", cfg.rounds, &cs);
+    let mut cs = [by_hand, run, spawn, netns_rs];
+    heading("run a closure in the namespace (per call)", cfg.rounds, &cs);
     run_interleaved(&mut cs, cfg.warmup, cfg.rounds, || Ok(()))?;
-    let [by_hand, run, spawn] = &cs;
+    let [by_hand, run, spawn, netns_rs] = &cs;
     row(by_hand, None);
     row(run, Some(("by hand", by_hand)));
     row(spawn, Some(("by hand", by_hand)));
+    row(netns_rs, Some(("nslink run", run)));
     for c in [run, spawn] {
         println!(
             "   {} / floor (medians, across groups): {:.1}x",
@@ -275,9 +369,19 @@ fn bench_threads(cfg: Config, floor_ns: f64, keys: &mut Vec<Key>) -> BenchResult
             c.stats().median / floor_ns
         );
     }
+    println!(
+        "   ns.run(|| ()) median: {} (target <= 15 µs{})",
+        fmt_time(run.stats().median),
+        if cfg.quick { ", quick run: not judged" } else { "" }
+    );
     keys.push(Key {
         what: "run() / thread+setns by hand".into(),
         ratio: Stats::paired_ratio(run, by_hand),
+        target: None,
+    });
+    keys.push(Key {
+        what: "netns-rs run / nslink run".into(),
+        ratio: Stats::paired_ratio(netns_rs, run),
         target: None,
     });
     keys.push(Key {
@@ -422,9 +526,25 @@ fn bench_named(cfg: Config, keys: &mut Vec<Key>) -> BenchResult<()> {
         Ok(t.elapsed())
     });
 
+    let c_bin = common::c_program("netns_named")?;
+    let n_arg = n.to_string();
+    let dir_arg = dir.path().to_str().ok_or("directory path is not UTF-8")?.to_string();
+    let c = Contender::new("C: ip netns add/del syscalls (netns_named.c)", n, |_| {
+        run_c(&c_bin, &[&n_arg, &dir_arg, "bench-c"])
+    });
+    // netns-rs makes the namespace on a new thread and names it in
+    // /var/run/netns (the same private tmpfs: /var/run is /run).
+    let netns_rs = Contender::new("netns-rs: NetNs::new+remove", n, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            netns_rs::NetNs::new("bench-netns-rs")?.remove()?;
+        }
+        Ok(t.elapsed())
+    });
+
     // `ip` is optional: without iproute2 its two rows are left out.
     let have_ip = ip(&["-V"]).is_ok();
-    let mut cs = vec![raw, nslink];
+    let mut cs = vec![raw, nslink, c, netns_rs];
     if have_ip {
         cs.extend([ip_procs, ip_batch]);
     }
@@ -448,15 +568,27 @@ fn bench_named(cfg: Config, keys: &mut Vec<Key>) -> BenchResult<()> {
     if NetNs::current()? != home {
         return Err("the benchmark thread did not end up at home".into());
     }
-    let (raw, nslink) = (&cs[0], &cs[1]);
+    let (raw, nslink, c, netns_rs) = (&cs[0], &cs[1], &cs[2], &cs[3]);
     row(raw, None);
     row(nslink, Some(("by hand", raw)));
+    row(c, Some(("nslink", nslink)));
+    row(netns_rs, Some(("nslink", nslink)));
     keys.push(Key {
         what: "nslink create+delete / by hand".into(),
         ratio: Stats::paired_ratio(nslink, raw),
         target: Some(1.1),
     });
-    let (ip_rows, part_rows) = cs[2..].split_at(if have_ip { 2 } else { 0 });
+    keys.push(Key {
+        what: "nslink create+delete / C loop".into(),
+        ratio: Stats::paired_ratio(nslink, c),
+        target: Some(1.05),
+    });
+    keys.push(Key {
+        what: "netns-rs new+remove / nslink".into(),
+        ratio: Stats::paired_ratio(netns_rs, nslink),
+        target: None,
+    });
+    let (ip_rows, part_rows) = cs[4..].split_at(if have_ip { 2 } else { 0 });
     let ip_keys = ["ip netns add+del processes / nslink", "ip -batch add+del / nslink"];
     for (c, what) in ip_rows.iter().zip(ip_keys) {
         row(c, Some(("nslink", nslink)));

@@ -332,12 +332,6 @@ pub(crate) fn unlinkat<Fd: AsFd, P: ?Sized + NixPath>(
     nix::unistd::unlinkat(dirfd, path, flag)
 }
 
-/// stat(2), through the fault seam.
-pub(crate) fn stat<P: ?Sized + NixPath>(path: &P) -> Result<FileStat, Errno> {
-    check(Call::Stat)?;
-    nix::sys::stat::stat(path)
-}
-
 /// fstat(2), through the fault seam.
 pub(crate) fn fstat<Fd: AsFd>(fd: Fd) -> Result<FileStat, Errno> {
     check(Call::Stat)?;

@@ -1,7 +1,7 @@
 //! [`NetnsDir`]: the directory of named namespaces (`/run/netns`), kept in
 //! the layout `ip netns` uses so that both tools see the same namespaces.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,6 +55,23 @@ impl Default for NetnsDir {
 const BUSY_RETRIES: u32 = 5;
 const BUSY_PAUSE: Duration = Duration::from_millis(2);
 
+/// The directory's lock, held while it lives, and the directory to work in.
+struct Locked {
+    lock: Flock<OwnedFd>,
+    /// The directory opened again after it was made a mount point (the
+    /// locked descriptor is then the directory underneath).
+    reopened: Option<OwnedFd>,
+}
+
+impl Locked {
+    fn dir(&self) -> BorrowedFd<'_> {
+        match &self.reopened {
+            Some(fd) => fd.as_fd(),
+            None => self.lock.as_fd(),
+        }
+    }
+}
+
 impl NetnsDir {
     /// A namespace directory at `path`. Nothing is touched until it is used;
     /// [`create`](NetnsDir::create) makes the directory if it is missing.
@@ -84,18 +101,22 @@ impl NetnsDir {
     /// placeholder being set up), and a descriptor of the mounted directory.
     /// Failures name the namespace being made and the directory (`create
     /// namespace "red" in "/run/netns": …`).
-    fn prepare(&self, op: Op, name: &NsName) -> Result<(Flock<OwnedFd>, OwnedFd)> {
+    fn prepare(&self, op: Op, name: &NsName) -> Result<Locked> {
         let object = |step: &str| self.at(name, step);
-        match crate::sys::create_dir_all(&self.path) {
-            Ok(()) => {}
-            Err(e) => return Err(Error::io(op, object("mkdir(2) of the directory"), &e)),
-        }
-        let dirfd = open(
-            &self.path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::os(op, object("open(2) of the directory"), e))?;
+        let open_dir = || {
+            open(&self.path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        };
+        // The directory is usually there: open it first, and make it only
+        // when it is missing (saves a mkdir and a stat per create).
+        let dirfd = match open_dir() {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => {
+                crate::sys::create_dir_all(&self.path)
+                    .map_err(|e| Error::io(op, object("mkdir(2) of the directory"), &e))?;
+                open_dir().map_err(|e| Error::os(op, object("open(2) of the directory"), e))?
+            }
+            Err(e) => return Err(Error::os(op, object("open(2) of the directory"), e)),
+        };
         let lock = crate::sys::flock_exclusive(dirfd)
             .map_err(|(_, e)| Error::os(op, object("flock(2) of the directory"), e))?;
         let mut made_mount_point = false;
@@ -145,21 +166,26 @@ impl NetnsDir {
                 }
             }
         }
-        // Reopen: the descriptor taken before the bind mount points at the
-        // directory underneath it, where new entries would be hidden.
-        let dirfd = open(
-            &self.path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::os(op, object("open(2) of the mounted directory"), e))?;
-        Ok((lock, dirfd))
+        // After a bind mount made here, reopen: the locked descriptor points
+        // at the directory underneath it, where new entries would be hidden.
+        // (The lock stays on that one: every nslink creator opens the path
+        // and locks whichever directory it finds, and once the mount point
+        // exists they all find the same.)
+        let reopened = if made_mount_point {
+            Some(
+                open_dir()
+                    .map_err(|e| Error::os(op, object("open(2) of the mounted directory"), e))?,
+            )
+        } else {
+            None
+        };
+        Ok(Locked { lock, reopened })
     }
 
     /// Takes the directory's lock (the one `create` holds from placeholder to
     /// mount) without preparing anything. `None` when the directory does
     /// not exist.
-    fn lock(&self, op: Op) -> Result<Option<(Flock<OwnedFd>, OwnedFd)>> {
+    fn lock(&self, op: Op) -> Result<Option<Locked>> {
         let dirfd = match open(
             &self.path,
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -169,10 +195,9 @@ impl NetnsDir {
             Err(Errno::ENOENT) => return Ok(None),
             Err(e) => return Err(Error::os(op, self.object(), e)),
         };
-        let dup = dirfd.try_clone().map_err(|e| Error::io(op, self.object(), &e))?;
         let lock =
-            crate::sys::flock_exclusive(dup).map_err(|(_, e)| Error::os(op, self.object(), e))?;
-        Ok(Some((lock, dirfd)))
+            crate::sys::flock_exclusive(dirfd).map_err(|(_, e)| Error::os(op, self.object(), e))?;
+        Ok(Some(Locked { lock, reopened: None }))
     }
 
     fn object(&self) -> Object {
@@ -192,10 +217,10 @@ impl NetnsDir {
 
     /// Creates the placeholder file `name` with `O_EXCL`, explaining an
     /// existing one (a live namespace, or a stale entry).
-    fn placeholder(&self, op: Op, dirfd: &OwnedFd, name: &NsName) -> Result<PathBuf> {
+    fn placeholder(&self, op: Op, dirfd: BorrowedFd<'_>, name: &NsName) -> Result<PathBuf> {
         let path = self.entry_path(name);
         match openat(
-            dirfd.as_fd(),
+            dirfd,
             name.as_str(),
             OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
             Mode::empty(),
@@ -245,8 +270,9 @@ impl NetnsDir {
         let name = name.into_nsname()?;
         let op = Op::CreateNamedNetns;
         // The lock stays held until the entry is mounted.
-        let (_lock, dirfd) = self.prepare(op, &name)?;
-        let path = self.placeholder(op, &dirfd, &name)?;
+        let locked = self.prepare(op, &name)?;
+        let dirfd = locked.dir();
+        let path = self.placeholder(op, dirfd, &name)?;
         // The namespace is made on a helper thread; the bind mount is done
         // here, from its descriptor, so this thread's mount namespace is the
         // one that gets it.
@@ -261,7 +287,7 @@ impl NetnsDir {
         if made.is_err() {
             // The mount may have succeeded before a later step failed.
             let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
-            let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir);
         }
         made
     }
@@ -288,13 +314,14 @@ impl NetnsDir {
         // that a recycled pid cannot change what gets attached.
         let source = NetNs::open_pid(pid).map_err(|e| e.with_object(op, Object::pid(pid)))?;
         // The lock stays held until the entry is mounted.
-        let (_lock, dirfd) = self.prepare(op, &name)?;
-        let path = self.placeholder(op, &dirfd, &name)?;
+        let locked = self.prepare(op, &name)?;
+        let dirfd = locked.dir();
+        let path = self.placeholder(op, dirfd, &name)?;
         let src = format!("/proc/self/fd/{}", source.as_raw_fd());
         if let Err(e) =
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
         {
-            let _ = unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir);
             return Err(Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e));
         }
         Ok(NetNs { name: Some(name), ..source })
@@ -400,12 +427,13 @@ impl NetnsDir {
         let op = Op::DeleteNetns;
         let path = self.entry_path(name);
         let object = || self.ns_object(name);
-        let Some((_lock, dirfd)) = self.lock(op)? else {
+        let Some(locked) = self.lock(op)? else {
             return Err(Error::os(op, object(), Errno::ENOENT));
         };
+        let dirfd = locked.dir();
         if let Some(expected) = expect {
             let entry = openat(
-                dirfd.as_fd(),
+                dirfd,
                 name.as_str(),
                 OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
                 Mode::empty(),
@@ -434,7 +462,7 @@ impl NetnsDir {
         }
         let mut tries = 0;
         loop {
-            match unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir) {
+            match unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir) {
                 Ok(()) => return Ok(()),
                 Err(Errno::EBUSY) if tries < BUSY_RETRIES => {
                     tries += 1;
@@ -471,9 +499,10 @@ impl NetnsDir {
         let op = Op::RemoveStaleNetns;
         let path = self.entry_path(&name);
         let object = || self.ns_object(&name);
-        let Some((_lock, dirfd)) = self.lock(op)? else {
+        let Some(locked) = self.lock(op)? else {
             return Err(Error::os(op, object(), Errno::ENOENT));
         };
+        let dirfd = locked.dir();
         let mounted =
             probe_ns(&path).map_err(|e| Error::os(op, self.at(&name, "check of the entry"), e))?;
         if mounted || (is_regular_file(&path) && becomes_mounted(&path)) {
@@ -483,7 +512,7 @@ impl NetnsDir {
                 detail: "a namespace is mounted on it: it is not stale (use delete)".into(),
             });
         }
-        unlinkat(dirfd.as_fd(), name.as_str(), UnlinkatFlags::NoRemoveDir)
+        unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir)
             .map_err(|e| Error::os(op, self.at(&name, "unlinkat(2) of the entry"), e))
     }
 

@@ -23,11 +23,12 @@ use crate::sys::{fstatat, open, openat, setns};
 
 thread_local! {
     /// `/proc/thread-self/ns` of this thread, opened once (`O_PATH`), with
-    /// the thread id it was opened by. Looking `net` up relative to it is
-    /// cheaper than resolving the whole path. After `fork` the child's thread
-    /// has another id and the inherited descriptor still names the parent's
-    /// thread, so the id is checked on every use.
-    static NS_DIR: RefCell<Option<(Pid, OwnedFd)>> = const { RefCell::new(None) };
+    /// what it was opened under. Looking `net` up relative to it is cheaper
+    /// than resolving the whole path. After `fork` the child's thread has
+    /// another id and the inherited descriptor still names the parent's
+    /// thread, so every use checks the fork generation (or, when that is not
+    /// available, the thread id).
+    static NS_DIR: RefCell<Option<(Opened, OwnedFd)>> = const { RefCell::new(None) };
     /// A descriptor of the namespace this thread last entered a guard from,
     /// with its identity: `enter` reuses it instead of opening the thread's
     /// namespace file again. One per thread; let go when the thread ends.
@@ -37,15 +38,30 @@ thread_local! {
     static NEXT_SERIAL: Cell<u64> = const { Cell::new(1) };
 }
 
+/// What a thread's cached `/proc/thread-self/ns` descriptor was opened
+/// under: a fork generation, or a thread id when generations are not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    Generation(u64),
+    Thread(Pid),
+}
+
+fn opened_now() -> Opened {
+    match super::forkgen::generation() {
+        Some(g) => Opened::Generation(g),
+        None => Opened::Thread(nix::unistd::gettid()),
+    }
+}
+
 /// Runs `f` with this thread's `/proc/thread-self/ns` directory.
 fn with_ns_dir<T>(
     f: impl FnOnce(BorrowedFd<'_>) -> std::result::Result<T, Errno>,
 ) -> std::result::Result<T, Errno> {
-    let tid = nix::unistd::gettid();
+    let now = opened_now();
     NS_DIR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let fresh = match slot.as_ref() {
-            Some((owner, _)) => *owner != tid,
+            Some((opened, _)) => *opened != now,
             None => true,
         };
         if fresh {
@@ -54,7 +70,7 @@ fn with_ns_dir<T>(
                 OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )?;
-            *slot = Some((tid, fd));
+            *slot = Some((now, fd));
         }
         match slot.as_ref() {
             Some((_, fd)) => f(fd.as_fd()),
@@ -71,6 +87,16 @@ pub(crate) fn thread_netns_id() -> std::result::Result<NsId, Errno> {
         let st = fstatat(dir, "net", nix::fcntl::AtFlags::empty())?;
         Ok(NsId { dev: st.st_dev, ino: st.st_ino })
     })
+}
+
+/// After a job on a worker thread: lets go of the thread's cached home
+/// descriptor (which may be a namespace the job entered, and must not be
+/// kept alive by an idle worker) and tells whether the job left no guard
+/// behind (a guard leaked with `mem::forget` keeps a frame, and the thread
+/// must not be reused).
+pub(crate) fn clean_after_job() -> bool {
+    let _ = LAST_HOME.try_with(|c| c.borrow_mut().take());
+    FRAMES.try_with(|f| f.borrow().is_empty()).unwrap_or(false)
 }
 
 /// Where a frame returns the thread.
@@ -113,13 +139,14 @@ struct Frame {
 ///
 /// # How the return is proven
 /// [`NetNs::enter`] reads the thread's namespace identity (device and inode
-/// of `/proc/thread-self/ns/net`) and holds a descriptor of exactly that
-/// namespace: one whose own identity (`fstat(2)`) was checked to match when
-/// it was opened. A descriptor always refers to the namespace it was opened
-/// on, and `setns(2)` on it succeeds only by moving the thread into that
-/// namespace; so a successful `setns` on drop *is* the proof that the thread
-/// is home. (Earlier versions re-read `/proc` after the restore; that read
-/// proved nothing more and cost 1.6 µs.)
+/// of `/proc/thread-self/ns/net`, one fstatat(2) relative to a cached
+/// descriptor of the thread's `ns` directory) and holds a descriptor of
+/// exactly that namespace: one whose own identity (`fstat(2)`) was checked
+/// to match when it was opened. A descriptor always refers to the namespace
+/// it was opened on, and `setns(2)` on it succeeds only by moving the thread
+/// into that namespace; so a successful `setns` on drop *is* the proof that
+/// the thread is home. (Earlier versions re-read `/proc` after the restore;
+/// that read proved nothing more and cost 1.6 µs.)
 ///
 /// # Nesting and drop order
 /// Guards nest: entering `b` while inside `a` and dropping both brings the
@@ -182,12 +209,15 @@ struct Frame {
 /// # Cost
 /// Measured on a 2-core VM (kernel 6.18), medians: two bare `setns` calls
 /// take 2.3 µs. [`NetNs::enter_from`] costs the same (1.00–1.02x): it is
-/// those two calls. [`NetNs::enter`] adds one `fstatat(2)` of
-/// `/proc/thread-self/ns/net` (1.6 µs) to learn where the thread is; the
-/// descriptor of that namespace is kept per thread (one, the last home
-/// used) and reused, so the first `enter` on a thread also opens it. That
-/// makes `enter` about 1.7–2x the floor. [`NetNs::run`] costs a thread start
-/// (26–64 µs). `cargo bench --bench netns` measures all of these.
+/// those two calls. [`NetNs::enter`] adds one fstatat(2) of
+/// `/proc/thread-self/ns/net` (about 1.5 µs) to learn where the thread is;
+/// the descriptor of that namespace is kept per thread (one, the last home
+/// used) and reused, so the first `enter` on a thread also opens it. The
+/// cached `ns` directory is checked against `fork` with a counter bumped by
+/// a `pthread_atfork` handler, not a gettid(2) per call. That makes `enter`
+/// about 1.6–1.9x the floor.
+/// [`NetNs::run`] costs two hand-offs to a pooled worker (about 10 µs).
+/// `cargo bench --bench netns` measures all of these.
 ///
 /// # Restore failure
 /// If moving back fails (say, the code inside dropped `CAP_SYS_ADMIN`), the
@@ -233,8 +263,9 @@ impl NetNs {
     /// non-`Send` value). See [`NsGuard`] for nesting.
     ///
     /// Kernel: setns(2) (`CLONE_NEWNET`), which needs `CAP_SYS_ADMIN` over
-    /// the target; the home is read from `/proc/thread-self/ns/net` (proc(5)).
-    /// The thread keeps one descriptor of its last home for the next call.
+    /// the target; the home is read from `/proc/thread-self/ns/net` (proc(5),
+    /// one fstatat(2)). The thread keeps one descriptor of its last home for
+    /// the next call.
     ///
     /// # Errors
     /// [`Error::Os`] (op [`Op::EnterNetns`]), e.g. `EPERM` without

@@ -13,8 +13,9 @@
 //! - **exclusive**: a worker runs one caller's job at a time; there is no
 //!   queue in which a job could be lost;
 //! - **home first, reply second**: after a job, the worker returns to the
-//!   pool's home namespace and checks by inode that it arrived *before* it
-//!   answers, so when the caller gets its answer, no worker is still inside
+//!   pool's home namespace (setns(2) on the pool's descriptor of it: its
+//!   success is the proof of arrival)
+//!   *before* it answers, so when the caller gets its answer, no worker is still inside
 //!   the job's namespace (it is not pinned by a thread);
 //! - **never reused elsewhere**: a worker that cannot return home (in a user
 //!   namespace that does not own the home namespace, setns back is refused)
@@ -27,7 +28,12 @@
 //!   anything path-based (bind mounts) is done by the caller on its own
 //!   thread, so the caller's mount namespace applies;
 //! - after `fork` the child does not use the parent's pool (its threads are
-//!   not in the child): every job gets a worker of its own, joined after.
+//!   not in the child): every job gets a worker of its own, joined after;
+//! - **a caller's closure** ([`NetNs::run`](super::NetNs::run), [`Fit::Caller`])
+//!   runs only on a worker that shares the caller's `fs_struct` and
+//!   descriptor table (kcmp(2), before the job), and the worker is reused
+//!   only if it still shares them after the job and holds no nslink guard;
+//!   otherwise it ends and is joined like a worker that cannot go home.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc;
@@ -36,9 +42,11 @@ use std::thread;
 use std::time::Duration;
 
 use nix::sched::CloneFlags;
+use nix::unistd::{Pid, gettid};
 
-use super::NsId;
-use super::guard::true_home;
+use super::guard::{clean_after_job, true_home};
+use super::kcmp::{Shared, same};
+use super::scoped::{self, Job};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::sys::setns;
 
@@ -46,8 +54,36 @@ use crate::sys::setns;
 pub const MAX_IDLE: usize = 4;
 /// How long an idle worker waits for a job before it ends.
 pub const IDLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// What a job needs from the worker that runs it, besides starting at home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fit {
+    /// Only the network namespace matters (nslink's own jobs: `unshare`, a
+    /// socket): any worker will do.
+    Net,
+    /// A caller's closure: the worker must share the file-system context
+    /// (mount namespace, root, cwd, umask) and the descriptor table of the
+    /// calling thread, whose id this is, as a thread it started would.
+    Caller(Pid),
+}
 
-type Job = Box<dyn FnOnce() + Send>;
+impl Fit {
+    /// The calling thread's closure.
+    pub(crate) fn caller() -> Fit {
+        thread_local! {
+            // A thread's id never changes. A child of `fork` inherits the
+            // forking thread's copy, but does not use the pool (see
+            // `dispatch`), so no stale id reaches kcmp(2).
+            static TID: Pid = gettid();
+        }
+        Fit::Caller(TID.with(|t| *t))
+    }
+}
+
+/// A job and what it needs.
+struct Work {
+    job: Job,
+    fit: Fit,
+}
 
 /// What a worker sends back after a job: whether it made it home (and may
 /// run another job).
@@ -57,20 +93,18 @@ struct Done {
 
 struct Worker {
     id: u64,
-    jobs: mpsc::Sender<Job>,
+    /// The worker's thread id, for kcmp(2).
+    tid: Pid,
+    jobs: mpsc::Sender<Work>,
     done: mpsc::Receiver<Done>,
     thread: thread::JoinHandle<()>,
 }
 
 struct Home {
     fd: OwnedFd,
-    id: NsId,
 }
 
 struct Pool {
-    /// The process that made the pool (after `fork`, the child's pool is
-    /// not used).
-    pid: u32,
     home: Option<Arc<Home>>,
     idle: Vec<Worker>,
     /// Workers alive (idle or busy), to let `home` go with the last one.
@@ -80,15 +114,7 @@ struct Pool {
 
 fn pool() -> &'static Mutex<Pool> {
     static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        Mutex::new(Pool {
-            pid: std::process::id(),
-            home: None,
-            idle: Vec::new(),
-            alive: 0,
-            next_id: 1,
-        })
-    })
+    POOL.get_or_init(|| Mutex::new(Pool { home: None, idle: Vec::new(), alive: 0, next_id: 1 }))
 }
 
 fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
@@ -97,9 +123,21 @@ fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Process id recorded when the pool was made; read without the lock so a
-/// forked child never waits on a lock held by a thread it does not have.
+/// The fork generation (or, without one, the process id) the pool belongs
+/// to; read without the lock so a forked child never waits on a lock held
+/// by a thread it does not have.
+static POOL_GEN: OnceLock<u64> = OnceLock::new();
 static POOL_PID: OnceLock<u32> = OnceLock::new();
+
+/// Whether this process is a child forked after the pool was first used
+/// (then the pool's workers are not in it). No system call when the fork
+/// generation is known.
+fn forked() -> bool {
+    match super::forkgen::generation() {
+        Some(g) => *POOL_GEN.get_or_init(|| g) != g,
+        None => *POOL_PID.get_or_init(std::process::id) != std::process::id(),
+    }
+}
 
 fn thread_object() -> Object {
     Object::unnamed(ObjectKind::Thread).with_detail("(nslink worker)")
@@ -116,7 +154,7 @@ pub struct PoolStats {
 
 /// The pool's current size.
 pub fn pool_stats() -> PoolStats {
-    if *POOL_PID.get_or_init(std::process::id) != std::process::id() {
+    if forked() {
         return PoolStats { alive: 0, idle: 0 };
     }
     let p = lock(pool());
@@ -124,16 +162,20 @@ pub fn pool_stats() -> PoolStats {
 }
 
 fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worker> {
-    let (jobs, queue) = mpsc::channel::<Job>();
+    let (jobs, queue) = mpsc::channel::<Work>();
     let (done_tx, done) = mpsc::channel::<Done>();
+    let (tid_tx, tid_rx) = mpsc::sync_channel::<Pid>(1);
     let thread = thread::Builder::new().name("nslink-worker".into()).spawn(move || {
+        let me = gettid();
+        let _ = tid_tx.send(me);
+        drop(tid_tx);
         // A new thread starts wherever its creator was (maybe inside a
         // guard): go home before anything else.
         let mut at_home = go_home(&home);
         loop {
-            let job = if pooled {
+            let work = if pooled {
                 match queue.recv_timeout(IDLE_TIMEOUT) {
-                    Ok(job) => job,
+                    Ok(work) => work,
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         if retire_if_idle(id) {
@@ -141,20 +183,23 @@ fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worke
                         }
                         // A caller took this worker just now: its job comes.
                         match queue.recv() {
-                            Ok(job) => job,
+                            Ok(work) => work,
                             Err(_) => break,
                         }
                     }
                 }
             } else {
                 match queue.recv() {
-                    Ok(job) => job,
+                    Ok(work) => work,
                     Err(_) => break,
                 }
             };
-            job();
+            (work.job)();
+            // Always: the cached home descriptor must go even if the rest fails.
+            let clean = clean_after_job();
             at_home = at_home && go_home(&home);
-            if done_tx.send(Done { reusable: at_home }).is_err() || !at_home {
+            let reusable = at_home && clean && still_fits(me, work.fit);
+            if done_tx.send(Done { reusable }).is_err() || !reusable {
                 break;
             }
         }
@@ -162,16 +207,44 @@ fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worke
             forget_worker();
         }
     })?;
-    Ok(Worker { id, jobs, done, thread })
+    let tid = match tid_rx.recv() {
+        Ok(tid) => tid,
+        Err(_) => {
+            // The thread ended before it said who it is (it cannot).
+            let _ = thread.join();
+            return Err(std::io::Error::other("nslink worker ended at start"));
+        }
+    };
+    Ok(Worker { id, tid, jobs, done, thread })
 }
 
-/// Moves the worker home and checks that it arrived.
+/// Whether worker `me` may still run `fit`'s kind of job after one: for a
+/// caller's closure, it must still share the caller's file-system context
+/// (the closure may have unshared it, and with it maybe made a mount
+/// namespace that must not outlive the call). A closure that unshared the
+/// descriptor table is not looked for here: no other thread shares the new
+/// table, so the check before each job never picks such a worker again,
+/// and it ends after [`IDLE_TIMEOUT`].
+fn still_fits(me: Pid, fit: Fit) -> bool {
+    match fit {
+        Fit::Net => true,
+        Fit::Caller(caller) => same(me, caller, Shared::Fs).unwrap_or(false),
+    }
+}
+
+/// `fs_struct` and descriptor table shared by threads `a` and `b`.
+fn shares_context(a: Pid, b: Pid) -> bool {
+    same(a, b, Shared::Fs).unwrap_or(false) && same(a, b, Shared::Files).unwrap_or(false)
+}
+
+/// Moves the worker home. The proof that it arrived is the one
+/// [`NsGuard`](super::NsGuard) uses: a descriptor always refers to the
+/// namespace it was opened on (each worker keeps the one it was started
+/// with), and setns(2) on it succeeds only by moving the
+/// thread into exactly that namespace. Reading `/proc/thread-self/ns/net`
+/// back would prove nothing more and cost a system call per job.
 fn go_home(home: &Home) -> bool {
     setns(home.fd.as_fd(), CloneFlags::CLONE_NEWNET).is_ok()
-        // By path, not through a cached descriptor: a worker holds no
-        // descriptor of its own between jobs.
-        && crate::sys::stat("/proc/thread-self/ns/net")
-            .is_ok_and(|st| NsId { dev: st.st_dev, ino: st.st_ino } == home.id)
 }
 
 /// Called by an idle worker whose wait timed out: leaves the idle list if it
@@ -206,18 +279,23 @@ fn forget_worker() {
     }
 }
 
-/// Takes an idle worker, or starts one.
-fn take_worker(op: Op) -> Result<Worker> {
+/// Takes an idle worker that fits, or starts one (on the calling thread,
+/// so that it shares the caller's context).
+fn take_worker(op: Op, fit: Fit) -> Result<Worker> {
     let mut p = lock(pool());
-    if let Some(w) = p.idle.pop() {
-        return Ok(w);
+    let found = match fit {
+        Fit::Net => p.idle.len().checked_sub(1),
+        // The most recently used first: the likeliest to fit.
+        Fit::Caller(caller) => p.idle.iter().rposition(|w| shares_context(caller, w.tid)),
+    };
+    if let Some(i) = found {
+        return Ok(p.idle.remove(i));
     }
     let home = match &p.home {
         Some(h) => h.clone(),
         None => {
             let fd = true_home().map_err(|e| Error::os(op, thread_object(), e))?;
-            let id = super::fd_id(fd.as_fd()).map_err(|e| Error::os(op, thread_object(), e))?;
-            let h = Arc::new(Home { fd, id });
+            let h = Arc::new(Home { fd });
             p.home = Some(h.clone());
             h
         }
@@ -229,74 +307,87 @@ fn take_worker(op: Op) -> Result<Worker> {
     Ok(w)
 }
 
-/// Runs `job` on a worker and returns its result. The job starts in the
-/// pool's home namespace and may move the worker; the worker is back home
-/// (or gone) by the time this returns.
-pub(crate) fn run_on_helper<T: Send + 'static>(
-    op: Op,
-    object: &Object,
-    job: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let (job, _caller_plan) = crate::sys::fault::hand_over(job);
-    let (reply, answer) = mpsc::sync_channel::<std::thread::Result<Result<T>>>(1);
-    let job: Job = Box::new(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        let _ = reply.send(r);
-    });
-    let forked = *POOL_PID.get_or_init(|| lock(pool()).pid) != std::process::id();
-    if forked {
-        return run_alone(op, object, job, answer);
+/// Hands `job` to a worker that fits and waits until the worker is home
+/// again (or has ended and been joined). `Err` only when the job could not
+/// be handed over; it is dropped then.
+fn dispatch(op: Op, object: &Object, fit: Fit, job: Job) -> Result<()> {
+    if forked() {
+        return run_alone(op, job);
     }
-    let worker = take_worker(op)?;
-    if let Err(mpsc::SendError(_job)) = worker.jobs.send(job) {
+    let worker = take_worker(op, fit)?;
+    if let Err(mpsc::SendError(work)) = worker.jobs.send(Work { job, fit }) {
         // The worker ended between being taken and being used (it cannot:
         // idle workers only end after leaving the idle list).
+        drop(work);
+        drop(worker.jobs);
         let _ = worker.thread.join();
         return Err(Error::ThreadLost { op, object: object.clone() });
     }
-    let done = worker.done.recv();
-    let result = answer.recv();
-    match done {
+    match worker.done.recv() {
         Ok(Done { reusable: true }) => {
+            // The most recently used workers stay: with the idle list full,
+            // the oldest idle worker makes room (it may belong to a thread
+            // that is gone, in a context no caller shares any more).
             let mut p = lock(pool());
-            if p.idle.len() < MAX_IDLE {
-                p.idle.push(worker);
-            } else {
+            let oldest = if p.idle.len() >= MAX_IDLE { Some(p.idle.remove(0)) } else { None };
+            p.idle.push(worker);
+            drop(p);
+            if let Some(old) = oldest {
                 // Closing its queue ends it; it is home, so it pins nothing.
-                drop(p);
-                drop(worker.jobs);
-                let _ = worker.thread.join();
+                drop(old.jobs);
+                let _ = old.thread.join();
             }
         }
         _ => {
-            // It could not go home: it ends now; wait until it has, so that
-            // it holds no namespace once we return.
+            // It could not go home, or the job changed it: it ends now;
+            // wait until it has, so that it holds no namespace once we
+            // return.
             drop(worker.jobs);
             let _ = worker.thread.join();
         }
     }
-    match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => Err(Error::ThreadLost { op, object: object.clone() }),
-    }
+    Ok(())
 }
 
-/// After `fork`: one worker for one job, joined before returning.
-fn run_alone<T>(
-    op: Op,
-    object: &Object,
-    job: Job,
-    answer: mpsc::Receiver<std::thread::Result<Result<T>>>,
-) -> Result<T> {
+/// After `fork`: one new thread for one job, joined before returning.
+fn run_alone(op: Op, job: Job) -> Result<()> {
     let t = thread::Builder::new()
         .name("nslink-worker".into())
         .spawn(job)
         .map_err(|e| Error::io(op, thread_object(), &e))?;
     let _ = t.join();
-    match answer.recv() {
-        Ok(Ok(r)) => r,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => Err(Error::ThreadLost { op, object: object.clone() }),
+    Ok(())
+}
+
+/// Runs `job` on a worker that fits `fit` and returns its result; `job` may
+/// borrow from the caller (see [`scoped`]). The job starts in the pool's
+/// home namespace and may move the worker; the worker is back home (or
+/// gone) by the time this returns. A panic in `job` is re-raised here with
+/// its payload.
+pub(crate) fn run_on_worker<'a, T: Send + 'a>(
+    op: Op,
+    object: &Object,
+    fit: Fit,
+    job: impl FnOnce() -> Result<T> + Send + 'a,
+) -> Result<T> {
+    // A fault plan (tests only) follows the job to the worker; the pool's
+    // own bookkeeping on this thread runs without it.
+    let (job, _caller_plan) = crate::sys::fault::hand_over(job);
+    let (handed, outcome) = scoped::call(job, |job| dispatch(op, object, fit, job));
+    handed?;
+    match outcome {
+        Some(Ok(r)) => r,
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => Err(Error::ThreadLost { op, object: object.clone() }),
     }
+}
+
+/// [`run_on_worker`] for nslink's own jobs, which only need the network
+/// namespace.
+pub(crate) fn run_on_helper<T: Send + 'static>(
+    op: Op,
+    object: &Object,
+    job: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    run_on_worker(op, object, Fit::Net, job)
 }

@@ -37,9 +37,15 @@
 mod dir;
 #[allow(unsafe_code)] // the pre_exec hook; see its SAFETY comments
 mod exec;
+#[allow(unsafe_code)] // pthread_atfork; see its SAFETY comment
+mod forkgen;
 mod guard;
 mod helper;
+#[allow(unsafe_code)] // kcmp(2); see its SAFETY comment
+mod kcmp;
 mod owned;
+#[allow(unsafe_code)] // lifetime erasure for borrowing closures; see its SAFETY argument
+mod scoped;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -364,13 +370,14 @@ impl NetNs {
         }
     }
 
-    /// Runs `f` on a new thread inside this namespace and returns what it
-    /// returns. The calling thread never changes namespace, whatever `f` does
-    /// (even `unshare` or `setns`): the helper thread exits afterwards, so
-    /// there is nothing to restore. `f` may borrow from the caller.
+    /// Runs `f` on a pooled worker thread inside this namespace and returns
+    /// what it returns. The calling thread never changes namespace, whatever
+    /// `f` does. `f` may borrow from the caller, as with
+    /// [`std::thread::scope`]: `run` does not return (or unwind) before `f`
+    /// has finished and all it captured has been dropped.
     ///
-    /// A panic in `f` is re-raised in the caller. Threads that `f` starts
-    /// inherit the namespace.
+    /// A panic in `f` is re-raised in the caller with its original payload.
+    /// Threads that `f` starts inherit the namespace.
     ///
     /// Paths that name "the current namespace" must name the *thread*:
     /// read `/proc/thread-self/net/…` inside `f`, not `/proc/net/…`, which
@@ -378,12 +385,75 @@ impl NetNs {
     /// thread (see proc(5)). Sockets made inside `f` belong to this namespace
     /// for good, whichever thread uses them afterwards.
     ///
-    /// Kernel: a new thread (clone(2)) that calls setns(2) with `CLONE_NEWNET`; needs
-    /// `CAP_SYS_ADMIN` over the target. Cost: a thread start, 26–64 µs here.
+    /// # The worker, and what is checked
+    /// `f` runs on a worker of nslink's bounded pool (see [`pool_stats`]),
+    /// not on a new thread. What `f` can rely on is what a thread the caller
+    /// started would give it:
+    /// - it is in this network namespace (the worker `setns`es into it);
+    /// - it shares the calling thread's *file-system context* — mount
+    ///   namespace, root, working directory, umask — and *descriptor table*:
+    ///   a worker is chosen only if kcmp(2) (`KCMP_FS`, `KCMP_FILES`) says it
+    ///   shares both with the calling thread, and otherwise a new worker is
+    ///   started from the calling thread (so it inherits them);
+    /// - it holds no nslink guard.
+    ///
+    /// After `f`, the worker is reused only if all of this still holds: it
+    /// is back in its home network namespace before `run` returns (setns(2)
+    /// on the pool's descriptor of its home: a descriptor always refers to
+    /// the namespace it was opened on and a successful setns moves the
+    /// thread into exactly that one, the proof [`NsGuard`] uses too), it
+    /// still shares
+    /// the caller's `fs_struct` (so `f` did not `unshare(CLONE_NEWNS)`,
+    /// `unshare(CLONE_FS)` or `setns` into a mount namespace, which all end
+    /// that sharing), and no guard of `f` was left on its stack (one leaked
+    /// with `mem::forget`, say). A worker that fails any of these ends and
+    /// is joined before `run` returns, so a mount namespace `f` made is gone
+    /// by then, as with a thread of its own. If `f` unshared the descriptor
+    /// table (`unshare(CLONE_FILES)`), no other thread shares the new one,
+    /// so the check before the next job never picks that worker again; it
+    /// ends after [`IDLE_TIMEOUT`]. The worker also lets go of nslink's
+    /// per-thread descriptor cache, so it keeps no namespace `f` entered
+    /// alive.
+    ///
+    /// Not checked, and so differences from a new thread:
+    /// - **thread-locals** that `f` sets stay set on the worker and may be
+    ///   seen by a later `run` (and whatever they hold, a socket of this
+    ///   namespace say, lives on until the worker ends, at most
+    ///   [`IDLE_TIMEOUT`] after its last job); they are not dropped when
+    ///   `run` returns. Rust gives no way to reset another thread's
+    ///   thread-locals;
+    /// - the worker's other namespaces (UTS, IPC, cgroup, time, PID for
+    ///   children) are those of the thread that started it, and `f` changing
+    ///   them (`unshare(CLONE_NEWUTS)`, …) is not detected; checking them
+    ///   would cost a readlink(2) each on every call, more than the rest of
+    ///   `run`. (User namespaces cannot change in a process with more than
+    ///   one thread.);
+    /// - per-thread attributes: signal mask, CPU affinity, scheduling
+    ///   policy and priority, thread name, per-thread credentials.
+    ///
+    /// When `f` needs any of these as a fresh thread would have them, or
+    /// changes them, use [`spawn`](NetNs::spawn), which always starts a new
+    /// thread. After `fork`, a child process does not use the parent's pool:
+    /// each `run` there starts a new thread and joins it.
+    ///
+    /// Kernel: on the worker, setns(2) with `CLONE_NEWNET` (needs
+    /// `CAP_SYS_ADMIN` over the target) and setns(2) back home; kcmp(2)
+    /// three times (`KCMP_FS` and `KCMP_FILES` before,
+    /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost,
+    /// medians on a 2-core VM: about 13 µs per call when the machine is
+    /// quiet, up to 25 µs when other work keeps its CPUs busy (each hand-off
+    /// waits for the scheduler to run the other thread); a thread of its own
+    /// costs 25–64 µs there. (The netns-rs crate's `run`, 7.5 µs there,
+    /// moves the *calling* thread instead.) The first call from a thread that shares no
+    /// `fs_struct` with an idle worker starts one. Where kcmp(2) is
+    /// missing (`CONFIG_KCMP`) or refused (a seccomp filter, as Docker's
+    /// default one without `CAP_SYS_PTRACE`), no worker is reused: each call
+    /// starts one and joins it, as a scoped thread would.
     ///
     /// # Errors
-    /// [`Error::Os`] (op [`Op::RunInNetns`]) if the thread cannot be started or
-    /// cannot enter the namespace; `f`'s own result is returned inside `Ok`.
+    /// [`Error::Os`] (op [`Op::RunInNetns`]) if no worker can be started or
+    /// it cannot enter the namespace; `f`'s own result is returned inside
+    /// `Ok`.
     ///
     /// ```no_run
     /// use nslink::NetNs;
@@ -400,28 +470,21 @@ impl NetNs {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let fd = self.fd.as_fd();
-        let plan = crate::sys::fault::carry();
-        thread::scope(|s| {
-            let handle = thread::Builder::new()
-                .spawn_scoped(s, move || {
-                    plan.adopt();
-                    setns(fd, CloneFlags::CLONE_NEWNET)
-                        .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
-                    Ok(f())
-                })
-                .map_err(|e| Error::io(Op::RunInNetns, self.object(), &e))?;
-            match handle.join() {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+        let fit = helper::Fit::caller();
+        helper::run_on_worker(Op::RunInNetns, &self.object(), fit, || {
+            setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::os(Op::RunInNetns, self.object(), e))?;
+            Ok(f())
         })
     }
 
     /// Starts a thread that lives in this namespace and runs `f`.
     ///
     /// The thread enters the namespace before `f` runs; if it cannot, no `f`
-    /// runs and the error is returned here.
+    /// runs and the error is returned here. Unlike [`run`](NetNs::run), this
+    /// always starts a *new* thread (it may live as long as `f` likes, so it
+    /// cannot be a pooled worker): `f` gets fresh thread-locals and all the
+    /// calling thread's per-thread state.
     ///
     /// Kernel: a new thread that calls setns(2) with `CLONE_NEWNET`; needs `CAP_SYS_ADMIN` over
     /// the target.
