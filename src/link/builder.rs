@@ -299,7 +299,7 @@ impl<'ns> LinkBuilder<'ns> {
         LinkBuilder { peer_netns: Some(ns), ..self }
     }
 
-    /// Creates the device and reads it back.
+    /// Creates the device and returns it as the kernel reports it.
     ///
     /// The options are checked first; then the parent is looked up in the
     /// socket's namespace and the master in the device's. A device with a
@@ -314,11 +314,21 @@ impl<'ns> LinkBuilder<'ns> {
     /// `IFLA_TXQLEN`, `IFLA_GROUP`, `IFLA_MASTER`, `IFLA_LINK`,
     /// `IFLA_NET_NS_FD`, `IFF_UP`) and `IFLA_LINKINFO` with the kind's
     /// `IFLA_INFO_KIND` and `IFLA_INFO_DATA` (rtnetlink(7); ip-link(8)
-    /// `add`), then one `RTM_GETLINK` to read it back; one more
-    /// `RTM_GETLINK` for a parent or master given by name, and an
-    /// `RTM_SETLINK` with `IFLA_IFALIAS` plus an `RTM_GETLINK` for an alias
-    /// (the kernel ignores an alias in a create, and so does ip-link(8)'s
-    /// `add … alias`). Needs
+    /// `add`). The device comes back in the same round trip: with
+    /// `NLM_F_ECHO` the kernel (Linux 6.2+) sends the device it made; a
+    /// kernel that does not echo creates (6.1) is found out by the socket's
+    /// first create, which then reads back with an `RTM_GETLINK` (a second
+    /// round trip, once per socket), and every later create sends that
+    /// `RTM_GETLINK` in its own datagram. A device with a master is always
+    /// read back that way (the kernel's echo comes before it enslaves the
+    /// device), and one made elsewhere with a parent through a socket in
+    /// its namespace (a second round trip). A parent or master given by
+    /// name costs one more `RTM_GETLINK` first (the kernel takes only an
+    /// index there; one given by index is checked only if the create is
+    /// refused); an alias costs one more round trip, an `RTM_SETLINK` with
+    /// `IFLA_IFALIAS` and an `RTM_GETLINK` in one datagram (the kernel
+    /// ignores an alias in a create, and so does ip-link(8)'s
+    /// `add … alias`). [`RouteSocket::requests_sent`] counts them. Needs
     /// `CAP_NET_ADMIN` over the namespaces involved (and `CAP_SYS_ADMIN` to
     /// open a socket in another one: setns(2), on a worker thread).
     /// The kernel creates the device whole or not at all; if it cannot be
