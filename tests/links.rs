@@ -1360,7 +1360,14 @@ fn requests_by_name_are_one_round_trip() {
         let one = nslink::netlink::SentCounts { datagrams: 1, requests: 1 };
         let show = |dev: &str| ip_json(&["-d", "link", "show", "dev", dev]).remove(0);
         let mac = MacAddr([2, 0, 0, 0, 0, 0x42]);
-        let steps: Vec<(&str, Box<dyn Fn() -> nslink::Result<()> + '_>, Box<dyn Fn() -> bool>)> = vec![
+        type Act<'a> = Box<dyn Fn() -> nslink::Result<()> + 'a>;
+        type Effect<'a> = Box<dyn Fn() -> bool + 'a>;
+        let gone = |dev: &'static str| -> Effect<'_> {
+            Box::new(move || {
+                ip_json(&["link", "show"]).iter().all(|l| l.at("ifname").text() != dev)
+            })
+        };
+        let steps: Vec<(&str, Act<'_>, Effect<'_>)> = vec![
             ("link", Box::new(|| nl.link("bn0").map(drop)), Box::new(|| true)),
             (
                 "set_up",
@@ -1402,20 +1409,8 @@ fn requests_by_name_are_one_round_trip() {
                 Box::new(|| nl.set_up("bnalt")),
                 Box::new(move || show("bn1").flags().contains("UP")),
             ),
-            (
-                "move_link",
-                Box::new(|| nl.move_link("bn1", &target)),
-                Box::new(|| {
-                    ip_json(&["link", "show"]).iter().all(|l| l.at("ifname").text() != "bn1")
-                }),
-            ),
-            (
-                "delete_link",
-                Box::new(|| nl.delete_link("bnbr")),
-                Box::new(|| {
-                    ip_json(&["link", "show"]).iter().all(|l| l.at("ifname").text() != "bnbr")
-                }),
-            ),
+            ("move_link", Box::new(|| nl.move_link("bn1", &target)), gone("bn1")),
+            ("delete_link", Box::new(|| nl.delete_link("bnbr")), gone("bnbr")),
         ];
         for (what, act, effect) in &steps {
             let before = nl.requests_sent();
