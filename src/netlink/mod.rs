@@ -203,6 +203,8 @@ impl ReplyError {
 pub(crate) struct Conn<T: Transport> {
     pub(crate) t: T,
     port: u32,
+    /// Datagrams and request messages sent so far ([`RouteSocket::requests_sent`]).
+    sent: SentCounts,
     seq: u32,
     rx: Vec<u8>,
     tx: Vec<u8>,
@@ -210,8 +212,6 @@ pub(crate) struct Conn<T: Transport> {
     pub(crate) dump_attempts: u32,
     stale: u64,
     warning: Option<String>,
-    /// Datagrams and request messages sent so far ([`RouteSocket::requests_sent`]).
-    sent: SentCounts,
 }
 
 /// A `NETLINK_ROUTE` socket bound to one network namespace.
@@ -656,6 +656,7 @@ impl<T: Transport> Conn<T> {
         Conn {
             t,
             port,
+            sent: SentCounts::default(),
             seq: 0,
             rx: Vec::with_capacity(32 * 1024),
             tx: Vec::with_capacity(4096),
@@ -663,7 +664,6 @@ impl<T: Transport> Conn<T> {
             dump_attempts: DEFAULT_DUMP_ATTEMPTS,
             stale: 0,
             warning: None,
-            sent: SentCounts::default(),
         }
     }
 
