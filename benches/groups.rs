@@ -1,6 +1,10 @@
 //! Deleting many devices: one by one, in one datagram, as one link group
 //! (`RouteSocket::delete_group`), and with `ip -batch` running
-//! `link delete group N`.
+//! `link delete group N`; the group delete also by a raw C program
+//! (`benches/c/veth.c group`: one hand-made `RTM_DELLINK` with
+//! `IFLA_GROUP`, the floor, on the same pairs as the others) and by
+//! the rtnetlink crate (0.24, tokio current-thread runtime:
+//! `link().del_with_message` of a message holding `IFLA_GROUP`).
 //!
 //! Run with `cargo bench --bench groups` (as root). `NSLINK_BENCH_QUICK=1`
 //! makes a short smoke run (fewer devices and rounds);
@@ -166,7 +170,36 @@ fn run_all(cfg: Config) -> BenchResult<()> {
         Ok(took)
     });
 
-    let mut cs = [one_by_one, batched, group, ip_group];
+    let c_bin = common::c_program("veth")?;
+    let c_group = Contender::new("C: one RTM_DELLINK with IFLA_GROUP", 1, |_| {
+        // The same pairs as everyone's (N = 0: the program makes none).
+        make_pairs(cfg, &nl)?;
+        let out = Command::new(&c_bin).args(["group", "0", &GROUP.to_string()]).output()?;
+        if !out.status.success() {
+            return Err(format!("veth.c: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ns: u64 = text.trim().parse().map_err(|_| format!("veth.c printed {text:?}"))?;
+        check_empty(&nl, "veth.c group")?;
+        Ok(Duration::from_nanos(ns))
+    });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    let (connection, handle, _) = rt.block_on(async { rtnetlink::new_connection() })?;
+    rt.spawn(connection);
+    let rtnl_group = Contender::new("rtnetlink 0.24: del_with_message(IFLA_GROUP)", 1, |_| {
+        use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
+
+        make_pairs(cfg, &nl)?;
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::Group(GROUP));
+        let t = Instant::now();
+        rt.block_on(handle.link().del_with_message(m).execute())?;
+        let took = t.elapsed();
+        check_empty(&nl, "rtnetlink group delete")?;
+        Ok(took)
+    });
+
+    let mut cs = [one_by_one, batched, group, ip_group, c_group, rtnl_group];
     // Between turns, untimed: a pause for the kernel's deferred work of the
     // last deletions (RCU callbacks freeing the devices) to pass, so that it
     // does not land in the next contender's time.
@@ -179,6 +212,8 @@ fn run_all(cfg: Config) -> BenchResult<()> {
     row(&cs[1], Some(("delete_group", &cs[2])));
     row(&cs[2], None);
     row(&cs[3], Some(("delete_group", &cs[2])));
+    row(&cs[4], Some(("delete_group", &cs[2])));
+    row(&cs[5], Some(("delete_group", &cs[2])));
 
     let faster = Stats::paired_ratio(&cs[0], &cs[2]);
     let vs_ip = Stats::paired_ratio(&cs[2], &cs[3]);
@@ -195,6 +230,18 @@ fn run_all(cfg: Config) -> BenchResult<()> {
         "delete_group / ip -batch link delete group",
         fmt_ratio(&vs_ip),
         if vs_ip.median <= 1.1 { "met" } else { "NOT met" }
+    );
+    let vs_c = Stats::paired_ratio(&cs[2], &cs[4]);
+    println!(
+        "{:<58} {}   target <= 1.1x: {}",
+        "delete_group / raw C group delete",
+        fmt_ratio(&vs_c),
+        if vs_c.median <= 1.1 { "met" } else { "NOT met" }
+    );
+    println!(
+        "{:<58} {}",
+        "rtnetlink group delete / delete_group",
+        fmt_ratio(&Stats::paired_ratio(&cs[5], &cs[2]))
     );
     println!(
         "{:<58} {}",

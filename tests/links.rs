@@ -829,10 +829,12 @@ fn assert_moved(nl: &RouteSocket, target: &NetNs, name: &str, index: u32, new_na
     l
 }
 
-/// `lo` and a bridge are refused with `NetnsImmutable` *before* anything is
-/// sent (the answer came from the attribute, no kernel text), and stay with
-/// their name and index; the kernel itself refuses the same move when asked
-/// through the escape hatch.
+/// `lo` and a bridge are refused with `NetnsImmutable` naming who said so
+/// (the attribute on 6.15+, ethtool before), and stay with their name and
+/// index: `move_link_as` *before* anything is sent (no kernel text),
+/// `move_link` after the kernel's own refusal (with its text, if any); the
+/// kernel itself refuses the same move when asked through the escape
+/// hatch.
 #[test]
 fn netns_immutable_devices_are_refused_before_sending() {
     sandbox(|| {
@@ -845,7 +847,11 @@ fn netns_immutable_devices_are_refused_before_sending() {
         let target_before = ip_links_in(&target);
         for dev in ["lo", "nbr0"] {
             let index = nl.require_link(dev).unwrap().index();
-            for r in [nl.move_link(dev, &target), nl.move_link_as(dev, &target, "other0")] {
+            let tries = [
+                ("move_link", nl.move_link(dev, &target)),
+                ("move_link_as", nl.move_link_as(dev, &target, "other0")),
+            ];
+            for (what, r) in tries {
                 let e = r.unwrap_err();
                 match &e {
                     Error::NetnsImmutable { op, link, source_, extack, .. } => {
@@ -857,7 +863,9 @@ fn netns_immutable_devices_are_refused_before_sending() {
                             NetnsLocalSource::Ethtool
                         };
                         assert_eq!(*source_, expected, "{e}");
-                        assert_eq!(*extack, None, "refused before sending: no kernel text");
+                        if what == "move_link_as" {
+                            assert_eq!(*extack, None, "refused before sending: no kernel text");
+                        }
                     }
                     other => panic!("move {dev}: expected NetnsImmutable, got {other:?}"),
                 }
@@ -1332,5 +1340,94 @@ fn timeout_knob_smoke() {
             assert_eq!(nl.links().unwrap().len(), 3);
         }
         assert_eq!(nl.stale_replies_skipped(), 0);
+    });
+}
+
+/// Issue 11: a request that names a device by name sends the name
+/// (`IFLA_IFNAME`; the kernel looks it up, among altnames too) instead of
+/// looking the index up first: each of these is one datagram holding one
+/// request, on 6.18 and on 6.1, and does what `ip` then shows. A missing
+/// device is still `NotFound` naming it.
+#[test]
+fn requests_by_name_are_one_round_trip() {
+    sandbox(|| {
+        let nl = RouteSocket::open().unwrap();
+        ip(&["link", "add", "name", "bn0", "type", "veth", "peer", "name", "bn1"]);
+        ip(&["link", "add", "name", "bnbr", "type", "bridge"]);
+        ip(&["link", "set", "bn0", "master", "bnbr"]);
+        ip(&["link", "property", "add", "dev", "bn1", "altname", "bnalt"]);
+        let target = NetNs::new().unwrap();
+        let one = nslink::netlink::SentCounts { datagrams: 1, requests: 1 };
+        let show = |dev: &str| ip_json(&["-d", "link", "show", "dev", dev]).remove(0);
+        let mac = MacAddr([2, 0, 0, 0, 0, 0x42]);
+        type Act<'a> = Box<dyn Fn() -> nslink::Result<()> + 'a>;
+        type Effect<'a> = Box<dyn Fn() -> bool + 'a>;
+        let gone = |dev: &'static str| -> Effect<'_> {
+            Box::new(move || {
+                ip_json(&["link", "show"]).iter().all(|l| l.at("ifname").text() != dev)
+            })
+        };
+        let steps: Vec<(&str, Act<'_>, Effect<'_>)> = vec![
+            ("link", Box::new(|| nl.link("bn0").map(drop)), Box::new(|| true)),
+            (
+                "set_up",
+                Box::new(|| nl.set_up("bn0")),
+                Box::new(move || show("bn0").flags().contains("UP")),
+            ),
+            (
+                "set_mtu",
+                Box::new(|| nl.set_mtu("bn0", 1400)),
+                Box::new(move || show("bn0").at("mtu").uint() == 1400),
+            ),
+            (
+                "set_mac",
+                Box::new(|| nl.set_mac("bn0", mac)),
+                Box::new(move || show("bn0").at("address").text() == "02:00:00:00:00:42"),
+            ),
+            (
+                "set_alias",
+                Box::new(|| nl.set_alias("bn0", "by name")),
+                Box::new(move || show("bn0").at("ifalias").text() == "by name"),
+            ),
+            (
+                "set_promisc",
+                Box::new(|| nl.set_promisc("bn0", true)),
+                Box::new(move || show("bn0").flags().contains("PROMISC")),
+            ),
+            (
+                "set_nomaster",
+                Box::new(|| nl.set_nomaster("bn0")),
+                Box::new(move || show("bn0").get("master").is_none()),
+            ),
+            (
+                "set_down",
+                Box::new(|| nl.set_down("bn0")),
+                Box::new(move || !show("bn0").flags().contains("UP")),
+            ),
+            (
+                "set_up by altname",
+                Box::new(|| nl.set_up("bnalt")),
+                Box::new(move || show("bn1").flags().contains("UP")),
+            ),
+            ("move_link", Box::new(|| nl.move_link("bn1", &target)), gone("bn1")),
+            ("delete_link", Box::new(|| nl.delete_link("bnbr")), gone("bnbr")),
+        ];
+        for (what, act, effect) in &steps {
+            let before = nl.requests_sent();
+            act().unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(nl.requests_sent() - before, one, "{what}");
+            assert!(effect(), "{what}: ip does not show the effect");
+        }
+        let moved = RouteSocket::open_in(&target).unwrap().require_link("bn1").unwrap();
+        assert_eq!(moved.name(), "bn1");
+        // Missing: NotFound naming it, as before.
+        for (what, e) in [
+            ("set_up", nl.set_up("ghost9").unwrap_err()),
+            ("delete_link", nl.delete_link("ghost9").unwrap_err()),
+            ("move_link", nl.move_link("ghost9", &target).unwrap_err()),
+        ] {
+            assert!(matches!(e, Error::NotFound { .. }), "{what}: {e:?}");
+            assert!(e.to_string().contains("\"ghost9\""), "{what}: {e}");
+        }
     });
 }

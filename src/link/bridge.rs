@@ -288,8 +288,9 @@ impl BridgeBuilder {
     /// Kernel: `RTM_NEWLINK` with `NLM_F_CREATE|NLM_F_EXCL`,
     /// `IFLA_INFO_KIND` `bridge` and the options in `IFLA_INFO_DATA`
     /// (`IFLA_BR_STP_STATE`, `IFLA_BR_FORWARD_DELAY`, …; rtnetlink(7),
-    /// ip-link(8) `add type bridge`), then one `RTM_GETLINK` for its index:
-    /// two round trips. Needs `CAP_NET_ADMIN`.
+    /// ip-link(8) `add type bridge`): one round trip, the bridge coming
+    /// back as [`LinkBuilder::create`](crate::LinkBuilder::create) says.
+    /// Needs `CAP_NET_ADMIN`.
     ///
     /// # Errors
     /// [`Error::InvalidName`] before sending; [`Error::Os`] with `EEXIST` when

@@ -5,9 +5,10 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags as RawFlags, LinkInfo,
 use nix::errno::Errno;
 use std::os::fd::AsRawFd;
 
+use super::create::{Readback, create_link, gone, index_of};
 use super::kind::{KindOptions, Parent};
 use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr, VethPair};
-use crate::error::{Error, Object, Op, Result};
+use crate::error::{Error, Object, Op, ProtocolError, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{ReplyError, RouteSocket};
 use crate::netns::NetNs;
@@ -298,7 +299,7 @@ impl<'ns> LinkBuilder<'ns> {
         LinkBuilder { peer_netns: Some(ns), ..self }
     }
 
-    /// Creates the device and reads it back.
+    /// Creates the device and returns it as the kernel reports it.
     ///
     /// The options are checked first; then the parent is looked up in the
     /// socket's namespace and the master in the device's. A device with a
@@ -313,11 +314,21 @@ impl<'ns> LinkBuilder<'ns> {
     /// `IFLA_TXQLEN`, `IFLA_GROUP`, `IFLA_MASTER`, `IFLA_LINK`,
     /// `IFLA_NET_NS_FD`, `IFF_UP`) and `IFLA_LINKINFO` with the kind's
     /// `IFLA_INFO_KIND` and `IFLA_INFO_DATA` (rtnetlink(7); ip-link(8)
-    /// `add`), then one `RTM_GETLINK` to read it back; one more
-    /// `RTM_GETLINK` for a parent or master given by name, and an
-    /// `RTM_SETLINK` with `IFLA_IFALIAS` plus an `RTM_GETLINK` for an alias
-    /// (the kernel ignores an alias in a create, and so does ip-link(8)'s
-    /// `add … alias`). Needs
+    /// `add`). The device comes back in the same round trip: with
+    /// `NLM_F_ECHO` the kernel (Linux 6.2+) sends the device it made; a
+    /// kernel that does not echo creates (6.1) is found out by the socket's
+    /// first create, which then reads back with an `RTM_GETLINK` (a second
+    /// round trip, once per socket), and every later create sends that
+    /// `RTM_GETLINK` in its own datagram. A device with a master is always
+    /// read back that way (the kernel's echo comes before it enslaves the
+    /// device), and one made elsewhere with a parent through a socket in
+    /// its namespace (a second round trip). A parent or master given by
+    /// name costs one more `RTM_GETLINK` first (the kernel takes only an
+    /// index there; one given by index is checked only if the create is
+    /// refused); an alias costs one more round trip, an `RTM_SETLINK` with
+    /// `IFLA_IFALIAS` and an `RTM_GETLINK` in one datagram (the kernel
+    /// ignores an alias in a create, and so does ip-link(8)'s
+    /// `add … alias`). [`RouteSocket::requests_sent`] counts them. Needs
     /// `CAP_NET_ADMIN` over the namespaces involved (and `CAP_SYS_ADMIN` to
     /// open a socket in another one: setns(2), on a worker thread).
     /// The kernel creates the device whole or not at all; if it cannot be
@@ -411,8 +422,8 @@ impl<'ns> LinkBuilder<'ns> {
         let here = nl.netns();
         let target = self.netns.unwrap_or(here);
         let elsewhere = target != here;
-        let parent = match parent {
-            Some(id) => Some(resolve(nl, op, &id, &name, "parent", false)?),
+        let parent_index = match &parent {
+            Some(id) => Some(index_of(nl, id, || not_found(nl, op, id, &name, "parent", false))?),
             None => None,
         };
         let opened;
@@ -422,8 +433,10 @@ impl<'ns> LinkBuilder<'ns> {
         } else {
             nl
         };
-        let master = match master {
-            Some(id) => Some(resolve(target_nl, op, &id, &name, "master", elsewhere)?),
+        let master_index = match &master {
+            Some(id) => Some(index_of(target_nl, id, || {
+                not_found(target_nl, op, id, &name, "master", elsewhere)
+            })?),
             None => None,
         };
         // The kernel finds a parent in the namespace the request comes
@@ -436,17 +449,17 @@ impl<'ns> LinkBuilder<'ns> {
         if let Some(ns) = netns_fd {
             m.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));
         }
-        if let Some(index) = master {
+        if let Some(index) = master_index {
             m.attributes.push(LinkAttribute::Controller(index));
         }
         let underlay = match self.kind.parent() {
             Parent::Required => {
-                if let Some(index) = parent {
+                if let Some(index) = parent_index {
                     m.attributes.push(LinkAttribute::Link(index));
                 }
                 None
             }
-            Parent::Underlay => parent,
+            Parent::Underlay => parent_index,
             Parent::None => None,
         };
         let (info_kind, data) = self.kind.info(underlay);
@@ -460,16 +473,37 @@ impl<'ns> LinkBuilder<'ns> {
             let o = Object::link_name(&name);
             if elsewhere { o.in_netns(target.describe()) } else { o }
         };
-        match tx.request_reply(op, RouteNetlinkMessage::NewLink(m), CREATE)? {
-            Ok(_) => {}
+        let msg = RouteNetlinkMessage::NewLink(m);
+        let created = if netns_fd.is_some() {
+            // Made elsewhere: the echo would go there; read back through a
+            // socket there.
+            match tx.request_reply(op, msg, CREATE)? {
+                Ok(_) => Ok(target_nl.require_link(&name).inspect_err(|_| {
+                    let _ = target_nl.delete_link(&name);
+                })?),
+                Err(e) => Err(e),
+            }
+        } else {
+            let how = if master.is_some() { Readback::Get } else { Readback::Echo };
+            create_link(tx, op, msg, &name, how)?
+        };
+        let link = match created {
+            Ok(link) => link,
             Err(ReplyError::Kernel(r)) => {
+                let named =
+                    [(nl, &parent, "parent", false), (target_nl, &master, "master", elsewhere)];
+                for (sock, id, role, away) in named {
+                    if let Some(id) = id
+                        && let Some(e) =
+                            gone(sock, id, || not_found(sock, op, id, &name, role, away))
+                    {
+                        return Err(e);
+                    }
+                }
                 return Err(create_error(op, object(), &kind, r.errno, r.ack.message));
             }
             Err(ReplyError::Other(e)) => return Err(e),
-        }
-        let link = target_nl.require_link(&name).inspect_err(|_| {
-            let _ = target_nl.delete_link(&name);
-        })?;
+        };
         common.finish(target_nl, link)
     }
 }
@@ -526,38 +560,49 @@ impl Common {
 
 impl Common {
     /// Sets the alias of the device just made, if one was asked for, and
-    /// reads it back: the kernel ignores `IFLA_IFALIAS` in a create (it
-    /// takes it only in a change), so it is a second request. If that
-    /// fails, the device is deleted again.
+    /// reads it back, both in one datagram: the kernel ignores
+    /// `IFLA_IFALIAS` in a create (it takes it only in a change), so it is
+    /// a second round trip. If that fails, the device is deleted again.
     pub(super) fn finish(&self, nl: &RouteSocket, link: Link) -> Result<Link> {
         let Some(alias) = &self.alias else { return Ok(link) };
-        let index = link.index();
-        nl.set_alias(index, alias).and_then(|()| nl.require_link(index)).inspect_err(|_| {
-            let _ = nl.delete_link(index);
+        let id = LinkId::Index(link.index());
+        let set = super::alias_request(id.clone(), alias);
+        let msgs = [(set.msg, set.flags), (super::get_request(&id), 0)];
+        let read = nl.lock().batch(set.op, &msgs, &super::parse::decode_link).and_then(|replies| {
+            let mut replies = replies.into_iter();
+            match (replies.next(), replies.next()) {
+                (Some(Err(e)), _) => Err(e.into_error(set.op, set.object)),
+                (_, Some(Err(e))) => Err(e.into_error(Op::GetLink, id.object())),
+                (Some(Ok(_)), Some(Ok(mut links))) => links.pop().ok_or_else(|| Error::NotFound {
+                    errno: None,
+                    extack: None,
+                    op: Op::GetLink,
+                    object: id.object(),
+                }),
+                _ => Err(Error::Protocol { op: set.op, kind: ProtocolError::ReplyCount(0) }),
+            }
+        });
+        read.inspect_err(|_| {
+            let _ = nl.delete_link(&id);
         })
     }
 }
 
-/// The index of `id` (the `role` of device `name`: "parent", "master") in
-/// the namespace of `nl`, or [`Error::NotFound`] naming it.
-fn resolve(
+/// [`Error::NotFound`] for `id`, the `role` of device `name` ("parent",
+/// "master"), looked up in the namespace of `nl`.
+fn not_found(
     nl: &RouteSocket,
     op: Op,
     id: &LinkId,
     name: &IfName,
     role: &str,
     elsewhere: bool,
-) -> Result<u32> {
-    match nl.link(id)? {
-        Some(l) => Ok(l.index()),
-        None => {
-            let mut object = id.object().with_detail(format!("({role} of \"{name}\")"));
-            if elsewhere {
-                object = object.in_netns(nl.netns().describe());
-            }
-            Err(Error::NotFound { errno: None, extack: None, op, object })
-        }
+) -> Error {
+    let mut object = id.object().with_detail(format!("({role} of \"{name}\")"));
+    if elsewhere {
+        object = object.in_netns(nl.netns().describe());
     }
+    Error::NotFound { errno: None, extack: None, op, object }
 }
 
 /// The error for a create the kernel refused: [`Error::UnsupportedKind`]

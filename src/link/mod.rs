@@ -15,6 +15,7 @@
 
 mod bridge;
 mod builder;
+mod create;
 pub(crate) mod kind;
 mod mac;
 mod moving;
@@ -595,14 +596,8 @@ impl RouteSocket {
             // No device has index 0 (the kernel would answer EINVAL).
             return Ok(None);
         }
-        let mut req = message_for(&id);
-        req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        let reply = self.request_reply_with(
-            Op::GetLink,
-            RouteNetlinkMessage::GetLink(req),
-            0,
-            &parse::decode_link,
-        )?;
+        let reply =
+            self.request_reply_with(Op::GetLink, get_request(&id), 0, &parse::decode_link)?;
         match reply {
             Ok(mut links) => Ok(links.pop()),
             Err(e) if e.errno() == Some(Errno::ENODEV as i32) => Ok(None),
@@ -767,11 +762,7 @@ impl RouteSocket {
                 detail: "an alias is at most 255 bytes, without NUL".into(),
             });
         }
-        // Sent without a trailing NUL, as iproute2 does: with one, a 255-byte
-        // alias would exceed the kernel's limit.
-        self.set_link(Op::SetLink, id, |m| {
-            m.attributes.push(LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, alias.into())))
-        })
+        self.send_one(alias_request(id, alias))
     }
 
     /// Deletes a device, like `ip link del DEV` (deleting one end of a veth
@@ -814,6 +805,22 @@ pub(crate) fn set_link_request(op: Op, id: LinkId, edit: impl FnOnce(&mut LinkMe
     let mut msg = message_for(&id);
     edit(&mut msg);
     Request { op, object: id.object(), msg: RouteNetlinkMessage::SetLink(msg), flags: 0 }
+}
+
+/// `ip link set DEV alias TEXT` (the alias checked by the caller).
+pub(crate) fn alias_request(id: LinkId, alias: &str) -> Request {
+    // Sent without a trailing NUL, as iproute2 does: with one, a 255-byte
+    // alias would exceed the kernel's limit.
+    set_link_request(Op::SetLink, id, |m| {
+        m.attributes.push(LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, alias.into())))
+    })
+}
+
+/// `RTM_GETLINK` for one device, without statistics (`ip link show DEV`).
+pub(crate) fn get_request(id: &LinkId) -> RouteNetlinkMessage {
+    let mut req = message_for(id);
+    req.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    RouteNetlinkMessage::GetLink(req)
 }
 
 /// `ip link set DEV up` / `down`.

@@ -129,23 +129,26 @@ impl RouteSocket {
     /// free there) and disappears from this namespace.
     ///
     /// A netns-local device (`lo`, bridges, vxlan on older kernels, …) is
-    /// refused *before* anything is sent when the kernel tells
-    /// ([`netns_local`](RouteSocket::netns_local)); when it does not, the
-    /// kernel's own refusal is reported the same way.
+    /// refused by the kernel, which changes nothing; the refusal (a bare
+    /// `EINVAL` on older kernels) is then explained by asking
+    /// [`netns_local`](RouteSocket::netns_local), and reported as
+    /// [`Error::NetnsImmutable`] with the kernel's message.
     ///
     /// # Errors
     /// - [`Error::NetnsImmutable`] for a netns-local device;
-    /// - [`Error::Os`] with `ENODEV` for a missing device, `EEXIST` when the
-    ///   name is taken in `target`.
+    /// - [`Error::NotFound`] with `ENODEV` for a missing device,
+    ///   [`Error::Os`] with `EEXIST` when the name is taken in `target`.
     ///
     /// In every failure the device stays where it was, with its name and
     /// index.
     ///
-    /// Kernel: `RTM_SETLINK` with `IFLA_NET_NS_FD` (rtnetlink(7); ip-link(8)
-    /// `set netns`), after an `RTM_GETLINK` and the netns-local question
-    /// ([`netns_local`](RouteSocket::netns_local)): two round trips, more
-    /// on kernels without `IFLA_NETNS_IMMUTABLE`. Needs `CAP_NET_ADMIN`
-    /// over both namespaces (the kernel checks the target's owner too).
+    /// Kernel: one `RTM_SETLINK` naming the device as given (`IFLA_IFNAME`
+    /// or `ifi_index`; the kernel has looked a device up by name in a
+    /// change since long before 6.1) with `IFLA_NET_NS_FD` (rtnetlink(7);
+    /// ip-link(8) `set netns`): one round trip. A refusal costs an
+    /// `RTM_GETLINK` and the netns-local question on top, to name the
+    /// device and say why. Needs `CAP_NET_ADMIN` over both namespaces (the
+    /// kernel checks the target's owner too).
     ///
     /// ```no_run
     /// use nslink::{NetNs, RouteSocket};
@@ -192,7 +195,52 @@ impl RouteSocket {
         self.move_impl(id.into_link_id()?, target, Some(new_name))
     }
 
+    /// [`move_link`](RouteSocket::move_link): sent at once, the device
+    /// named as given; a refusal is explained afterwards.
+    fn move_direct(&self, id: LinkId, target: &NetNs) -> Result<()> {
+        let op = Op::MoveLink;
+        let target_desc = format!("namespace {}", target.describe());
+        let mut msg = super::message_for(&id);
+        msg.attributes.push(LinkAttribute::NetNsFd(target.as_raw_fd()));
+        let r = match self.request_reply(op, RouteNetlinkMessage::SetLink(msg), 0)? {
+            Ok(_) => return Ok(()),
+            Err(ReplyError::Kernel(r)) => r,
+            Err(ReplyError::Other(e)) => return Err(e),
+        };
+        let to = |object: Object| object.with_detail(format!("to {target_desc}"));
+        if r.errno == Errno::ENODEV as i32 {
+            return Err(r.into_error(op, to(id.object())));
+        }
+        // The kernel changed nothing; name the device and say why.
+        let Some(link) = self.link(&id)? else {
+            return Err(r.into_error(op, to(id.object())));
+        };
+        if r.errno == Errno::EINVAL as i32 {
+            let local = self.netns_local_of(&link)?;
+            let said_immutable = r.ack.message.as_deref().is_some_and(|m| m.contains("immutable"));
+            let source_ = match (local.local, local.source) {
+                (Some(true), Some(source)) => Some(source),
+                (None, _) => Some(NetnsLocalSource::KernelRefusal),
+                _ if said_immutable => Some(NetnsLocalSource::KernelRefusal),
+                _ => None,
+            };
+            if let Some(source_) = source_ {
+                return Err(Error::NetnsImmutable {
+                    op,
+                    link: link.name().to_string(),
+                    target: target_desc,
+                    source_,
+                    extack: r.ack.message,
+                });
+            }
+        }
+        Err(r.into_error(op, to(Object::link_name(link.name()))))
+    }
+
     fn move_impl(&self, id: LinkId, target: &NetNs, new_name: Option<IfName>) -> Result<()> {
+        if new_name.is_none() {
+            return self.move_direct(id, target);
+        }
         let op = Op::MoveLink;
         let target_desc = format!("namespace {}", target.describe());
         let link = self.link(&id)?.ok_or_else(|| Error::NotFound {

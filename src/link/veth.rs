@@ -10,7 +10,8 @@ use nix::errno::Errno;
 
 use super::bridge::link_object;
 use super::builder::{Common, create_error};
-use super::{CREATE, IntoLinkId, Link, LinkId, LinkKind, MacAddr};
+use super::create::{Readback, create_link, gone, index_of};
+use super::{IntoLinkId, Link, LinkId, LinkKind, MacAddr};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::name::{IfName, IntoIfName};
 use crate::netlink::{ReplyError, RouteSocket};
@@ -315,11 +316,19 @@ impl<'ns> VethBuilder<'ns> {
     /// `IFLA_INFO_KIND` `veth` and the peer's own link message in
     /// `IFLA_INFO_DATA` (`VETH_INFO_PEER`, with `IFLA_NET_NS_FD`), plus
     /// `IFLA_MASTER` and `IFF_UP` when asked (rtnetlink(7); ip-link(8)
-    /// `add type veth peer`), then one `RTM_GETLINK` to read the pair back:
-    /// two round trips, three with a master given (it is looked up first).
+    /// `add type veth peer`): one round trip. The local end comes back with
+    /// `NLM_F_ECHO` (Linux 6.2+), or with an `RTM_GETLINK` in the same
+    /// datagram (with a master, whose echo would come before the kernel
+    /// enslaves the end, and on kernels that do not echo creates, such as
+    /// 6.1, which the socket's first create finds out at the cost of one
+    /// more round trip); its `IFLA_LINK` is the peer's index. A master
+    /// given by name is looked up first (one more round trip: the kernel
+    /// takes only an index); one given by index is checked only if the
+    /// create is refused. [`RouteSocket::requests_sent`] counts them.
     /// Needs `CAP_NET_ADMIN` over every namespace involved, and
     /// `CAP_SYS_ADMIN` to enter a namespace given to
-    /// [`netns`](VethBuilder::netns) (setns(2), on one of nslink's worker threads).
+    /// [`netns`](VethBuilder::netns) (setns(2), on one of nslink's worker
+    /// threads).
     /// Creating a pair took ~0.4 ms on the development VM.
     ///
     /// # Errors
@@ -381,25 +390,32 @@ impl<'ns> VethBuilder<'ns> {
             opened = RouteSocket::open_in(local_ns)?;
             &opened
         };
-        let master = match master {
+        let elsewhere = local_ns != here;
+        let master_index = match &master {
             None => None,
-            Some(id) => Some(resolve_master(tx, &id, &name, local_ns != here)?),
+            Some(id) => Some(index_of(tx, id, || master_not_found(tx, id, &name, elsewhere))?),
         };
         let peer_fd = (peer_ns != local_ns).then_some(peer_ns);
-        let msg = o.request(&name, &peer, peer_fd, master, &common);
-        match tx.request_reply(op, msg, CREATE)? {
-            Ok(_) => {}
+        let msg = o.request(&name, &peer, peer_fd, master_index, &common);
+        let how = if master.is_some() { Readback::Get } else { Readback::Echo };
+        let link = match create_link(tx, op, msg, &name, how)? {
+            Ok(link) => link,
             Err(ReplyError::Kernel(r)) => {
                 let (errno, extack) = (r.errno, r.ack.message);
                 if errno == Errno::EEXIST as i32 {
                     return Err(name_clash(tx, (&name, local_ns), (&peer, peer_ns), extack));
                 }
+                if let Some(id) = &master
+                    && let Some(e) = gone(tx, id, || master_not_found(tx, id, &name, elsewhere))
+                {
+                    return Err(e);
+                }
                 let kind = LinkKind::Veth;
                 return Err(create_error(op, pair_object(&name, &peer), &kind, errno, extack));
             }
             Err(ReplyError::Other(e)) => return Err(e),
-        }
-        let (pair, link) = finish(tx, (&name, local_ns), (&peer, peer_ns))?;
+        };
+        let pair = finish(tx, &link, (&name, local_ns), (&peer, peer_ns))?;
         Ok((pair, common.finish(tx, link)?))
     }
 }
@@ -409,24 +425,14 @@ fn pair_object(name: &IfName, peer: &IfName) -> Object {
     Object::link_name(name).with_detail(format!("(peer \"{peer}\")"))
 }
 
-/// The index of `master` in the namespace of `tx` (the local end's), or
-/// [`Error::NotFound`] naming it.
-fn resolve_master(
-    tx: &RouteSocket,
-    master: &LinkId,
-    name: &IfName,
-    elsewhere: bool,
-) -> Result<u32> {
-    match tx.link(master)? {
-        Some(l) => Ok(l.index()),
-        None => {
-            let mut object = link_object(master).with_detail(format!("(master for \"{name}\")"));
-            if elsewhere {
-                object = object.in_netns(tx.netns().describe());
-            }
-            Err(Error::NotFound { errno: None, extack: None, op: Op::CreateVeth, object })
-        }
+/// [`Error::NotFound`] for `master`, looked up in the namespace of `tx`
+/// (the local end's).
+fn master_not_found(tx: &RouteSocket, master: &LinkId, name: &IfName, elsewhere: bool) -> Error {
+    let mut object = link_object(master).with_detail(format!("(master for \"{name}\")"));
+    if elsewhere {
+        object = object.in_netns(tx.netns().describe());
     }
+    Error::NotFound { errno: None, extack: None, op: Op::CreateVeth, object }
 }
 
 /// After `EEXIST`: says which end's name is taken, and where. `tx` is a
@@ -466,20 +472,15 @@ fn name_clash(
     }
 }
 
-/// Reads the local end back through `tx` (its `IFLA_LINK` is the peer's
-/// index). If that fails, the pair just made is deleted again.
+/// The two ends, from the local end as the kernel reported it (its
+/// `IFLA_LINK` is the peer's index). If that fails, the pair just made is
+/// deleted again.
 fn finish(
     tx: &RouteSocket,
+    link: &Link,
     (name, local_ns): (&IfName, &NetNs),
     (peer, peer_ns): (&IfName, &NetNs),
-) -> Result<(VethPair, Link)> {
-    let link = match tx.require_link(name) {
-        Ok(link) => link,
-        Err(e) => {
-            let _ = tx.delete_link(name);
-            return Err(e);
-        }
-    };
+) -> Result<VethPair> {
     let ends = || -> Result<VethPair> {
         let peer_index = match link.parent_index() {
             Some(index) => index,
@@ -494,13 +495,9 @@ fn finish(
             peer: VethEnd { name: peer.clone(), index: peer_index, netns: peer_ns.try_clone()? },
         })
     };
-    match ends() {
-        Ok(pair) => Ok((pair, link)),
-        Err(e) => {
-            let _ = tx.delete_link(link.index());
-            Err(e)
-        }
-    }
+    ends().inspect_err(|_| {
+        let _ = tx.delete_link(link.index());
+    })
 }
 
 impl VethOpts<'_> {

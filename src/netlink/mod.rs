@@ -117,6 +117,35 @@ pub const DEFAULT_DUMP_ATTEMPTS: u32 = 8;
 /// socket's receive buffer).
 pub(crate) const MAX_BATCH: usize = 128;
 
+/// What a [`RouteSocket`] has sent ([`RouteSocket::requests_sent`]);
+/// subtract two readings to get the cost of what happened in between.
+///
+/// ```
+/// use nslink::netlink::SentCounts;
+///
+/// let before = SentCounts { datagrams: 3, requests: 5 };
+/// let after = SentCounts { datagrams: 4, requests: 7 };
+/// assert_eq!(after - before, SentCounts { datagrams: 1, requests: 2 });
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SentCounts {
+    /// Datagrams sent: one sendmsg(2) each, one round trip each.
+    pub datagrams: u64,
+    /// Request messages sent, in those datagrams.
+    pub requests: u64,
+}
+
+impl std::ops::Sub for SentCounts {
+    type Output = SentCounts;
+
+    fn sub(self, earlier: SentCounts) -> SentCounts {
+        SentCounts {
+            datagrams: self.datagrams.wrapping_sub(earlier.datagrams),
+            requests: self.requests.wrapping_sub(earlier.requests),
+        }
+    }
+}
+
 /// A kernel refusal: the errno and what the extended ack said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
@@ -176,6 +205,8 @@ impl ReplyError {
 pub(crate) struct Conn<T: Transport> {
     pub(crate) t: T,
     port: u32,
+    /// Datagrams and request messages sent so far ([`RouteSocket::requests_sent`]).
+    sent: SentCounts,
     seq: u32,
     rx: Vec<u8>,
     tx: Vec<u8>,
@@ -216,6 +247,10 @@ pub struct RouteSocket {
     /// An `AF_INET` datagram socket inside `netns` for ethtool ioctls, made
     /// on first use.
     ethtool: OnceLock<OwnedFd>,
+    /// Whether the kernel echoes a created device (`NLM_F_ECHO` on
+    /// `RTM_NEWLINK`), learnt from the first create that asked
+    /// (`link::create`).
+    pub(crate) newlink_echo: OnceLock<bool>,
 }
 
 impl std::fmt::Debug for RouteSocket {
@@ -318,7 +353,13 @@ impl RouteSocket {
         let sock = t.socket();
         let conn = Conn::new(t, port);
         conn.t.set_timeout(conn.timeout).map_err(|e| e.into_error(Op::OpenNetlink))?;
-        Ok(RouteSocket { conn: Mutex::new(conn), sock, netns, ethtool: OnceLock::new() })
+        Ok(RouteSocket {
+            conn: Mutex::new(conn),
+            sock,
+            netns,
+            ethtool: OnceLock::new(),
+            newlink_echo: OnceLock::new(),
+        })
     }
 
     /// The namespace this socket works on.
@@ -449,6 +490,30 @@ impl RouteSocket {
     /// ```
     pub fn dump_messages_read(&self) -> u64 {
         self.lock().dump_messages
+    }
+
+    /// What this socket has sent so far: request messages and the datagrams
+    /// (sendmsg(2) calls, each one round trip) that carried them. A
+    /// [`Batch`] or a create that reads its device back in the same
+    /// datagram sends several requests in one datagram; a dump is one
+    /// request, however many datagrams its answer takes (a repeated dump
+    /// counts again).
+    ///
+    /// Kernel: none; counters of this socket object. Meant for tests and
+    /// tuning: how many round trips an operation costs.
+    ///
+    /// ```no_run
+    /// use nslink::{RouteSocket, VethPair};
+    ///
+    /// let nl = RouteSocket::open()?;
+    /// let before = nl.requests_sent();
+    /// VethPair::builder("va", "vb").up().create(&nl)?;
+    /// let cost = nl.requests_sent() - before;
+    /// println!("{} round trips, {} requests", cost.datagrams, cost.requests);
+    /// # Ok::<(), nslink::Error>(())
+    /// ```
+    pub fn requests_sent(&self) -> SentCounts {
+        self.lock().sent
     }
 
     /// The escape hatch: sends any `netlink-packet-route` message
@@ -619,6 +684,7 @@ impl<T: Transport> Conn<T> {
         Conn {
             t,
             port,
+            sent: SentCounts::default(),
             seq: 0,
             rx: Vec::with_capacity(32 * 1024),
             tx: Vec::with_capacity(4096),
@@ -662,6 +728,8 @@ impl<T: Transport> Conn<T> {
             frame::push_request(&mut self.tx, *msg, NLM_F_REQUEST | flags, seq);
         }
         self.seq = first.wrapping_add(msgs.len() as u32).wrapping_sub(1);
+        self.sent.datagrams += 1;
+        self.sent.requests += msgs.len() as u64;
         loop {
             match self.t.send(&self.tx) {
                 Ok(n) if n == self.tx.len() => return Ok(first),

@@ -450,23 +450,22 @@ fn a_worker_that_cannot_go_home_is_not_reused_and_is_joined() {
     let here = NetNs::current().expect("current");
     // Setns #1 is the job's (into `here`), #2 the worker's way home (whose
     // success is the proof that it arrived: no read-back to fail).
-    for (call, nth) in [(Call::Setns, 2)] {
-        let plan = FaultPlan::new().fail(call, nth, INJ);
-        let tid = {
-            let _on = plan.install();
-            crate::netns::run_in(&here, Op::OpenNetlink, || Ok(nix::unistd::gettid()))
-                .expect("the job's own result still arrives")
-        };
-        assert_eq!(plan.injected(call), 1, "{call} #{nth}");
-        // Joined: gone at once (the kernel reaps an exited thread right
-        // after `join` sees it end); an idle worker would wait 500 ms.
-        let task = format!("/proc/self/task/{tid}");
-        let gone = (0..60).any(|_| {
-            thread::sleep(std::time::Duration::from_millis(5));
-            !Path::new(&task).exists()
-        });
-        assert!(gone, "{call} #{nth}: the worker {tid} was joined");
-    }
+    let (call, nth) = (Call::Setns, 2);
+    let plan = FaultPlan::new().fail(call, nth, INJ);
+    let tid = {
+        let _on = plan.install();
+        crate::netns::run_in(&here, Op::OpenNetlink, || Ok(nix::unistd::gettid()))
+            .expect("the job's own result still arrives")
+    };
+    assert_eq!(plan.injected(call), 1, "{call} #{nth}");
+    // Joined: gone at once (the kernel reaps an exited thread right
+    // after `join` sees it end); an idle worker would wait 500 ms.
+    let task = format!("/proc/self/task/{tid}");
+    let gone = (0..60).any(|_| {
+        thread::sleep(std::time::Duration::from_millis(5));
+        !Path::new(&task).exists()
+    });
+    assert!(gone, "{call} #{nth}: the worker {tid} was joined");
     assert_eq!(NetNs::current().expect("current"), here);
 }
 
