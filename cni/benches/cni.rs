@@ -32,11 +32,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{CNI_DIR, OURS, REFERENCE, TempDir, config, require_tools, sandbox};
+use nix::sys::resource::{UsageWho, getrusage};
 use nslink::NetNs;
 use serde_json::{Value, json};
 
-/// One timed call: spawn → exit.
-fn call(plugin: &str, cmd: &str, cid: &str, netns: &str, conf: &str) -> Duration {
+/// CPU time (user + system) of the children this process has waited for:
+/// the difference across one call is that call's plugin process and the
+/// processes it waited for (its IPAM plugin, `nft`).
+fn children_cpu() -> Duration {
+    let u = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage(RUSAGE_CHILDREN)");
+    let us = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
+    Duration::from_micros(us(u.user_time()) + us(u.system_time()))
+}
+
+/// One timed call: spawn → exit (wall clock), and the CPU time it used.
+fn call(plugin: &str, cmd: &str, cid: &str, netns: &str, conf: &str) -> (Duration, Duration) {
+    let cpu = children_cpu();
     let start = Instant::now();
     let mut child = Command::new(plugin)
         .env_clear()
@@ -54,13 +65,28 @@ fn call(plugin: &str, cmd: &str, cid: &str, netns: &str, conf: &str) -> Duration
     child.stdin.take().unwrap().write_all(conf.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let took = start.elapsed();
+    let cpu = children_cpu().saturating_sub(cpu);
     assert!(
         out.status.success(),
         "{plugin} {cmd} {cid} failed: {} {}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    took
+    (took, cpu)
+}
+
+/// Wall-clock and CPU times of a series of calls.
+#[derive(Default)]
+struct Times {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Times {
+    fn push(&mut self, (wall, cpu): (Duration, Duration)) {
+        self.wall.push(wall);
+        self.cpu.push(cpu);
+    }
 }
 
 struct Contender {
@@ -68,8 +94,8 @@ struct Contender {
     plugin: &'static str,
     conf: String,
     pod_prefix: &'static str,
-    add: Vec<Duration>,
-    del: Vec<Duration>,
+    add: Times,
+    del: Times,
     _data: TempDir,
 }
 
@@ -86,8 +112,8 @@ impl Contender {
             plugin,
             conf: conf.to_string(),
             pod_prefix,
-            add: Vec::new(),
-            del: Vec::new(),
+            add: Times::default(),
+            del: Times::default(),
             _data: data,
         }
     }
@@ -96,6 +122,7 @@ impl Contender {
     }
 }
 
+/// Median, p10 and p90, in milliseconds.
 fn stats(v: &[Duration]) -> (f64, f64, f64) {
     let mut ms: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -145,7 +172,10 @@ fn main() {
         let ipam_data = TempDir::new("ipam");
         let ipam_conf =
             config("1.0.0", "bridge", "10.40.0.0/24", ipam_data.path(), json!({})).to_string();
-        let (mut ipam_add, mut ipam_del) = (Vec::new(), Vec::new());
+        let (mut ipam_add, mut ipam_del) = (Times::default(), Times::default());
+        // Process start alone: VERSION (no configuration to speak of, no
+        // work), ours and the reference plugin's.
+        let (mut ours_start, mut ref_start) = (Times::default(), Times::default());
 
         // Warm-up (bridges are created here): pod 0, not counted.
         for c in &all {
@@ -160,6 +190,8 @@ fn main() {
                 c.add.push(t);
             }
             ipam_add.push(call("/usr/lib/cni/host-local", "ADD", &cid, "/x", &ipam_conf));
+            ours_start.push(call(OURS, "VERSION", &cid, "/x", "{}"));
+            ref_start.push(call(REFERENCE, "VERSION", &cid, "/x", "{}"));
         }
         for i in 1..=pods {
             let cid = format!("pod{i}");
@@ -175,35 +207,47 @@ fn main() {
             call(c.plugin, "DEL", "warm", &c.netns(0), &c.conf);
         }
 
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "CNI ADD/DEL per pod, one process per call, {pods} pods per contender, interleaved"
+            "CNI ADD/DEL per pod, one process per call, {pods} pods per contender, interleaved; load average {}",
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
         );
         println!(
-            "{:<26} {:>22} {:>22}",
-            "contender", "ADD ms med (p10-p90)", "DEL ms med (p10-p90)"
+            "{:<30} {:>22} {:>8} {:>22} {:>8}",
+            "contender", "ADD ms med (p10-p90)", "ADD cpu", "DEL ms med (p10-p90)", "DEL cpu"
         );
-        let line = |label: &str, add: &[Duration], del: &[Duration]| {
-            let (a, a10, a90) = stats(add);
-            let (d, d10, d90) = stats(del);
-            println!(
-                "{label:<26} {:>8.2} ({:>5.2}-{:>5.2})   {:>8.2} ({:>5.2}-{:>5.2})",
-                a, a10, a90, d, d10, d90
-            );
+        let cell = |t: &Times| {
+            let (w, w10, w90) = stats(&t.wall);
+            let (c, _, _) = stats(&t.cpu);
+            format!("{w:>8.2} ({w10:>5.2}-{w90:>5.2}) {c:>8.2}")
+        };
+        let line = |label: &str, add: &Times, del: Option<&Times>| {
+            let del = del.map(cell).unwrap_or_default();
+            println!("{label:<30} {}   {del}", cell(add));
         };
         for c in &all {
-            line(c.label, &c.add, &c.del);
+            line(c.label, &c.add, Some(&c.del));
         }
-        line("host-local alone", &ipam_add, &ipam_del);
-        let (oa, _, _) = stats(&all[0].add);
-        let (od, _, _) = stats(&all[0].del);
-        let (ra, _, _) = stats(&all[1].add);
-        let (rd, _, _) = stats(&all[1].del);
+        line("host-local alone", &ipam_add, Some(&ipam_del));
+        line("nslink-bridge VERSION (start)", &ours_start, None);
+        line("reference VERSION (start)", &ref_start, None);
+        let med = |t: &Times| stats(&t.wall).0;
+        let (oa, od) = (med(&all[0].add), med(&all[0].del));
+        let (ra, rd) = (med(&all[1].add), med(&all[1].del));
+        let ha = med(&ipam_add);
         println!(
-            "ADD: nslink-bridge is {:.1}x faster than the reference (median {oa:.2} ms vs {ra:.2} ms)",
-            ra / oa
+            "ADD: nslink-bridge is {:.2}x faster than the reference (median {oa:.2} ms vs {ra:.2} ms); \
+             its own part (ADD - host-local alone) {:.2} ms, the reference's {:.2} ms",
+            ra / oa,
+            oa - ha,
+            ra - ha
         );
         println!(
-            "DEL: nslink-bridge is {:.1}x faster than the reference (median {od:.2} ms vs {rd:.2} ms)",
+            "ADD: 3x the reference would be {:.2} ms; host-local alone takes {ha:.2} ms of it",
+            ra / 3.0
+        );
+        println!(
+            "DEL: nslink-bridge is {:.2}x faster than the reference (median {od:.2} ms vs {rd:.2} ms)",
             rd / od
         );
         drop(ns);

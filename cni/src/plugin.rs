@@ -275,23 +275,31 @@ pub(crate) fn delete_link_if_there(
 /// node's end, named after the attachment: the pod's namespace need not
 /// exist any more), removes the masquerading rules. Whatever is already
 /// gone is not an error.
+///
+/// The IPAM plugin is started first and runs while the pair goes: the
+/// kernel's teardown of a device waits for RCU grace periods, most of a
+/// DEL. No lock is needed but for nftables: host-local locks its own data,
+/// and the pair is this attachment's own.
 pub fn del(inv: &Invocation) -> Result<(), Error> {
     let s = &inv.settings;
-    let nl = RouteSocket::open().map_err(nl_err("cannot open a netlink socket on the node"))?;
-    {
-        let _lock = lock::acquire(s.bridge_name.as_str())?;
-        // The veth pair goes while the IPAM plugin runs.
-        let running = ipam::start_del(inv)?;
-        let deleted = delete_link_if_there(&nl, inv.host_veth().as_str());
-        ipam::finish_del(inv, running)?;
-        deleted?;
-    }
-    if s.ip_masq {
+    let running = ipam::start_del(inv)?;
+    crate::trace::mark("ipam started");
+    let deleted = RouteSocket::open()
+        .map_err(nl_err("cannot open a netlink socket on the node"))
+        .and_then(|nl| delete_link_if_there(&nl, inv.host_veth().as_str()));
+    crate::trace::mark("veth deleted");
+    let released = ipam::finish_del(inv, running);
+    crate::trace::mark("ipam done");
+    let unmasqueraded = if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
         let chain = inv.masq_chain();
-        masq::remove(|c, _| c == chain)?;
-    }
-    Ok(())
+        masq::remove(|c, _| c == chain)
+    } else {
+        Ok(())
+    };
+    released?;
+    deleted?;
+    unmasqueraded
 }
 
 // ---------------------------------------------------------------- CHECK
