@@ -138,7 +138,7 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
         if s.ip_masq {
             let _lock = lock::acquire(s.bridge_name.as_str());
             let chain = inv.masq_chain();
-            let _ = masq::remove(|c, _| c == chain);
+            let _ = masq::remove(false, |c, _| c == chain);
         }
     })
 }

@@ -13,6 +13,7 @@ mod ipam;
 mod lock;
 mod masq;
 mod names;
+mod nft;
 mod plugin;
 mod trace;
 

@@ -293,7 +293,7 @@ pub fn del(inv: &Invocation) -> Result<(), Error> {
     let unmasqueraded = if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
         let chain = inv.masq_chain();
-        masq::remove(|c, _| c == chain)
+        masq::remove(false, |c, _| c == chain)
     } else {
         Ok(())
     };
@@ -425,21 +425,10 @@ pub fn check(inv: &Invocation) -> Result<(), Error> {
 
 // ---------------------------------------------------------------- STATUS, GC
 
-/// STATUS: ready when the IPAM plugin can be found (and `nft`, for
-/// ipMasq).
+/// STATUS: ready when the IPAM plugin can be found.
 pub fn status(inv: &Invocation) -> Result<(), Error> {
     if let Err(e) = ipam::find(&inv.path, &inv.settings.ipam_type) {
         return Err(Error::PluginNotAvailable(e.details().to_owned()));
-    }
-    if inv.settings.ip_masq {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join("nft").is_file()))
-            .unwrap_or(false);
-        if !found {
-            return Err(Error::PluginNotAvailable(
-                "ipMasq needs the nftables tool nft, which is not in PATH".into(),
-            ));
-        }
     }
     Ok(())
 }
@@ -482,7 +471,7 @@ pub fn gc(inv: &Invocation) -> Result<(), Error> {
             delete_link_if_there(&nl, l.index())?;
         }
     }
-    masq::remove(|_, comments| comments.first().and_then(|c| stale(c)).is_some())
+    masq::remove(true, |_, comments| comments.first().and_then(|c| stale(c)).is_some())
 }
 
 /// The (container, interface) pairs host-local has allocations for, from
