@@ -8,21 +8,25 @@
 //! Both use the configuration a Kubernetes node typically has
 //! (`isGateway`, `isDefaultGateway`, `hairpinMode`, cniVersion 1.0.0), each
 //! its own bridge, subnet and host-local data directory. Extra rows, not
-//! compared: host-local alone (the IPAM part of every ADD and DEL), and
-//! nslink-bridge with `ipMasq` (its nftables rules through `nft`).
+//! compared: host-local alone (the IPAM part of every ADD and DEL),
+//! nslink-bridge with `ipMasq` (its nftables rules over netlink), and the
+//! process start of each plugin alone (VERSION).
 //!
 //! The timed span is spawn → exit of the plugin process, as a runtime sees
-//! it. A warm-up pod per contender (which creates the bridges) is not
-//! counted. Results: median, p10, p90 over the pods, and the ratio of the
-//! medians.
+//! it; the CPU time (user + system) of each call is the plugin's and its
+//! IPAM plugin's together, less sensitive than wall time to what else
+//! runs. A warm-up pod per contender (which creates the bridges) is not
+//! counted. Results: median, p10, p90 over the pods, the ratio of the
+//! medians, and the load average.
 //!
 //! Everything runs on one thread that first moves into a new network and
 //! mount namespace (the "node") with a private tmpfs on `/run`, where the
 //! pods' namespaces and the IPAM data live: the host is never touched.
 //!
 //! Run as root: `cargo bench -p nslink-cni --bench cni`. Environment:
-//! `NSLINK_BENCH_QUICK=1` (5 pods: a smoke run), `NSLINK_BENCH_PODS=N`
-//! (default 60, at most 200).
+//! `NSLINK_BENCH_QUICK=1` (5 pods: a smoke run), `NSLINK_BENCH_OTHER=PATH`
+//! (one more contender: the plugin at PATH, e.g. a statically linked
+//! build), `NSLINK_BENCH_PODS=N` (default 60, at most 200).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -62,7 +66,9 @@ fn call(plugin: &str, cmd: &str, cid: &str, netns: &str, conf: &str) -> (Duratio
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {plugin}: {e}"));
-    child.stdin.take().unwrap().write_all(conf.as_bytes()).unwrap();
+    // A plugin may exit without reading (the reference plugin's VERSION):
+    // a broken pipe here is its business, its exit status says the rest.
+    let _ = child.stdin.take().unwrap().write_all(conf.as_bytes());
     let out = child.wait_with_output().unwrap();
     let took = start.elapsed();
     let cpu = children_cpu().saturating_sub(cpu);
@@ -91,7 +97,7 @@ impl Times {
 
 struct Contender {
     label: &'static str,
-    plugin: &'static str,
+    plugin: String,
     conf: String,
     pod_prefix: &'static str,
     add: Times,
@@ -102,14 +108,14 @@ struct Contender {
 impl Contender {
     fn new(
         label: &'static str,
-        plugin: &'static str,
+        plugin: &str,
         pod_prefix: &'static str,
         conf: Value,
         data: TempDir,
     ) -> Contender {
         Contender {
             label,
-            plugin,
+            plugin: plugin.to_owned(),
             conf: conf.to_string(),
             pod_prefix,
             add: Times::default(),
@@ -161,7 +167,13 @@ fn main() {
         let (c, d) =
             mk("nslink-bridge", "cni-masq", "10.30.0.0/24", json!({"ipMasq": true}), "masq");
         let masq = Contender::new("nslink-bridge + ipMasq", OURS, "m", c, d);
-        let mut all = [ours, reference, masq];
+        let mut all = vec![ours, reference, masq];
+        // Optionally, the same plugin built another way (a statically
+        // linked build, say), as one more contender.
+        if let Ok(other) = std::env::var("NSLINK_BENCH_OTHER") {
+            let (c, d) = mk("nslink-bridge", "cni-other", "10.50.0.0/24", json!({}), "other");
+            all.push(Contender::new("nslink-bridge (other build)", &other, "x", c, d));
+        }
         let mut ns = Vec::new();
         for c in &all {
             for i in 0..=pods {
@@ -179,14 +191,14 @@ fn main() {
 
         // Warm-up (bridges are created here): pod 0, not counted.
         for c in &all {
-            call(c.plugin, "ADD", "warm", &c.netns(0), &c.conf);
+            call(&c.plugin, "ADD", "warm", &c.netns(0), &c.conf);
         }
         for i in 1..=pods {
             let cid = format!("pod{i}");
             let n = all.len();
             for k in 0..n {
                 let c = &mut all[(i + k) % n];
-                let t = call(c.plugin, "ADD", &cid, &c.netns(i), &c.conf);
+                let t = call(&c.plugin, "ADD", &cid, &c.netns(i), &c.conf);
                 c.add.push(t);
             }
             ipam_add.push(call("/usr/lib/cni/host-local", "ADD", &cid, "/x", &ipam_conf));
@@ -198,13 +210,13 @@ fn main() {
             let n = all.len();
             for k in 0..n {
                 let c = &mut all[(i + k) % n];
-                let t = call(c.plugin, "DEL", &cid, &c.netns(i), &c.conf);
+                let t = call(&c.plugin, "DEL", &cid, &c.netns(i), &c.conf);
                 c.del.push(t);
             }
             ipam_del.push(call("/usr/lib/cni/host-local", "DEL", &cid, "/x", &ipam_conf));
         }
         for c in &all {
-            call(c.plugin, "DEL", "warm", &c.netns(0), &c.conf);
+            call(&c.plugin, "DEL", "warm", &c.netns(0), &c.conf);
         }
 
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
