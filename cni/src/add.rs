@@ -155,14 +155,18 @@ fn prepare(inv: &Invocation, pod: &NetNs) -> Result<Prepared, Error> {
         RouteSocket::open()
     }
     .map_err(nl_err("cannot open a netlink socket in the pod's namespace"))?;
+    trace::mark("sockets");
     let ifname = ifname(&inv.ifname)?;
     let bridge = ensure_bridge(&nl, s)?;
+    trace::mark("bridge");
     let host = make_veth(inv, &nl, pod, &bridge, &ifname)?;
+    trace::mark("veth");
     label_port(inv, &nl, host.index)?;
     if let Some(vid) = s.vlan {
         set_port_vlan(&nl, host.index, vid)?;
     }
     pod_nl.set_up(&ifname).map_err(nl_err("cannot bring the pod's interface up"))?;
+    trace::mark("port labelled, pod up");
     let pod_link =
         pod_nl.require_link(&ifname).map_err(nl_err("cannot read the pod's interface"))?;
     let (bridge_addrs, forwarding_on) = if s.is_gateway {
