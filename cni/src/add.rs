@@ -138,7 +138,7 @@ pub fn add(inv: &Invocation) -> Result<String, Error> {
         if s.ip_masq {
             let _lock = lock::acquire(s.bridge_name.as_str());
             let chain = inv.masq_chain();
-            let _ = masq::remove(false, |c, _| c == chain);
+            drop(masq::remove(false, |c, _| c == chain));
         }
     })
 }
@@ -359,7 +359,9 @@ fn finish(inv: &Invocation, p: &Prepared, mut result: CNIResult) -> Result<Strin
     }
     if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
+        trace::mark("masq locked");
         masq::add(&inv.masq_chain(), &pod_nets, &inv.owner_tag())?;
+        trace::mark("masq added");
     }
 
     // The result, from what was read while IPAM ran.

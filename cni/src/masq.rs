@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use nslink::IpNet;
 use rscni_types::error::Error;
 
-use crate::nft::{APPEND, CREATE, MsgType, Nft, NftError, attr, attr_str, attrs};
+use crate::nft::{APPEND, CREATE, EXCL, MsgType, Nft, NftError, attr, attr_str, attrs};
 use crate::plugin::system;
 
 /// The table's name (family `inet`).
@@ -233,8 +233,25 @@ fn rule(
 
 /// Adds (or re-adds, identically) the rules of one attachment: `chain`,
 /// its pod addresses `ips` (with their subnets) and `comment`.
+///
+/// The usual case, the table already there and the attachment new, is one
+/// transaction that only adds (its chain created with `NLM_F_EXCL`).
+/// Otherwise (no table yet, or the chain left by an earlier ADD of the
+/// same attachment) a second transaction sets the table up and rewrites
+/// the chain. Only adding matters: a transaction that deletes anything
+/// (a flush) makes the closing of the socket wait for the kernel to free
+/// it after an RCU grace period, several milliseconds.
 pub fn add(chain: &str, ips: &[IpNet], comment: &str) -> Result<(), Error> {
     let mut nft = Nft::open().map_err(failed)?;
+    let new = nft.transaction("cannot add the masquerading rules", |b| {
+        b.msg(MsgType::NewChain, CREATE | EXCL)
+            .str(CHAIN_A_TABLE, TABLE_NAME)
+            .str(CHAIN_A_NAME, chain);
+        attachment(b, chain, ips, comment);
+    });
+    if new.is_ok() {
+        return Ok(());
+    }
     nft.transaction("cannot add the masquerading rules", |b| {
         b.msg(MsgType::NewTable, CREATE).str(TABLE_A_NAME, TABLE_NAME);
         {
@@ -268,33 +285,38 @@ pub fn add(chain: &str, ips: &[IpNet], comment: &str) -> Result<(), Error> {
         }
         b.msg(MsgType::NewChain, CREATE).str(CHAIN_A_TABLE, TABLE_NAME).str(CHAIN_A_NAME, chain);
         b.msg(MsgType::DelRule, 0).str(RULE_A_TABLE, TABLE_NAME).str(RULE_A_CHAIN, chain);
-        for net in ips {
-            let subnet = net.network();
-            rule(b, chain, Some(comment), |m| daddr_return(m, subnet));
-        }
-        let multicast = [
-            (true, IpNet::new(IpAddr::from([224, 0, 0, 0]), 4)),
-            (false, IpNet::new(IpAddr::from([0xff00, 0, 0, 0, 0, 0, 0, 0]), 8)),
-        ];
-        for (v4, net) in multicast {
-            if let Ok(net) = net
-                && ips.iter().any(|n| n.is_ipv4() == v4)
-            {
-                rule(b, chain, Some(comment), |m| daddr_return(m, net));
-            }
-        }
-        rule(b, chain, Some(comment), |m| expr(m, "masq", |_| {}));
-        for net in ips {
-            let map = if net.is_ipv4() { MAP4 } else { MAP6 };
-            let mut m = b.msg(MsgType::NewSetElem, CREATE);
-            m.str(ELEMS_A_TABLE, TABLE_NAME).str(ELEMS_A_SET, map);
-            m.nest(ELEMS_A_ELEMENTS).nest(LIST_ELEM);
-            m.nest(ELEM_A_KEY).bytes(DATA_VALUE, &addr_bytes(net.addr())).end();
-            m.nest(ELEM_A_DATA).nest(DATA_VERDICT);
-            verdict_attrs(&mut m, VERDICT_JUMP, Some(chain));
-        }
+        attachment(b, chain, ips, comment);
     })
     .map_err(failed)
+}
+
+/// The rules of one attachment's chain and its map elements.
+fn attachment(b: &mut crate::nft::Batch<'_>, chain: &str, ips: &[IpNet], comment: &str) {
+    for net in ips {
+        let subnet = net.network();
+        rule(b, chain, Some(comment), |m| daddr_return(m, subnet));
+    }
+    let multicast = [
+        (true, IpNet::new(IpAddr::from([224, 0, 0, 0]), 4)),
+        (false, IpNet::new(IpAddr::from([0xff00, 0, 0, 0, 0, 0, 0, 0]), 8)),
+    ];
+    for (v4, net) in multicast {
+        if let Ok(net) = net
+            && ips.iter().any(|n| n.is_ipv4() == v4)
+        {
+            rule(b, chain, Some(comment), |m| daddr_return(m, net));
+        }
+    }
+    rule(b, chain, Some(comment), |m| expr(m, "masq", |_| {}));
+    for net in ips {
+        let map = if net.is_ipv4() { MAP4 } else { MAP6 };
+        let mut m = b.msg(MsgType::NewSetElem, CREATE);
+        m.str(ELEMS_A_TABLE, TABLE_NAME).str(ELEMS_A_SET, map);
+        m.nest(ELEMS_A_ELEMENTS).nest(LIST_ELEM);
+        m.nest(ELEM_A_KEY).bytes(DATA_VALUE, &addr_bytes(net.addr())).end();
+        m.nest(ELEM_A_DATA).nest(DATA_VERDICT);
+        verdict_attrs(&mut m, VERDICT_JUMP, Some(chain));
+    }
 }
 
 /// The table's chains (names); empty when there is no table.
@@ -357,14 +379,19 @@ fn elements(nft: &mut Nft, map: &str) -> Result<Vec<(Vec<u8>, String)>, Error> {
 /// chain; GC: every chain of the network not in use); drops the table
 /// when nothing is left in it. Nothing there is not an error. The rules'
 /// comments are read only when `with_comments`.
+///
+/// The removal is done when this returns; dropping the returned [`Done`]
+/// closes the netlink socket, which waits for the kernel to free what was
+/// deleted (after an RCU grace period, several milliseconds): drop it
+/// after other slow work, so that the two waits overlap.
 pub fn remove(
     with_comments: bool,
     mut doomed: impl FnMut(&str, &[String]) -> bool,
-) -> Result<(), Error> {
+) -> Result<Done, Error> {
     let mut nft = Nft::open().map_err(failed)?;
     let all = chains(&mut nft)?;
     if all.is_empty() {
-        return Ok(());
+        return Ok(Done::default());
     }
     let notes = if with_comments { comments(&mut nft)? } else { Vec::new() };
     let pods: Vec<&String> = all.iter().filter(|c| c.starts_with("pod-")).collect();
@@ -379,14 +406,14 @@ pub fn remove(
         .collect();
     if gone.len() == pods.len() {
         // Nothing of anyone is left: the table goes, base rules included.
-        return nft
-            .transaction("cannot delete the table", |b| {
-                b.msg(MsgType::DelTable, 0).str(TABLE_A_NAME, TABLE_NAME);
-            })
-            .map_err(failed);
+        nft.transaction("cannot delete the table", |b| {
+            b.msg(MsgType::DelTable, 0).str(TABLE_A_NAME, TABLE_NAME);
+        })
+        .map_err(failed)?;
+        return Ok(Done { _socket: Some(nft) });
     }
     if gone.is_empty() {
-        return Ok(());
+        return Ok(Done::default());
     }
     let mut stale = Vec::new();
     for map in [MAP4, MAP6] {
@@ -408,7 +435,14 @@ pub fn remove(
             b.msg(MsgType::DelChain, 0).str(CHAIN_A_TABLE, TABLE_NAME).str(CHAIN_A_NAME, chain);
         }
     })
-    .map_err(failed)
+    .map_err(failed)?;
+    Ok(Done { _socket: Some(nft) })
+}
+
+/// A finished removal whose socket is still open; see [`remove`].
+#[derive(Debug, Default)]
+pub struct Done {
+    _socket: Option<Nft>,
 }
 
 /// Whether the chain of an attachment exists (CHECK).

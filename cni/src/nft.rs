@@ -49,6 +49,8 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 /// `NLM_F_CREATE`.
 pub const CREATE: u16 = 0x400;
+/// `NLM_F_EXCL`.
+pub const EXCL: u16 = 0x200;
 /// `NLM_F_APPEND`.
 pub const APPEND: u16 = 0x800;
 const NLMSG_ERROR: u16 = 2;

@@ -284,19 +284,24 @@ pub fn del(inv: &Invocation) -> Result<(), Error> {
     let s = &inv.settings;
     let running = ipam::start_del(inv)?;
     crate::trace::mark("ipam started");
-    let deleted = RouteSocket::open()
-        .map_err(nl_err("cannot open a netlink socket on the node"))
-        .and_then(|nl| delete_link_if_there(&nl, inv.host_veth().as_str()));
-    crate::trace::mark("veth deleted");
-    let released = ipam::finish_del(inv, running);
-    crate::trace::mark("ipam done");
+    // The masquerading rules first: the kernel frees them after an RCU
+    // grace period, which then passes while the veth pair goes (see
+    // `masq::remove`).
     let unmasqueraded = if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
         let chain = inv.masq_chain();
         masq::remove(false, |c, _| c == chain)
     } else {
-        Ok(())
+        Ok(masq::Done::default())
     };
+    crate::trace::mark("masq removed");
+    let deleted = RouteSocket::open()
+        .map_err(nl_err("cannot open a netlink socket on the node"))
+        .and_then(|nl| delete_link_if_there(&nl, inv.host_veth().as_str()));
+    crate::trace::mark("veth deleted");
+    let unmasqueraded = unmasqueraded.map(drop);
+    let released = ipam::finish_del(inv, running);
+    crate::trace::mark("ipam done");
     released?;
     deleted?;
     unmasqueraded
@@ -471,7 +476,7 @@ pub fn gc(inv: &Invocation) -> Result<(), Error> {
             delete_link_if_there(&nl, l.index())?;
         }
     }
-    masq::remove(true, |_, comments| comments.first().and_then(|c| stale(c)).is_some())
+    masq::remove(true, |_, comments| comments.first().and_then(|c| stale(c)).is_some()).map(drop)
 }
 
 /// The (container, interface) pairs host-local has allocations for, from
