@@ -207,13 +207,20 @@ fn make_veth(
 ) -> Result<Iface, Error> {
     let s = &inv.settings;
     let host_name = inv.host_veth();
+    // One queue each way, as the kernel leaves a veth by default; asked
+    // for, because the default allocates one per CPU and then shrinks to
+    // one, and shrinking waits for an RCU grace period (`synchronize_net`
+    // in `netif_set_real_num_tx_queues`), once per end.
+    let queues = [LinkAttribute::NumTxQueues(1), LinkAttribute::NumRxQueues(1)];
     let mut peer = LinkMessage::default();
     peer.attributes.push(LinkAttribute::IfName(ifname.to_string()));
     peer.attributes.push(LinkAttribute::NetNsFd(pod.as_raw_fd()));
+    peer.attributes.extend(queues.clone());
     let mut m = LinkMessage::default();
     m.header.flags = RawFlags::Up;
     m.header.change_mask = RawFlags::Up;
     m.attributes.push(LinkAttribute::IfName(host_name.clone()));
+    m.attributes.extend(queues);
     m.attributes.push(LinkAttribute::Controller(bridge.index()));
     if let Some(mtu) = s.mtu {
         peer.attributes.push(LinkAttribute::Mtu(mtu));
