@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use nslink::IpNet;
 use rscni_types::error::Error;
 
-use crate::nft::{APPEND, CREATE, EXCL, MsgType, Nft, NftError, attr, attr_str, attrs};
+use crate::nft::{APPEND, CREATE, EXCL, MsgType, Nft, NftError, Reply, attr, attr_str, attrs};
 use crate::plugin::system;
 
 /// The table's name (family `inet`).
@@ -319,30 +319,32 @@ fn attachment(b: &mut crate::nft::Batch<'_>, chain: &str, ips: &[IpNet], comment
     }
 }
 
-/// The table's chains (names); empty when there is no table.
-fn chains(nft: &mut Nft) -> Result<Vec<String>, Error> {
+/// A dump of `ty` (chains or rules), kept to the objects of the table,
+/// whose name is attribute 1 (`NFTA_CHAIN_TABLE`, `NFTA_RULE_TABLE`).
+fn dump_table(nft: &mut Nft, what: &str, ty: MsgType) -> Result<Vec<Reply>, Error> {
+    const TABLE_ATTR: u16 = 1;
     let replies = nft
-        .dump("cannot list the chains", MsgType::GetChain, |m| {
-            m.str(CHAIN_A_TABLE, TABLE_NAME);
+        .dump(what, ty, |m| {
+            m.str(TABLE_ATTR, TABLE_NAME);
         })
         .map_err(failed)?;
     Ok(replies
-        .iter()
-        .filter(|r| attr_str(&r.attrs, CHAIN_A_TABLE).as_deref() == Some(TABLE_NAME))
-        .filter_map(|r| attr_str(&r.attrs, CHAIN_A_NAME))
+        .into_iter()
+        .filter(|r| attr_str(&r.attrs, TABLE_ATTR).as_deref() == Some(TABLE_NAME))
         .collect())
+}
+
+/// The table's chains (names); empty when there is no table.
+fn chains(nft: &mut Nft) -> Result<Vec<String>, Error> {
+    let replies = dump_table(nft, "cannot list the chains", MsgType::GetChain)?;
+    Ok(replies.iter().filter_map(|r| attr_str(&r.attrs, CHAIN_A_NAME)).collect())
 }
 
 /// The comments of the rules of every chain of the table.
 fn comments(nft: &mut Nft) -> Result<Vec<(String, String)>, Error> {
-    let replies = nft
-        .dump("cannot list the rules", MsgType::GetRule, |m| {
-            m.str(RULE_A_TABLE, TABLE_NAME);
-        })
-        .map_err(failed)?;
+    let replies = dump_table(nft, "cannot list the rules", MsgType::GetRule)?;
     Ok(replies
         .iter()
-        .filter(|r| attr_str(&r.attrs, RULE_A_TABLE).as_deref() == Some(TABLE_NAME))
         .filter_map(|r| {
             let chain = attr_str(&r.attrs, RULE_A_CHAIN)?;
             let comment = attr(&r.attrs, RULE_A_USERDATA).and_then(comment_of)?;
