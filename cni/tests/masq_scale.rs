@@ -242,3 +242,48 @@ fn fifty_pods_in_parallel_reach_each_other_and_leave_nothing() {
         }
     });
 }
+
+/// A retried ADD of the same attachment rewrites its masquerading chain
+/// instead of adding to it (the chain exists: the plugin's usual
+/// add-only transaction is refused and the full one runs), and DEL still
+/// leaves no table.
+#[test]
+fn retried_add_keeps_one_chain_of_three_rules() {
+    sandbox(|| {
+        require_tools();
+        let data = TempDir::new("retry");
+        let conf = config(
+            "1.0.0",
+            "nslink-bridge",
+            "10.67.0.0/24",
+            data.path(),
+            json!({"isGateway": true, "ipMasq": true}),
+        );
+        let pod = NetNs::create("pod").unwrap();
+        for what in ["ADD", "ADD again"] {
+            Call::new(OURS, None, "ADD").pod("c1", "/run/netns/pod").run(&conf).expect_ok(what);
+        }
+        let ruleset = nft_ruleset(None);
+        let items = ruleset["nftables"].as_array().unwrap();
+        let chains: Vec<&str> = items
+            .iter()
+            .filter_map(|i| i.get("chain"))
+            .filter_map(|c| c["name"].as_str())
+            .filter(|n| n.starts_with("pod-"))
+            .collect();
+        assert_eq!(chains.len(), 1, "{ruleset:#}");
+        let rules =
+            items.iter().filter_map(|i| i.get("rule")).filter(|r| r["chain"] == chains[0]).count();
+        assert_eq!(rules, 3, "subnet, multicast, masquerade: {ruleset:#}");
+        let base = items
+            .iter()
+            .filter_map(|i| i.get("rule"))
+            .filter(|r| r["chain"] == "postrouting")
+            .count();
+        assert_eq!(base, 2, "ip and ip6 vmaps: {ruleset:#}");
+        Call::new(OURS, None, "DEL").pod("c1", "/run/netns/pod").run(&conf).expect_ok("DEL");
+        assert!(nft_tables(None).is_empty(), "{:?}", nft_tables(None));
+        drop(pod);
+        NetNs::delete("pod").unwrap();
+    });
+}
