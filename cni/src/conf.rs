@@ -67,7 +67,7 @@ fn invalid(detail: impl Into<String>) -> Error {
 
 /// Reads the bridge keys of `conf` and checks them and the `ipam` section.
 pub fn settings(conf: &NetConf, raw: &Value) -> Result<Settings, Error> {
-    let keys: BridgeKeys = serde_json::from_value(raw.clone())
+    let keys = BridgeKeys::deserialize(raw)
         .map_err(|e| Error::FailedToDecode(format!("the bridge keys of the configuration: {e}")))?;
     let name = keys.bridge.clone().unwrap_or_else(|| "cni0".to_owned());
     let bridge = name.as_str().into_ifname().map_err(|e| {

@@ -52,9 +52,11 @@ fn spawn(plugin: &Path, cmd: Cmd, config: &[u8], env: &[(&str, &str)]) -> Result
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    crate::trace::mark("ipam spawn");
     let mut child = c
         .spawn()
         .map_err(|e| system(format!("cannot run the IPAM plugin {}: {e}", plugin.display())))?;
+    crate::trace::mark("ipam spawned");
     if let Some(mut stdin) = child.stdin.take() {
         // A plugin that exits without reading gives EPIPE: its own answer
         // says why. (The configuration is far smaller than a pipe's buffer.)

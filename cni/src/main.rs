@@ -7,12 +7,15 @@
 //! environment, the network configuration on stdin, the result (or a CNI
 //! error) on stdout. See `cni/README.md`.
 
+mod add;
 mod conf;
 mod ipam;
 mod lock;
 mod masq;
 mod names;
+mod nft;
 mod plugin;
+mod trace;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -22,6 +25,7 @@ use rscni_types::types::{Cmd, ErrorResult};
 use rscni_types::version::{PluginInfo, SpecVersion};
 
 fn main() -> ExitCode {
+    trace::mark("main");
     let mut stdin = Vec::new();
     let command = std::env::var("CNI_COMMAND").unwrap_or_default();
     // Until the configuration is read, errors are reported under the
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
             Ok(_) => run(cmd, &stdin, &mut version),
         },
     };
+    trace::mark("done");
     let mut out = std::io::stdout().lock();
     match outcome {
         Ok(None) => ExitCode::SUCCESS,
@@ -64,8 +69,9 @@ fn run(cmd: Cmd, stdin: &[u8], version: &mut SpecVersion) -> Result<Option<Strin
             .map_err(|e| Error::IOFailure(format!("cannot encode the version report: {e}")));
     }
     let inv = plugin::Invocation::from_env(cmd, stdin, version)?;
+    trace::mark("parsed");
     match cmd {
-        Cmd::Add => plugin::add(&inv).map(Some),
+        Cmd::Add => add::add(&inv).map(Some),
         Cmd::Del => plugin::del(&inv).map(|()| None),
         Cmd::Check => plugin::check(&inv).map(|()| None),
         Cmd::Status => plugin::status(&inv).map(|()| None),

@@ -7,17 +7,14 @@ use std::path::PathBuf;
 use nslink::netlink_packet_route::AddressFamily;
 use nslink::netlink_packet_route::RouteNetlinkMessage;
 use nslink::netlink_packet_route::link::{
-    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, LinkFlags as RawFlags,
-    LinkMessage,
+    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, LinkMessage,
 };
-use nslink::{
-    AddressFlags, AddressOptions, Bridge, BridgePortOptions, IfName, IntoIfName, IpNet, Link,
-    LinkFlags, LinkKind, NetNs, Route, RouteSocket, VethPair,
-};
+use nslink::{IfName, IntoIfName, IpNet, LinkKind, NetNs, RouteSocket};
 use rscni_types::error::Error;
 use rscni_types::legacy;
-use rscni_types::types::{CNIResult, CNIResultWithVersion, Cmd, Interface, IpConfig, NetConf};
+use rscni_types::types::{CNIResult, CNIResultWithVersion, Cmd, IpConfig, NetConf};
 use rscni_types::version::{PluginInfo, SpecVersion};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::conf::{self, Settings};
@@ -34,7 +31,7 @@ pub fn system(details: impl Into<String>) -> Error {
     Error::Custom(CODE_SYSTEM, "nslink-bridge could not change the network".into(), details.into())
 }
 
-fn nl_err(what: &str) -> impl Fn(nslink::Error) -> Error + '_ {
+pub(crate) fn nl_err(what: &str) -> impl Fn(nslink::Error) -> Error + '_ {
     move |e| system(format!("{what}: {e}"))
 }
 
@@ -84,7 +81,7 @@ impl Invocation {
     ) -> Result<Invocation, Error> {
         let raw: Value = serde_json::from_slice(stdin)
             .map_err(|e| Error::FailedToDecode(format!("the configuration on stdin: {e}")))?;
-        let conf: NetConf = serde_json::from_value(raw.clone())
+        let conf = NetConf::deserialize(&raw)
             .map_err(|e| Error::FailedToDecode(format!("the configuration on stdin: {e}")))?;
         let version = conf.version()?;
         *version_out = version;
@@ -142,19 +139,19 @@ impl Invocation {
         })
     }
 
-    fn host_veth(&self) -> String {
+    pub(crate) fn host_veth(&self) -> String {
         names::host_veth(&self.conf.name, &self.container_id, &self.ifname)
     }
 
-    fn masq_chain(&self) -> String {
+    pub(crate) fn masq_chain(&self) -> String {
         names::masq_chain(&self.conf.name, &self.container_id, &self.ifname)
     }
 
-    fn owner_tag(&self) -> String {
+    pub(crate) fn owner_tag(&self) -> String {
         names::owner_tag(&self.conf.name, &self.container_id, &self.ifname)
     }
 
-    fn open_netns(&self) -> Result<NetNs, Error> {
+    pub(crate) fn open_netns(&self) -> Result<NetNs, Error> {
         let path = self.netns.as_deref().unwrap_or_default();
         NetNs::open_path(path).map_err(|e| {
             Error::InvalidEnvValue(format!(
@@ -164,78 +161,17 @@ impl Invocation {
     }
 }
 
-fn ifname(s: &str) -> Result<IfName, Error> {
+pub(crate) fn ifname(s: &str) -> Result<IfName, Error> {
     s.into_ifname().map_err(|e| Error::InvalidEnvValue(format!("{s:?}: {e}")))
 }
 
-fn to_net(n: &rscni_types::ipnet::IpNet) -> Result<IpNet, Error> {
+pub(crate) fn to_net(n: &rscni_types::ipnet::IpNet) -> Result<IpNet, Error> {
     IpNet::new(n.addr(), n.prefix_len()).map_err(|e| system(format!("address {n}: {e}")))
 }
 
-// ---------------------------------------------------------------- ADD
+// ---------------------------------------------------------------- ADD helpers
 
-/// ADD: bridge, IPAM, veth with its pod end made in the pod, addresses and
-/// routes, gateway, masquerading. On failure whatever this run made is
-/// undone (the bridge stays, as with the reference plugin).
-pub fn add(inv: &Invocation) -> Result<String, Error> {
-    let s = &inv.settings;
-    let pod = inv.open_netns()?;
-    let nl = RouteSocket::open().map_err(nl_err("cannot open a netlink socket on the node"))?;
-    // A socket in the pod's namespace, opened from there by this (single)
-    // thread, which goes straight back.
-    let pod_nl = {
-        let _in_pod =
-            pod.enter_from(nl.netns()).map_err(nl_err("cannot enter the pod's namespace"))?;
-        RouteSocket::open()
-    }
-    .map_err(nl_err("cannot open a netlink socket in the pod's namespace"))?;
-    let ifname = ifname(&inv.ifname)?;
-    let host_name = inv.host_veth();
-
-    // A previous ADD of this same attachment that died half-way left its
-    // veth (named after the attachment): remove it, and the pod end with it.
-    if nl.link(host_name.as_str()).map_err(nl_err("cannot list the node's links"))?.is_some() {
-        delete_link_if_there(&nl, host_name.as_str())?;
-    }
-    if pod_nl.link(&ifname).map_err(nl_err("cannot list the pod's links"))?.is_some() {
-        return Err(ifname_taken(inv));
-    }
-
-    let lock = lock::acquire(s.bridge_name.as_str())?;
-    let bridge = ensure_bridge(&nl, s)?;
-    // The IPAM plugin runs while the veth pair is made.
-    let running = ipam::start_add(inv)?;
-    let made = make_veth(inv, &nl, &pod_nl, &bridge, &ifname, &host_name);
-    let ipam_result = match ipam::finish_add(inv, running) {
-        Ok(r) => Ok(r),
-        // A previous ADD that died before its clean-up left the allocation:
-        // release it (this attachment's own) and ask again.
-        Err(first) => match ipam::del(inv) {
-            Ok(()) => ipam::add(inv),
-            Err(_) => Err(first),
-        },
-    };
-    drop(lock);
-    let outcome = match (made, ipam_result) {
-        (Ok(veth), Ok(result)) => add_rest(inv, &nl, &pod_nl, &bridge, veth, result),
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    match outcome {
-        Ok(json) => Ok(json),
-        Err(e) => {
-            let _ = delete_link_if_there(&nl, host_name.as_str());
-            let _lock = lock::acquire(s.bridge_name.as_str());
-            let _ = ipam::del(inv);
-            if s.ip_masq {
-                let chain = inv.masq_chain();
-                let _ = masq::remove(|c, _| c == chain);
-            }
-            Err(e)
-        }
-    }
-}
-
-fn ifname_taken(inv: &Invocation) -> Error {
+pub(crate) fn ifname_taken(inv: &Invocation) -> Error {
     Error::InvalidEnvValue(format!(
         "CNI_IFNAME {:?}: the namespace CNI_NETNS {:?} already has an interface with that name",
         inv.ifname,
@@ -243,147 +179,7 @@ fn ifname_taken(inv: &Invocation) -> Error {
     ))
 }
 
-/// The veth pair: node end on the bridge (named after the attachment,
-/// labelled, hairpin and VLAN as configured), pod end made in the pod and
-/// up. Returns the two indexes.
-fn make_veth(
-    inv: &Invocation,
-    nl: &RouteSocket,
-    pod_nl: &RouteSocket,
-    bridge: &Bridge,
-    ifname: &IfName,
-    host_name: &str,
-) -> Result<(u32, u32), Error> {
-    let s = &inv.settings;
-    let mut veth =
-        VethPair::builder(host_name, ifname).peer_netns(pod_nl.netns()).master(bridge).up();
-    if let Some(mtu) = s.mtu {
-        veth = veth.mtu(mtu);
-    }
-    let pair = veth.create(nl).map_err(|e| {
-        if e.is_already_exists() {
-            ifname_taken(inv)
-        } else {
-            system(format!("cannot create the veth pair {host_name} / {ifname}: {e}"))
-        }
-    })?;
-    let host_index = pair.local().index();
-    let pod_index = pair.peer().index();
-    nl.set_alias(host_index, &inv.owner_tag())
-        .map_err(nl_err("cannot label the node's end of the veth pair"))?;
-    if s.hairpin {
-        nl.set_bridge_port(
-            host_index,
-            BridgePortOptions { hairpin: Some(true), ..Default::default() },
-        )
-        .map_err(nl_err("cannot set hairpin mode on the bridge port"))?;
-    }
-    if let Some(vid) = s.vlan {
-        set_port_vlan(nl, host_index, vid)?;
-    }
-    pod_nl.set_up(pod_index).map_err(nl_err("cannot bring the pod's interface up"))?;
-    Ok((host_index, pod_index))
-}
-
-fn add_rest(
-    inv: &Invocation,
-    nl: &RouteSocket,
-    pod_nl: &RouteSocket,
-    bridge: &Bridge,
-    (host_index, pod_index): (u32, u32),
-    mut result: CNIResult,
-) -> Result<String, Error> {
-    let s = &inv.settings;
-
-    // The default route through the gateway, when asked for.
-    if s.is_default_gateway {
-        for ip in &result.ips {
-            let (Some(gw), v4) = (ip.gateway, ip.address.addr().is_ipv4()) else { continue };
-            let dst: rscni_types::ipnet::IpNet =
-                if v4 { "0.0.0.0/0".parse() } else { "::/0".parse() }
-                    .map_err(|_| system("cannot build a default route"))?;
-            if !result.routes.iter().any(|r| r.dst == dst) {
-                result.routes.push(rscni_types::types::Route {
-                    dst,
-                    gw: Some(gw),
-                    mtu: None,
-                    advmss: None,
-                    priority: None,
-                    table: None,
-                    scope: None,
-                });
-            }
-        }
-    }
-
-    // The pod's end: up, addresses, routes, in one netlink batch.
-    let mut batch = pod_nl.batch();
-    let nl_batch = nl_err("cannot configure the pod's interface");
-    let mut pod_nets = Vec::new();
-    for ip in &result.ips {
-        let net = to_net(&ip.address)?;
-        if net.is_ipv4() {
-            batch.add_address(pod_index, net).map_err(&nl_batch)?;
-        } else {
-            let o = AddressOptions::default().flags(AddressFlags::NODAD);
-            batch.add_address_with(pod_index, net, o).map_err(&nl_batch)?;
-        }
-        pod_nets.push(net);
-    }
-    for r in &result.routes {
-        let dst = to_net(&r.dst)?;
-        let gw = r.gw.or_else(|| gateway_for(&result.ips, dst.is_ipv4()));
-        let mut route = Route::to(dst.network()).dev(pod_index);
-        if let Some(gw) = gw {
-            route = route.via(gw);
-        }
-        if let Some(m) = r.priority {
-            route = route.metric(m);
-        }
-        batch.add_route(&route).map_err(&nl_batch)?;
-    }
-    batch.commit().map_err(&nl_batch)?;
-
-    // The gateway on the bridge, forwarding, masquerading: node-wide state.
-    {
-        let _lock = lock::acquire(s.bridge_name.as_str())?;
-        if s.is_gateway {
-            set_gateways(nl, bridge, &result.ips, s.force_address)?;
-            enable_forwarding(&result.ips)?;
-        }
-        if s.ip_masq {
-            masq::add(&inv.masq_chain(), &pod_nets, &inv.owner_tag())?;
-        }
-    }
-
-    // The result.
-    let bridge_link = nl.require_link(bridge).map_err(nl_err("cannot read the bridge"))?;
-    let host_link = nl.require_link(host_index).map_err(nl_err("cannot read the veth"))?;
-    let pod_link = pod_nl.require_link(pod_index).map_err(nl_err("cannot read the pod's veth"))?;
-    let with_mtu = inv.version >= SpecVersion::new(1, 1, 0);
-    let iface = |l: &Link, sandbox: Option<String>| Interface {
-        name: l.name().to_string(),
-        mac: l.mac().map(|m| m.to_string()).unwrap_or_default(),
-        mtu: with_mtu.then_some(l.mtu()),
-        sandbox,
-        socket_path: None,
-        pci_id: None,
-    };
-    result.interfaces = vec![
-        iface(&bridge_link, None),
-        iface(&host_link, None),
-        iface(&pod_link, inv.netns.clone()),
-    ];
-    for ip in &mut result.ips {
-        ip.interface = Some(2);
-    }
-    if let Some(dns) = &inv.conf.dns {
-        result.dns = Some(dns.clone());
-    }
-    encode_result(inv.version, result)
-}
-
-fn encode_result(version: SpecVersion, result: CNIResult) -> Result<String, Error> {
+pub(crate) fn encode_result(version: SpecVersion, result: CNIResult) -> Result<String, Error> {
     let json = if version.is_legacy() {
         serde_json::to_string(&legacy::CNIResult::new(version, result))
     } else {
@@ -392,76 +188,13 @@ fn encode_result(version: SpecVersion, result: CNIResult) -> Result<String, Erro
     json.map_err(|e| system(format!("cannot encode the result: {e}")))
 }
 
-fn gateway_for(ips: &[IpConfig], v4: bool) -> Option<IpAddr> {
+pub(crate) fn gateway_for(ips: &[IpConfig], v4: bool) -> Option<IpAddr> {
     ips.iter().filter(|ip| ip.address.addr().is_ipv4() == v4).find_map(|ip| ip.gateway)
-}
-
-/// The bridge, created (with the configuration's MTU, VLAN filtering) if
-/// missing, up, promiscuous if asked.
-fn ensure_bridge(nl: &RouteSocket, s: &Settings) -> Result<Bridge, Error> {
-    let existing = nl.link(&s.bridge).map_err(nl_err("cannot look the bridge up"))?;
-    let link = match existing {
-        Some(l) => l,
-        None => {
-            let mut b = Bridge::builder(s.bridge.clone()).up();
-            if let Some(mtu) = s.mtu {
-                b = b.mtu(mtu);
-            }
-            if s.vlan.is_some() {
-                b = b.vlan_filtering(true);
-            }
-            match b.create(nl) {
-                Ok(created) => {
-                    // Pin the kernel's random address: a bridge whose address
-                    // was never set takes its lowest port's, and would change
-                    // it (and every pod's gateway neighbour) as pods come and
-                    // go.
-                    let mac = nl
-                        .require_link(&created)
-                        .map_err(nl_err("cannot read the bridge back"))?
-                        .mac();
-                    if let Some(mac) = mac {
-                        nl.set_mac(&created, mac)
-                            .map_err(nl_err("cannot pin the bridge's address"))?;
-                    }
-                }
-                // Made by someone else in the meantime (outside our lock).
-                Err(e) if e.is_already_exists() => {}
-                Err(e) if s.vlan.is_some() && e.errno() == Some(nslink::Errno::EOPNOTSUPP) => {
-                    return Err(Error::UnsupportedNetworkConfiguration(format!(
-                        "\"vlan\": {}: this kernel has no VLAN filtering for bridges (CONFIG_BRIDGE_VLAN_FILTERING): {e}",
-                        s.vlan.unwrap_or_default()
-                    )));
-                }
-                Err(e) => return Err(system(format!("cannot create the bridge: {e}"))),
-            }
-            nl.require_link(&s.bridge).map_err(nl_err("cannot read the bridge back"))?
-        }
-    };
-    if *link.kind() != LinkKind::Bridge {
-        return Err(Error::InvalidNetworkConfig(format!(
-            "\"bridge\": {:?} already exists on the node and is not a bridge ({:?})",
-            s.bridge_name.as_str(),
-            link.kind()
-        )));
-    }
-    if s.promisc && !link.flags().contains(LinkFlags::PROMISC) {
-        let mut m = LinkMessage::default();
-        m.header.index = link.index();
-        m.header.flags = RawFlags::Promisc;
-        m.header.change_mask = RawFlags::Promisc;
-        nl.request_raw(RouteNetlinkMessage::SetLink(m), 0)
-            .map_err(nl_err("cannot make the bridge promiscuous"))?;
-    }
-    if !link.is_up() {
-        nl.set_up(link.index()).map_err(nl_err("cannot bring the bridge up"))?;
-    }
-    Bridge::open(nl, link.index()).map_err(nl_err("cannot open the bridge"))
 }
 
 /// `bridge vlan add dev PORT vid VID pvid untagged master` (bridge(8)):
 /// an `RTM_SETLINK` of family `AF_BRIDGE` with `IFLA_AF_SPEC`.
-fn set_port_vlan(nl: &RouteSocket, port: u32, vid: u16) -> Result<(), Error> {
+pub(crate) fn set_port_vlan(nl: &RouteSocket, port: u32, vid: u16) -> Result<(), Error> {
     let mut m = LinkMessage::default();
     m.header.interface_family = AddressFamily::Bridge;
     m.header.index = port;
@@ -478,9 +211,10 @@ fn set_port_vlan(nl: &RouteSocket, port: u32, vid: u16) -> Result<(), Error> {
 }
 
 /// Puts each IP's gateway on the bridge, with the IP's prefix length.
-fn set_gateways(
+pub(crate) fn set_gateways(
     nl: &RouteSocket,
-    bridge: &Bridge,
+    bridge: u32,
+    bridge_name: &str,
     ips: &[IpConfig],
     force: bool,
 ) -> Result<(), Error> {
@@ -507,8 +241,7 @@ fn set_gateways(
             if !force {
                 return Err(Error::InvalidNetworkConfig(format!(
                     "the bridge {} already has the address {} and the gateway needs {want}; set \"forceAddress\" to replace it",
-                    bridge.name(),
-                    conflicting[0]
+                    bridge_name, conflicting[0]
                 )));
             }
             for old in conflicting {
@@ -525,26 +258,7 @@ fn set_gateways(
     Ok(())
 }
 
-/// `net.ipv4.ip_forward` (and `net.ipv6.conf.all.forwarding`) in the
-/// node's namespace, for the families the pod has.
-fn enable_forwarding(ips: &[IpConfig]) -> Result<(), Error> {
-    let mut keys = Vec::new();
-    if ips.iter().any(|i| i.address.addr().is_ipv4()) {
-        keys.push("/proc/sys/net/ipv4/ip_forward");
-    }
-    if ips.iter().any(|i| i.address.addr().is_ipv6()) {
-        keys.push("/proc/sys/net/ipv6/conf/all/forwarding");
-    }
-    for k in keys {
-        if std::fs::read_to_string(k).map(|v| v.trim() == "1").unwrap_or(false) {
-            continue;
-        }
-        std::fs::write(k, "1").map_err(|e| system(format!("cannot write 1 to {k}: {e}")))?;
-    }
-    Ok(())
-}
-
-fn delete_link_if_there(
+pub(crate) fn delete_link_if_there(
     nl: &RouteSocket,
     name: impl nslink::IntoLinkId + std::fmt::Display + Copy,
 ) -> Result<(), Error> {
@@ -561,23 +275,36 @@ fn delete_link_if_there(
 /// node's end, named after the attachment: the pod's namespace need not
 /// exist any more), removes the masquerading rules. Whatever is already
 /// gone is not an error.
+///
+/// The IPAM plugin is started first and runs while the pair goes: the
+/// kernel's teardown of a device waits for RCU grace periods, most of a
+/// DEL. No lock is needed but for nftables: host-local locks its own data,
+/// and the pair is this attachment's own.
 pub fn del(inv: &Invocation) -> Result<(), Error> {
     let s = &inv.settings;
-    let nl = RouteSocket::open().map_err(nl_err("cannot open a netlink socket on the node"))?;
-    {
-        let _lock = lock::acquire(s.bridge_name.as_str())?;
-        // The veth pair goes while the IPAM plugin runs.
-        let running = ipam::start_del(inv)?;
-        let deleted = delete_link_if_there(&nl, inv.host_veth().as_str());
-        ipam::finish_del(inv, running)?;
-        deleted?;
-    }
-    if s.ip_masq {
+    let running = ipam::start_del(inv)?;
+    crate::trace::mark("ipam started");
+    // The masquerading rules first: the kernel frees them after an RCU
+    // grace period, which then passes while the veth pair goes (see
+    // `masq::remove`).
+    let unmasqueraded = if s.ip_masq {
         let _lock = lock::acquire(s.bridge_name.as_str())?;
         let chain = inv.masq_chain();
-        masq::remove(|c, _| c == chain)?;
-    }
-    Ok(())
+        masq::remove(false, |c, _| c == chain)
+    } else {
+        Ok(masq::Done::default())
+    };
+    crate::trace::mark("masq removed");
+    let deleted = RouteSocket::open()
+        .map_err(nl_err("cannot open a netlink socket on the node"))
+        .and_then(|nl| delete_link_if_there(&nl, inv.host_veth().as_str()));
+    crate::trace::mark("veth deleted");
+    let unmasqueraded = unmasqueraded.map(drop);
+    let released = ipam::finish_del(inv, running);
+    crate::trace::mark("ipam done");
+    released?;
+    deleted?;
+    unmasqueraded
 }
 
 // ---------------------------------------------------------------- CHECK
@@ -703,21 +430,10 @@ pub fn check(inv: &Invocation) -> Result<(), Error> {
 
 // ---------------------------------------------------------------- STATUS, GC
 
-/// STATUS: ready when the IPAM plugin can be found (and `nft`, for
-/// ipMasq).
+/// STATUS: ready when the IPAM plugin can be found.
 pub fn status(inv: &Invocation) -> Result<(), Error> {
     if let Err(e) = ipam::find(&inv.path, &inv.settings.ipam_type) {
         return Err(Error::PluginNotAvailable(e.details().to_owned()));
-    }
-    if inv.settings.ip_masq {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join("nft").is_file()))
-            .unwrap_or(false);
-        if !found {
-            return Err(Error::PluginNotAvailable(
-                "ipMasq needs the nftables tool nft, which is not in PATH".into(),
-            ));
-        }
     }
     Ok(())
 }
@@ -760,7 +476,7 @@ pub fn gc(inv: &Invocation) -> Result<(), Error> {
             delete_link_if_there(&nl, l.index())?;
         }
     }
-    masq::remove(|_, comments| comments.first().and_then(|c| stale(c)).is_some())
+    masq::remove(true, |_, comments| comments.first().and_then(|c| stale(c)).is_some()).map(drop)
 }
 
 /// The (container, interface) pairs host-local has allocations for, from
