@@ -498,7 +498,7 @@ impl Rule {
         Object::value(ObjectKind::Other, self)
     }
 
-    fn message(&self, op: Op) -> Result<RuleMessage> {
+    pub(crate) fn message(&self, op: Op) -> Result<RuleMessage> {
         match &self.bad_name {
             None => {}
             Some(BadName::Name { kind, input, reason }) => {
@@ -579,7 +579,7 @@ impl Rule {
         Ok(m)
     }
 
-    fn from_message(m: RuleMessage) -> Option<Rule> {
+    pub(crate) fn from_message(m: RuleMessage) -> Option<Rule> {
         let family = match m.header.family {
             AddressFamily::Inet => IpFamily::V4,
             AddressFamily::Inet6 => IpFamily::V6,
