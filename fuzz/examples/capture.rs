@@ -332,7 +332,8 @@ fn write_seeds(dir: &Path, ex: &[Exchange]) -> Res<usize> {
     let by = |label: &str| ex.iter().find(|e| e.label == label).map(|e| &e.datagrams[..]);
     let mut link_names = Vec::new();
     for e in ex {
-        if e.label == "notifications" || e.label.starts_with("rule") || e.label.starts_with("nsid") {
+        if e.label == "notifications" || e.label.starts_with("rule") || e.label.starts_with("nsid")
+        {
             // The monitor decodes whole datagrams.
             for (i, d) in e.datagrams.iter().enumerate() {
                 s.put("monitor", &format!("{}-{i}", e.label), d.clone())?;
