@@ -708,3 +708,26 @@ mod decoder_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod rule_regression {
+    use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
+    use netlink_packet_route::AddressFamily;
+
+    use crate::rule::Rule;
+
+    /// Found by `decode_rule`: a source or destination address with prefix
+    /// length 0 matches everything (the kernel ignores the address), so it
+    /// reads as `from all` / `to all`, as `ip rule` prints it and as nslink
+    /// writes it; it was read as `from 10.5.0.0/0`, which wrote back as
+    /// `from all` and read back differently.
+    #[test]
+    fn an_address_with_prefix_zero_reads_as_all() {
+        let mut m = RuleMessage::default();
+        m.header.family = AddressFamily::Inet;
+        m.attributes.push(RuleAttribute::Source([10, 5, 0, 0].into()));
+        m.attributes.push(RuleAttribute::Destination([10, 6, 0, 0].into()));
+        let rule = Rule::from_message(m).unwrap();
+        assert_eq!((rule.from, rule.to), (None, None));
+    }
+}

@@ -14,7 +14,8 @@
 //!
 //! The delays come from a seeded generator; the seed is printed and every
 //! failure names it and the iteration: rerun with `NSLINK_CRASH_SEED=…`.
-//! `NSLINK_CRASH_ITERATIONS` changes the number of kills per test.
+//! `NSLINK_CRASH_ITERATIONS` changes the number of kills per test (150 and
+//! 100; a fifth of that under `.ci/stress`).
 //!
 //! Everything happens in the tests' sandbox (a private network and mount
 //! namespace with a tmpfs on `/run`); the children inherit it, so the
@@ -73,10 +74,15 @@ fn seed(test: &str) -> u64 {
     seed
 }
 
+/// `NSLINK_CRASH_ITERATIONS`, else `default`; a fifth of it under
+/// `.ci/stress` (`NSLINK_STRESS`), which runs the suite 20 times for flakes
+/// (the full count runs in the normal pass).
 fn iterations(default: usize) -> usize {
-    std::env::var("NSLINK_CRASH_ITERATIONS")
-        .map(|s| s.parse().expect("NSLINK_CRASH_ITERATIONS must be a number"))
-        .unwrap_or(default)
+    match std::env::var("NSLINK_CRASH_ITERATIONS") {
+        Ok(s) => s.parse().expect("NSLINK_CRASH_ITERATIONS must be a number"),
+        Err(_) if std::env::var_os("NSLINK_STRESS").is_some() => default / 5,
+        Err(_) => default,
+    }
 }
 
 /// An example's binary, `target/<profile>/examples/NAME`.
