@@ -4,7 +4,8 @@
 //! Each test starts a child process many times (the `crash-child` example,
 //! or the `pod-network` example itself) and kills it with SIGKILL after a
 //! random delay in microseconds. After each kill it checks what the dead
-//! run left: nothing mounted twice (`/proc/thread-self/mountinfo`), every
+//! run left: nothing mounted twice (`/proc/thread-self/mountinfo`, the
+//! mounts made since the sandbox started), every
 //! leftover entry either a mounted namespace (*live*) or a file with
 //! nothing on it (*stale*), nothing else; then the next run recovers
 //! ([`NetnsDir::delete`], and [`NetnsDir::remove_stale`] for a stale
@@ -35,7 +36,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{mounts, sandbox};
+use common::sandbox;
 use nix::mount::{MntFlags, umount2};
 use nslink::NetnsDir;
 
@@ -166,23 +167,63 @@ impl Running {
     }
 }
 
-/// Asserts that no mount point under `/run` is mounted more than once.
+/// One line of `/proc/thread-self/mountinfo`: (mount id, point, type).
+fn mount_table() -> Vec<(u64, String, String)> {
+    let text = std::fs::read_to_string("/proc/thread-self/mountinfo").expect("mountinfo");
+    text.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let sep = f.iter().position(|x| *x == "-").expect("mountinfo separator");
+            (f[0].parse().expect("mount id"), f[4].to_owned(), f[sep + 1].to_owned())
+        })
+        .collect()
+}
+
+thread_local! {
+    /// The sandbox's mounts before the test made any (ids). Under a user
+    /// namespace the host's mounts below `/run` are locked and stay listed
+    /// under the sandbox's tmpfs, `/run/netns` among them: only mounts
+    /// made since count.
+    static BASELINE: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_baseline() {
+    let ids = mount_table().into_iter().map(|(id, _, _)| id).collect();
+    BASELINE.with(|b| *b.borrow_mut() = ids);
+}
+
+/// The mounts made since [`take_baseline`]: (point, type).
+fn new_mounts() -> Vec<(String, String)> {
+    let base = BASELINE.with(|b| b.borrow().clone());
+    mount_table()
+        .into_iter()
+        .filter(|(id, _, _)| !base.contains(id))
+        .map(|(_, p, t)| (p, t))
+        .collect()
+}
+
+/// Asserts that no mount point under `/run` got more than one mount.
 fn assert_nothing_mounted_twice(ctx: &str) {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for m in mounts() {
-        if m.point.starts_with("/run/") {
-            *count.entry(m.point).or_default() += 1;
+    for (point, _) in new_mounts() {
+        if point.starts_with("/run/") {
+            *count.entry(point).or_default() += 1;
         }
     }
     let twice: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "{ctx}: mounted more than once: {twice:?}\n{:#?}", mounts());
+    assert!(twice.is_empty(), "{ctx}: mounted more than once: {twice:?}\n{:#?}", new_mounts());
 }
 
 /// How the directory is mounted: "none" (not a mount point), "private"
 /// or "shared" (what `create` leaves).
 fn dir_mount_state() -> &'static str {
+    let base = BASELINE.with(|b| b.borrow().clone());
     let text = std::fs::read_to_string("/proc/thread-self/mountinfo").expect("mountinfo");
-    let line = text.lines().find(|l| l.split(' ').nth(4) == Some(DIR));
+    let line = text.lines().find(|l| {
+        let mut f = l.split(' ');
+        let id = f.next().and_then(|id| id.parse::<u64>().ok());
+        f.nth(3) == Some(DIR) && id.is_some_and(|id| !base.contains(&id))
+    });
     match line {
         None => "none",
         Some(l) if l.split(' ').any(|f| f.starts_with("shared:")) => "shared",
@@ -192,10 +233,10 @@ fn dir_mount_state() -> &'static str {
 
 /// The nsfs mounts in the directory.
 fn nsfs_in_dir() -> Vec<String> {
-    mounts()
+    new_mounts()
         .into_iter()
-        .filter(|m| m.fstype == "nsfs" && m.point.starts_with(&format!("{DIR}/")))
-        .map(|m| m.point)
+        .filter(|(point, fstype)| fstype == "nsfs" && point.starts_with(&format!("{DIR}/")))
+        .map(|(point, _)| point)
         .collect()
 }
 
@@ -256,6 +297,7 @@ fn killed_named_create_and_delete_always_recover() {
     let seed = seed("named create/delete");
     let n = iterations(150);
     sandbox(|| {
+        take_baseline();
         let mut rng = Rng(seed);
         let mut tally = Tally::default();
         let started = Instant::now();
@@ -268,7 +310,7 @@ fn killed_named_create_and_delete_always_recover() {
             if fresh && i > 0 {
                 let left = leftovers("crash-", &ctx);
                 recover("", left, &ctx);
-                while common::mount_count(DIR) > 0 {
+                while new_mounts().iter().any(|(point, _)| point == DIR) {
                     umount2(DIR, MntFlags::MNT_DETACH).expect("unmount the directory");
                 }
                 std::fs::remove_dir(DIR).expect("remove the directory");
@@ -337,6 +379,7 @@ fn killed_pod_network_builds_always_recover() {
     let seed = seed("pod build");
     let n = iterations(100);
     sandbox(|| {
+        take_baseline();
         let pod = example("pod-network");
         let run = || start(Command::new(&pod).args(["--pods", "3"]));
         // How long a whole run takes here: kills land anywhere in it, most
