@@ -711,8 +711,8 @@ mod decoder_tests {
 
 #[cfg(test)]
 mod rule_regression {
-    use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
     use netlink_packet_route::AddressFamily;
+    use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 
     use crate::rule::Rule;
 
