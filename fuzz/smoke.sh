@@ -24,7 +24,7 @@ seconds=${FUZZ_SECONDS:-25}
 runs=${FUZZ_RUNS:--1}
 sanitizer=${FUZZ_SANITIZER:-address}
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
-all=(dump_loop extack decode_link decode_address decode_route decode_neighbour names)
+all=(dump_loop extack decode_link decode_address decode_route decode_neighbour names monitor decode_fdb decode_rule decode_nsid)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

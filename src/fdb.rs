@@ -614,7 +614,7 @@ fn entry_message(index: u32, mac: MacAddr, o: &FdbOptions) -> NeighbourMessage {
 }
 
 /// Reads one `RTM_NEWNEIGH` of family `AF_BRIDGE`.
-fn parse_entry(m: &NeighbourMessage) -> Option<FdbEntry> {
+pub(crate) fn parse_entry(m: &NeighbourMessage) -> Option<FdbEntry> {
     if m.header.family != AddressFamily::Bridge {
         return None;
     }

@@ -1410,7 +1410,10 @@ impl Monitor {
 const IFI_CHANGE_NEW: u32 = u32::MAX;
 
 /// One notification as an event; `Ok(None)` for control messages.
-fn decode(h: &NetlinkHeader, payload: &[u8]) -> std::result::Result<Option<Event>, String> {
+pub(crate) fn decode(
+    h: &NetlinkHeader,
+    payload: &[u8],
+) -> std::result::Result<Option<Event>, String> {
     use netlink_packet_core::NetlinkDeserializable;
     let t = h.message_type;
     match t {

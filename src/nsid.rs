@@ -105,7 +105,7 @@ pub struct NsidEntry {
 }
 
 /// The `NETNSA_NSID` of a reply; -1 (`NETNSA_NSID_NOT_ASSIGNED`) is `None`.
-fn nsid_of(m: &NsidMessage) -> Option<i32> {
+pub(crate) fn nsid_of(m: &NsidMessage) -> Option<i32> {
     m.attributes.iter().find_map(|a| match a {
         NsidAttribute::Id(id) if *id >= 0 => Some(*id),
         _ => None,

@@ -498,7 +498,7 @@ impl Rule {
         Object::value(ObjectKind::Other, self)
     }
 
-    fn message(&self, op: Op) -> Result<RuleMessage> {
+    pub(crate) fn message(&self, op: Op) -> Result<RuleMessage> {
         match &self.bad_name {
             None => {}
             Some(BadName::Name { kind, input, reason }) => {
@@ -579,7 +579,7 @@ impl Rule {
         Ok(m)
     }
 
-    fn from_message(m: RuleMessage) -> Option<Rule> {
+    pub(crate) fn from_message(m: RuleMessage) -> Option<Rule> {
         let family = match m.header.family {
             AddressFamily::Inet => IpFamily::V4,
             AddressFamily::Inet6 => IpFamily::V6,
@@ -617,10 +617,12 @@ impl Rule {
         if rule.fwmask == Some(u32::MAX) || (rule.fwmark.is_none() && rule.fwmask == Some(0)) {
             rule.fwmask = None;
         }
-        if m.header.src_len > 0 || src.is_some() {
+        // A prefix length of 0 matches every address, whatever FRA_SRC says
+        // (the kernel sends none then): `from all`.
+        if m.header.src_len > 0 {
             rule.from = IpNet::new(src.unwrap_or(zero), m.header.src_len).ok();
         }
-        if m.header.dst_len > 0 || dst.is_some() {
+        if m.header.dst_len > 0 {
             rule.to = IpNet::new(dst.unwrap_or(zero), m.header.dst_len).ok();
         }
         // The kernel reports an unset suppress_prefixlength as -1 (all ones).

@@ -1138,6 +1138,16 @@ fn route_lab(nl: &RouteSocket, pod: &NetNs) {
     // (link-watch work, which can lag under load): let that happen before a
     // test takes its "before" picture.
     wait_oper_up(nl, "r0");
+    // Even without DAD, fd00:30::1's local route is inserted by the
+    // address's DAD work, which link-watch only queues once the carrier is
+    // up: wait for the route itself (it was missing from "before" pictures
+    // under load).
+    let local: IpNet = "fd00:30::1/128".parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !nl.routes().unwrap().iter().any(|r| r.dst == local && r.table == RouteTable::Local) {
+        assert!(Instant::now() < deadline, "no local route for fd00:30::1 after 10 s");
+        thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn ip_of(s: &str) -> IpAddr {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -223,6 +224,19 @@ fn gc_releases_what_no_valid_attachment_uses() {
     });
 }
 
+/// Whether a process of group `pgid` still runs (has not exited: an
+/// exited orphan stays a zombie until init reaps it, which can take a
+/// second or two).
+fn group_runs(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return false };
+    dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok()).any(|stat| {
+        // "PID (COMM) STATE PPID PGRP …"; COMM may hold spaces and ')'.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let f: Vec<&str> = after.split_whitespace().collect();
+        f.len() > 2 && f[0] != "Z" && f[2] == pgid.to_string()
+    })
+}
+
 /// ADD killed with SIGKILL at many points of its run (from before the
 /// bridge exists to after the result is printed); each time, the next ADD
 /// of the same attachment succeeds and gives a working pod, and the DEL
@@ -254,6 +268,8 @@ fn kill_9_in_the_middle_of_add_leaves_nothing_add_or_del_cannot_handle() {
                 .env("CNI_PATH", CNI_DIR)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
+                // Its own process group, to know when its children have ended.
+                .process_group(0)
                 .spawn()
                 .unwrap();
             {
@@ -263,6 +279,16 @@ fn kill_9_in_the_middle_of_add_leaves_nothing_add_or_del_cannot_handle() {
             std::thread::sleep(Duration::from_micros(delay_us));
             let _ = child.kill(); // SIGKILL
             let status = child.wait().unwrap();
+            // A kill during the IPAM call leaves the IPAM plugin running, an
+            // orphan that still records its allocation: a DEL that runs
+            // before it has finished frees nothing and the allocation stays
+            // (seen under .ci/stress: "allocations left: 2"). Wait for the
+            // orphan to finish, as a runtime's later DEL would find it.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while group_runs(child.id()) {
+                assert!(std::time::Instant::now() < deadline, "the IPAM plugin never ended");
+                std::thread::sleep(Duration::from_millis(2));
+            }
             if !status.success() {
                 killed_mid_way += 1;
             }

@@ -15,7 +15,14 @@
 //! - `decode_link`, `decode_address`, `decode_route`, `decode_neighbour`:
 //!   the payload of each message of that type;
 //! - `names`: interface names from the link dump and values written by
-//!   hand (prefixes, MAC addresses, sysctl keys, keywords).
+//!   hand (prefixes, MAC addresses, sysctl keys, keywords);
+//! - `monitor`: every notification datagram the changes above (and a few
+//!   deletions after them) sent to a socket subscribed to the link,
+//!   neighbour, address, route, rule and nsid groups, and the rule and
+//!   nsid dumps;
+//! - `decode_fdb`, `decode_rule`, `decode_nsid`: the payload of each
+//!   `AF_BRIDGE` `RTM_NEWNEIGH` (bridge and vxlan FDB entries), each
+//!   `RTM_NEWRULE` and each `RTM_NEWNSID`, from dumps and notifications.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -44,6 +51,9 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_NEWNEIGH: u16 = 28;
+const RTM_NEWRULE: u16 = 32;
+const RTM_NEWNSID: u16 = 88;
+const AF_BRIDGE: u8 = 7;
 /// Linux errno values (asm-generic/errno*.h).
 const EINTR: i32 = 4;
 const ENOBUFS: i32 = 105;
@@ -97,7 +107,79 @@ fn populate() -> Res<()> {
     if !st.success() {
         return Err("ip link add br\\xff".into());
     }
+    for cmd in [
+        "rule add from 10.1.0.0/24 lookup 100 priority 100",
+        "rule add fwmark 0x10/0xff iif v1 prohibit priority 200",
+        "-6 rule add to fd00:9::/48 lookup 100 priority 300 proto static",
+        "rule add priority 400 goto 500",
+        "rule add priority 500 lookup main suppress_prefixlength 0",
+        "rule add priority 600 ipproto tcp dport 80 lookup 100",
+        "rule add priority 700 oif br0 nop",
+        "rule add priority 800 from 10.5.0.0/16 to 10.6.0.0/16 blackhole",
+    ] {
+        ip(cmd)?;
+    }
+    for cmd in [
+        "fdb add 02:00:00:00:00:10 dev v0 master static",
+        "fdb add 02:00:00:00:00:12 dev tap0 master",
+        "fdb add 00:00:00:00:00:00 dev vx0 dst 10.1.0.9 self permanent",
+        "fdb add 02:00:00:00:00:11 dev vx0 dst 10.1.0.10 vni 43 port 4790 self permanent",
+    ] {
+        bridge(cmd)?;
+    }
     Ok(())
+}
+
+/// Runs `bridge ARGS` in the calling thread's namespace; fails loudly.
+fn bridge(args: &str) -> Res<()> {
+    let st = Command::new("bridge").args(args.split_whitespace()).status()?;
+    if !st.success() {
+        return Err(format!("bridge {args}: {st}").into());
+    }
+    Ok(())
+}
+
+/// Deletions, for the monitor's removal notifications.
+fn depopulate() -> Res<()> {
+    for cmd in [
+        "neigh del 10.1.0.3 dev v1",
+        "rule del priority 100",
+        "-6 rule del priority 300",
+        "route del blackhole 10.66.0.0/16",
+        "addr del fd00:1::1/64 dev v1",
+        "link del mv0",
+    ] {
+        ip(cmd)?;
+    }
+    bridge("fdb del 02:00:00:00:00:10 dev v0 master")
+}
+
+/// A socket subscribed to every group the monitor follows, opened in the
+/// calling thread's namespace before the changes are made.
+fn notifications() -> Res<netlink_sys::Socket> {
+    let mut s = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)?;
+    s.bind_auto()?;
+    // RTNLGRP_LINK, NEIGH, IPV4_IFADDR, IPV4_ROUTE, IPV4_RULE, IPV6_IFADDR,
+    // IPV6_ROUTE, IPV6_RULE, NSID.
+    for group in [1, 3, 5, 7, 8, 9, 11, 19, 28] {
+        s.add_membership(group)?;
+    }
+    s.set_rx_buf_sz(4 << 20)?;
+    Ok(s)
+}
+
+/// Every datagram queued on `s` (waits a little for late ones).
+fn drain(s: &netlink_sys::Socket) -> Res<Vec<Vec<u8>>> {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.set_non_blocking(true)?;
+    let mut out = Vec::new();
+    loop {
+        match s.recv_from_full() {
+            Ok((d, _)) => out.push(d),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(out),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// One request and what the kernel answered.
@@ -132,8 +214,11 @@ fn route4(dst: Ipv4Addr, len: u8, gw: Ipv4Addr) -> RouteMessage {
 }
 
 /// The requests whose replies become seeds.
-fn exchanges() -> Res<Vec<Exchange>> {
+fn exchanges(peers: &Peers) -> Res<Vec<Exchange>> {
     use RouteNetlinkMessage as M;
+    use nslink::netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+    use nslink::netlink_packet_route::rule::RuleMessage;
+    use std::os::fd::AsRawFd;
     let v1 = index_of("v1")?;
     let br0 = index_of("br0")?;
     let mut v4 = RouteMessage::default();
@@ -153,6 +238,17 @@ fn exchanges() -> Res<Vec<Exchange>> {
     no_vni.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Vxlan)]));
     let mut bad_dump = AddressMessage::default();
     bad_dump.header.prefix_len = 5;
+    let mut rules4 = RuleMessage::default();
+    rules4.header.family = AddressFamily::Inet;
+    let mut rules6 = RuleMessage::default();
+    rules6.header.family = AddressFamily::Inet6;
+    let mut fdb = NeighbourMessage::default();
+    fdb.header.family = AddressFamily::Bridge;
+    let nsid_get = |ns: &NetNs| {
+        let mut m = NsidMessage::default();
+        m.attributes.push(NsidAttribute::Fd(ns.as_raw_fd() as u32));
+        M::GetNsId(m)
+    };
     let requests: Vec<(&'static str, M, u16)> = vec![
         ("link-dump", M::GetLink(LinkMessage::default()), NLM_F_DUMP),
         ("address-dump", M::GetAddress(AddressMessage::default()), NLM_F_DUMP),
@@ -171,6 +267,12 @@ fn exchanges() -> Res<Vec<Exchange>> {
         ),
         ("missing-link", M::GetLink(link(99_999)), 0),
         ("bad-dump-header", M::GetAddress(bad_dump), NLM_F_DUMP),
+        ("rule4-dump", M::GetRule(rules4), NLM_F_DUMP),
+        ("rule6-dump", M::GetRule(rules6), NLM_F_DUMP),
+        ("fdb-dump", M::GetNeighbour(fdb), NLM_F_DUMP),
+        ("nsid-dump", M::GetNsId(NsidMessage::default()), NLM_F_DUMP),
+        ("nsid-get", nsid_get(&peers.with_id), 0),
+        ("nsid-get-unassigned", nsid_get(&peers.without_id), 0),
     ];
     let mut out = Vec::new();
     for (label, msg, flags) in requests {
@@ -230,10 +332,19 @@ fn write_seeds(dir: &Path, ex: &[Exchange]) -> Res<usize> {
     let by = |label: &str| ex.iter().find(|e| e.label == label).map(|e| &e.datagrams[..]);
     let mut link_names = Vec::new();
     for e in ex {
-        // The exchange alone, as the harness's first exchange sees it.
-        let steps: Vec<Step<'_>> = e.datagrams.iter().map(|d| kernel(d, 0)).collect();
-        s.put("dump_loop", e.label, encode_steps(&steps))?;
-        let mut n = [0usize; 6];
+        if e.label == "notifications" || e.label.starts_with("rule") || e.label.starts_with("nsid")
+        {
+            // The monitor decodes whole datagrams.
+            for (i, d) in e.datagrams.iter().enumerate() {
+                s.put("monitor", &format!("{}-{i}", e.label), d.clone())?;
+            }
+        }
+        if e.label != "notifications" {
+            // The exchange alone, as the harness's first exchange sees it.
+            let steps: Vec<Step<'_>> = e.datagrams.iter().map(|d| kernel(d, 0)).collect();
+            s.put("dump_loop", e.label, encode_steps(&steps))?;
+        }
+        let mut n = [0usize; 8];
         for d in &e.datagrams {
             for (kind, flags, payload) in messages(d) {
                 let (target, i) = match kind {
@@ -250,7 +361,14 @@ fn write_seeds(dir: &Path, ex: &[Exchange]) -> Res<usize> {
                     }
                     RTM_NEWADDR => ("decode_address", 2),
                     RTM_NEWROUTE => ("decode_route", 3),
+                    RTM_NEWNEIGH if payload.first() == Some(&AF_BRIDGE) => {
+                        s.put("decode_fdb", &format!("{}-{}", e.label, n[5]), payload.to_vec())?;
+                        n[5] += 1;
+                        ("decode_neighbour", 4)
+                    }
                     RTM_NEWNEIGH => ("decode_neighbour", 4),
+                    RTM_NEWRULE => ("decode_rule", 6),
+                    RTM_NEWNSID => ("decode_nsid", 7),
                     _ => continue,
                 };
                 s.put(target, &format!("{}-{}", e.label, n[i]), payload.to_vec())?;
@@ -341,6 +459,12 @@ fn ifname(payload: &[u8]) -> Vec<u8> {
     Vec::new()
 }
 
+/// Namespaces the lab's nsid requests are about: one given an id, one not.
+struct Peers {
+    with_id: NetNs,
+    without_id: NetNs,
+}
+
 fn main() -> Res<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "corpus".into()));
     // The namespace this process was started in: never touched.
@@ -351,14 +475,23 @@ fn main() -> Res<()> {
         return Err("the new namespace is the host's: refusing".into());
     }
     let inner = lab.try_clone()?;
+    let peers = Peers { with_id: NetNs::new()?, without_id: NetNs::new()? };
     let found = lab.run(move || -> Res<Vec<Exchange>> {
         // Every command and socket below lives in `lab`, never the host's.
         let here = NetNs::current()?;
         if here != inner || here == host_inner {
             return Err("not inside the capture namespace: refusing".into());
         }
+        let monitor = notifications()?;
         populate()?;
-        exchanges()
+        nslink::RouteSocket::open()?
+            .set_netns_id(&peers.with_id, nslink::nsid::NsidRequest::Auto)?;
+        let mut found = exchanges(&peers)?;
+        depopulate()?;
+        let datagrams = drain(&monitor)?;
+        eprintln!("notifications: {} datagrams", datagrams.len());
+        found.push(Exchange { label: "notifications", datagrams });
+        Ok(found)
     })??;
     let n = write_seeds(&dir, &found)?;
     println!("wrote {n} seed files under {}", dir.display());
