@@ -174,7 +174,7 @@ fn start_worker(home: Arc<Home>, id: u64, pooled: bool) -> std::io::Result<Worke
         let mut at_home = go_home(&home);
         loop {
             let work = if pooled {
-                match queue.recv_timeout(IDLE_TIMEOUT) {
+                match recv_soon(&queue).map_or_else(|| queue.recv_timeout(IDLE_TIMEOUT), Ok) {
                     Ok(work) => work,
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -323,7 +323,7 @@ fn dispatch(op: Op, object: &Object, fit: Fit, job: Job) -> Result<()> {
         let _ = worker.thread.join();
         return Err(Error::ThreadLost { op, object: object.clone() });
     }
-    match worker.done.recv() {
+    match recv_soon(&worker.done).map_or_else(|| worker.done.recv().map_err(|_| ()), Ok) {
         Ok(Done { reusable: true }) => {
             // The most recently used workers stay: with the idle list full,
             // the oldest idle worker makes room (it may belong to a thread
@@ -347,6 +347,31 @@ fn dispatch(op: Op, object: &Object, fit: Fit, job: Job) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How many times [`recv_soon`] looks before the caller blocks.
+const SOON_POLLS: u32 = 64;
+
+/// A message that is about to arrive, taken without going to sleep: polls
+/// `rx`, yielding the CPU between polls (so that on a busy CPU the thread
+/// being waited for runs), for at most [`SOON_POLLS`] polls (a few tens of
+/// µs). `None`: nothing yet (the caller then blocks), or the sender is gone
+/// (the caller's blocking receive then says so).
+///
+/// Why: a worker hand-off is two wake-ups, and on a virtual machine waking
+/// a thread whose CPU has gone idle costs tens of µs (the idle vCPU must be
+/// brought back by the hypervisor), four times what the hand-off costs
+/// when both threads keep their CPUs busy: measured, `run` took ~50 µs
+/// with blocking receives on an idle 2-vCPU VM, ~12 µs with these polls.
+fn recv_soon<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
+    for _ in 0..SOON_POLLS {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => thread::yield_now(),
+        }
+    }
+    None
 }
 
 /// After `fork`: one new thread for one job, joined before returning.

@@ -439,10 +439,11 @@ impl NetNs {
     /// Kernel: on the worker, setns(2) with `CLONE_NEWNET` (needs
     /// `CAP_SYS_ADMIN` over the target) and setns(2) back home; kcmp(2)
     /// three times (`KCMP_FS` and `KCMP_FILES` before,
-    /// `KCMP_FS` after); two channel hand-offs (futex(2) wake-ups). Cost,
-    /// medians on a 2-core VM: about 13 µs per call when the machine is
-    /// quiet, up to 25 µs when other work keeps its CPUs busy (each hand-off
-    /// waits for the scheduler to run the other thread); a thread of its own
+    /// `KCMP_FS` after); two channel hand-offs, each waited for first by a
+    /// few tens of µs of polling with sched_yield(2), then by a futex(2)
+    /// sleep. Cost, medians on a 2-core VM: about 8–12 µs per call (with
+    /// plain sleeping waits it was ~50 µs on the idle VM: waking a thread
+    /// whose virtual CPU went idle costs tens of µs); a thread of its own
     /// costs 25–64 µs there. (The netns-rs crate's `run`, 7.5 µs there,
     /// moves the *calling* thread instead.) The first call from a thread that shares no
     /// `fs_struct` with an idle worker starts one. Where kcmp(2) is
