@@ -243,8 +243,10 @@ fn touch_link(l: &Link) {
     if let Some(m) = l.mac() {
         let _ = write!(s, "{m} {}", m.is_locally_administered());
     }
-    // The full decode by netlink-packet-route, on demand: an error at most.
+    // The full decode by netlink-packet-route, on demand, and the typed
+    // options of the kind read through it: an error at most.
     let _ = write!(s, "{:?}", l.message().map(|m| m.attributes.len()));
+    let _ = write!(s, "{:?}", l.kind_options());
 }
 
 /// Uses everything an [`IpNet`] offers.

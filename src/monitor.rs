@@ -1414,7 +1414,6 @@ pub(crate) fn decode(
     h: &NetlinkHeader,
     payload: &[u8],
 ) -> std::result::Result<Option<Event>, String> {
-    use netlink_packet_core::NetlinkDeserializable;
     let t = h.message_type;
     match t {
         NLMSG_NOOP | NLMSG_DONE | NLMSG_ERROR | NLMSG_OVERRUN => return Ok(None),
@@ -1438,7 +1437,7 @@ pub(crate) fn decode(
         _ => {}
     }
     use RouteNetlinkMessage as M;
-    let msg = M::deserialize(h, payload).map_err(|e| e.to_string())?;
+    let msg = crate::netlink::screen::route_message(h, payload)?;
     Ok(Some(match msg {
         M::NewAddress(m) => match Address::from_message(m.clone()) {
             Some(a) => Event::AddressAdded(a),

@@ -383,9 +383,8 @@ impl Link {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn message(&self) -> Result<LinkMessage> {
-        use netlink_packet_core::Parseable;
-        LinkMessage::parse(&self.bytes[..])
-            .map_err(|e| Error::Decode { op: Op::GetLink, detail: e.to_string() })
+        crate::netlink::screen::link_message(&self.bytes)
+            .map_err(|detail| Error::Decode { op: Op::GetLink, detail })
     }
     /// The message's bytes as the kernel sent them (after the netlink
     /// header).

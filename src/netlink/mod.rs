@@ -66,6 +66,7 @@
 mod batch;
 pub mod extack;
 pub(crate) mod frame;
+pub(crate) mod screen;
 pub(crate) mod transport;
 pub(crate) mod walk;
 
@@ -75,7 +76,7 @@ use std::time::Duration;
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP,
-    NLMSG_OVERRUN, NetlinkDeserializable, NetlinkHeader,
+    NLMSG_OVERRUN, NetlinkHeader,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use nix::errno::Errno;
@@ -172,7 +173,7 @@ pub(crate) fn decode_route(
     h: &NetlinkHeader,
     payload: &[u8],
 ) -> std::result::Result<Option<RouteNetlinkMessage>, String> {
-    RouteNetlinkMessage::deserialize(h, payload).map(Some).map_err(|e| e.to_string())
+    screen::route_message(h, payload).map(Some)
 }
 
 /// Why one request of a batch failed.

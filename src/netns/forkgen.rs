@@ -12,11 +12,61 @@
 //! `daemon`, …), which runs the handlers. Not covered: a raw `clone(2)`
 //! system call without `CLONE_VM` that then runs Rust code in the child —
 //! outside what the C library supports anyway.
+//!
+//! Nothing here ever waits. The handler is registered on first use, and
+//! `pthread_atfork` blocks while another thread is forking (the C library
+//! holds its handler lock from the prepare handlers to the child's); a
+//! `OnceLock` around it would then be copied into the child in its
+//! "being initialised" state, and the child's first use would wait forever
+//! for a thread it does not have. The stress pass hung exactly that way
+//! (a test forking while another thread made its first namespace). So the
+//! registration is a small state machine on an atomic: a caller that finds
+//! it in progress, in the parent or in such a child, gets `None` and takes
+//! the slower path that asks the kernel.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the child handler is registered: not yet, in progress, done,
+/// failed. A state machine on one atomic, so that reading it never waits.
+struct Registration(AtomicU8);
+
+const UNREGISTERED: u8 = 0;
+const REGISTERING: u8 = 1;
+const REGISTERED: u8 = 2;
+const FAILED: u8 = 3;
+
+impl Registration {
+    const fn new() -> Registration {
+        Registration(AtomicU8::new(UNREGISTERED))
+    }
+
+    /// Whether the handler is registered, running `register` (which says
+    /// whether it worked) if nobody has started yet. A caller that finds the
+    /// registration in progress, on another thread or copied into a forked
+    /// child in that state, gets `false` at once instead of waiting.
+    fn ensure(&self, register: impl FnOnce() -> bool) -> bool {
+        match self.0.load(Ordering::Acquire) {
+            REGISTERED => return true,
+            REGISTERING | FAILED => return false,
+            _ => {}
+        }
+        if self
+            .0
+            .compare_exchange(UNREGISTERED, REGISTERING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread started (or just finished) it.
+            return self.0.load(Ordering::Acquire) == REGISTERED;
+        }
+        let ok = register();
+        self.0.store(if ok { REGISTERED } else { FAILED }, Ordering::Release);
+        ok
+    }
+}
+
+static HANDLER: Registration = Registration::new();
 
 extern "C" fn in_child() {
     GENERATION.fetch_add(1, Ordering::Relaxed);
@@ -24,10 +74,10 @@ extern "C" fn in_child() {
 
 /// The number of forks between the process's start and the calling
 /// process (0 in a process that was not forked since it was started), or
-/// `None` when the handler could not be registered (then ask the kernel).
+/// `None` when the handler is not registered (another thread is
+/// registering it, or it could not be): then ask the kernel. Never waits.
 pub(crate) fn generation() -> Option<u64> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let registered = *REGISTERED.get_or_init(|| {
+    let registered = HANDLER.ensure(|| {
         // SAFETY: `in_child` is a plain function that lives as long as the
         // process and only touches an atomic, which is allowed in a child
         // after fork (async-signal-safe). The only failure is ENOMEM, seen
@@ -35,4 +85,72 @@ pub(crate) fn generation() -> Option<u64> {
         unsafe { nix::libc::pthread_atfork(None, None, Some(in_child)) == 0 }
     });
     registered.then(|| GENERATION.load(Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// The hang the stress pass found, made deterministic: a thread is in
+    /// the middle of registering when another thread forks. In the child
+    /// (and in the parent meanwhile) the registration answers `false` at
+    /// once; with a `OnceLock` there, as before, the child waited forever
+    /// for the registering thread, which the child does not have.
+    #[test]
+    fn a_registration_in_progress_never_makes_anyone_wait_not_even_a_forked_child() {
+        static R: Registration = Registration::new();
+        let (inside_tx, inside) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        let registering = std::thread::spawn(move || {
+            R.ensure(|| {
+                inside_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                true
+            })
+        });
+        inside.recv().unwrap();
+        // Another thread of the parent: no wait, no registration of its own.
+        let t = Instant::now();
+        assert!(!R.ensure(|| panic!("registered twice")));
+        assert!(t.elapsed() < Duration::from_secs(1));
+        // A child forked now has the registration "in progress" forever.
+        // SAFETY: the child only loads an atomic and calls _exit.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                let waited = R.ensure(|| false);
+                // SAFETY: _exit ends the child without running destructors.
+                unsafe { nix::libc::_exit(if waited { 1 } else { 0 }) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+                let deadline = Instant::now() + Duration::from_secs(10);
+                let status = loop {
+                    match waitpid(child, Some(WaitPidFlag::WNOHANG)).expect("waitpid") {
+                        WaitStatus::StillAlive if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        WaitStatus::StillAlive => {
+                            let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                            let _ = waitpid(child, None);
+                            panic!("the forked child waited for a registration it cannot see end");
+                        }
+                        other => break other,
+                    }
+                };
+                assert_eq!(status, WaitStatus::Exited(child, 0));
+            }
+        }
+        release.send(()).unwrap();
+        assert!(registering.join().unwrap());
+        assert!(R.ensure(|| panic!("registered twice")));
+    }
+
+    #[test]
+    fn a_failed_registration_is_not_retried() {
+        static R: Registration = Registration::new();
+        assert!(!R.ensure(|| false));
+        assert!(!R.ensure(|| panic!("retried")));
+    }
 }

@@ -351,65 +351,99 @@ fn enter_failing_at_any_step_leaves_the_thread_where_it_was_root_free() {
     assert_eq!(errno_of(&e), Some(INJ), "{e}");
 }
 
-/// Runs `scenario` in a forked child; returns how the child ended and what
-/// it wrote to its stderr descriptor (the guard's message goes to the
-/// test harness's capture, which the child inherits, so it is not seen here).
-fn in_child(scenario: fn() -> i32) -> (nix::sys::wait::WaitStatus, String) {
-    use nix::unistd::ForkResult;
-    let (rd, wr) = nix::unistd::pipe().expect("pipe");
-    // SAFETY: the child only runs `scenario` (nslink calls on its one
-    // thread) and then `_exit`s; it never returns into the test harness.
-    match unsafe { nix::unistd::fork() }.expect("fork") {
-        ForkResult::Child => {
-            let _ = nix::unistd::dup2_stderr(&wr);
-            let code = scenario();
-            // SAFETY: ends the child at once, running no destructor or
-            // exit handler of the parent's test harness.
-            unsafe { nix::libc::_exit(code) }
+/// Runs the child scenario `name` (see [`child_main`]) in a new process: this
+/// test binary started again for `child_main` alone. Returns how it ended
+/// and its stderr. A new process rather than a `fork` of this one: the
+/// harness runs other tests on other threads, and a forked child that calls
+/// anything taking a lock (a `Once`, an allocator arena, stdio) could find
+/// it held forever by a thread that no longer exists in the child; the
+/// stress pass saw exactly that hang once in 20 runs.
+fn in_child(name: &str) -> (std::process::ExitStatus, String) {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args(["sys::tests::child_main", "--exact", "--nocapture", "--test-threads=1"])
+        .env("NSLINK_SYS_CHILD", name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the test binary again");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
         }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut out = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut out);
-            let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
-            (status, out)
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child scenario {name} hung for 30 s");
         }
-    }
+        thread::sleep(Duration::from_millis(5));
+    };
+    (status, reader.join().expect("stderr reader"))
+}
+
+/// Child scenario: the restore's setns fails.
+fn restore_fails() -> i32 {
+    let Ok(here) = NetNs::current() else { return 2 };
+    let Ok(guard) = here.enter() else { return 3 };
+    let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
+    let _on = plan.install();
+    drop(guard);
+    0
+}
+
+/// Child scenario: a guard dropped out of order cannot keep the home it
+/// hands over.
+fn handover_fails() -> i32 {
+    let Ok(here) = NetNs::current() else { return 2 };
+    let Ok(outer) = here.enter_from(&here) else { return 3 };
+    let Ok(inner) = here.enter() else { return 3 };
+    let plan = FaultPlan::new().fail(Call::Dup, 1, INJ);
+    let _on = plan.install();
+    drop(outer);
+    drop(inner);
+    0
+}
+
+/// Entry point of the child scenarios ([`in_child`]); passes at once in a
+/// normal test run.
+#[test]
+fn child_main() {
+    let Ok(name) = std::env::var("NSLINK_SYS_CHILD") else { return };
+    let code = match name.as_str() {
+        "restore" => restore_fails(),
+        "handover" => handover_fails(),
+        other => {
+            eprintln!("unknown child scenario {other}");
+            9
+        }
+    };
+    std::process::exit(code);
 }
 
 #[test]
 fn a_guard_that_cannot_go_home_aborts_rather_than_leave_the_thread_astray() {
-    // The restore's setns fails.
-    fn restore_fails() -> i32 {
-        let Ok(here) = NetNs::current() else { return 2 };
-        let Ok(guard) = here.enter() else { return 3 };
-        let plan = FaultPlan::new().fail(Call::Setns, 1, INJ);
-        let _on = plan.install();
-        drop(guard);
-        0
-    }
-    // A guard dropped out of order cannot keep the home it hands over.
-    fn handover_fails() -> i32 {
-        let Ok(here) = NetNs::current() else { return 2 };
-        let Ok(outer) = here.enter_from(&here) else { return 3 };
-        let Ok(inner) = here.enter() else { return 3 };
-        let plan = FaultPlan::new().fail(Call::Dup, 1, INJ);
-        let _on = plan.install();
-        drop(outer);
-        drop(inner);
-        0
-    }
-    for (what, scenario) in
-        [("restore", restore_fails as fn() -> i32), ("handover", handover_fails)]
-    {
-        let (status, err) = in_child(scenario);
-        assert!(
-            matches!(status, nix::sys::wait::WaitStatus::Signaled(_, nix::sys::signal::SIGABRT, _)),
+    use std::os::unix::process::ExitStatusExt;
+    for (what, call) in [("restore", Call::Setns), ("handover", Call::Dup)] {
+        let (status, err) = in_child(what);
+        assert_eq!(
+            status.signal(),
+            Some(nix::libc::SIGABRT),
             "{what}: the child must abort, it ended {status:?} (3: could not enter; run as \
              root or in unshare -rnm)\n{err}"
         );
+        assert!(err.contains("could not return to its network namespace"), "{what}: {err}");
         // The child's counters stay in the child: count the fault here.
-        super::fault::note(if what == "restore" { Call::Setns } else { Call::Dup });
+        super::fault::note(call);
     }
 }
 
