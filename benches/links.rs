@@ -36,8 +36,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::fs;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -46,7 +45,9 @@ use nslink::netlink::packet::RouteNetlinkMessage;
 use nslink::netlink::packet::link::LinkMessage;
 use nslink::{RouteSocket, VethPair};
 
-use common::{BenchResult, Contender, Stats, fmt_ratio, heading, row, run_interleaved};
+use common::{
+    BenchResult, Contender, Stats, fmt_ratio, heading, ip, ip_batch, row, run_interleaved,
+};
 
 /// veth pairs to create: 1,000 devices, plus `lo`.
 const PAIRS: usize = 500;
@@ -113,31 +114,6 @@ impl Config {
 fn main() {
     let cfg = Config::from_env();
     common::run_isolated("links", move || run_all(cfg));
-}
-
-/// `ip -batch -` with `lines` on stdin; must succeed.
-fn ip_batch(lines: &str) -> BenchResult<()> {
-    let mut child = Command::new("ip")
-        .args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child.stdin.take().ok_or("no stdin")?.write_all(lines.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(format!("ip -batch failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(())
-}
-
-/// Runs `ip ARGS`, reading all its output; returns stdout.
-fn ip(args: &[&str]) -> BenchResult<Vec<u8>> {
-    let out = Command::new("ip").args(args).stdin(Stdio::null()).output()?;
-    if !out.status.success() {
-        return Err(format!("ip {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(out.stdout)
 }
 
 /// How many `"ifname":` keys a `ip -j link` output holds.
