@@ -99,7 +99,10 @@
 //!   partial.
 //!
 //! Never:
-//! - changes the namespace of your thread, except through [`NsGuard`];
+//! - leaves your thread in another namespace: only [`NsGuard`] moves it
+//!   for longer than a call, and making a namespace ([`NetNs::new`],
+//!   [`NetnsDir::create`]) moves it for the unshare only, through the same
+//!   checked way back (a thread that cannot return aborts the process);
 //! - forks (commands use [`std::process::Command`], whose `pre_exec` hook
 //!   only makes async-signal-safe system calls);
 //! - panics on what the kernel sends;

@@ -239,7 +239,8 @@ impl NetnsDir {
     /// Creates the named namespace `name`, exactly like `ip netns add NAME`:
     /// the directory is prepared (created, made a shared mount point under a
     /// lock), a placeholder file is made with `O_EXCL`, a new namespace is
-    /// made on a helper thread (the caller's thread does not move) and
+    /// made as [`NetNs::new`] makes it (by the calling thread, back home
+    /// before this returns, or on a worker where it could not come back) and
     /// bind-mounted onto the placeholder. If any step fails, what was made
     /// is removed.
     ///
@@ -247,7 +248,7 @@ impl NetnsDir {
     /// `/run/netns`.
     ///
     /// Kernel: mount(2) (`MS_BIND`, `MS_SHARED`) of the directory once, open(2) with `O_EXCL`
-    /// for the entry, unshare(2) `CLONE_NEWNET` on a worker, then mount(2) `MS_BIND` of
+    /// for the entry, unshare(2) `CLONE_NEWNET` and setns(2) back, then mount(2) `MS_BIND` of
     /// `/proc/self/fd/N` onto the entry — what ip-netns(8) `add` does. Needs `CAP_SYS_ADMIN`
     /// (mounts and namespaces). Cost: ~0.4 ms here, about what `ip netns add` spends without
     /// its process start.
@@ -273,16 +274,16 @@ impl NetnsDir {
         let locked = self.prepare(op, &name)?;
         let dirfd = locked.dir();
         let path = self.placeholder(op, dirfd, &name)?;
-        // The namespace is made on a helper thread; the bind mount is done
-        // here, from its descriptor, so this thread's mount namespace is the
-        // one that gets it.
-        let object = self.at(&name, "unshare(2) and open(2) of a new namespace on a worker");
+        // The bind mount is done here, from the new namespace's descriptor,
+        // so this thread's mount namespace is the one that gets it (also
+        // when a worker made the namespace).
+        let object = self.at(&name, "unshare(2) and open(2) of a new namespace");
         let bind = self.at(&name, "mount(2) MS_BIND onto the entry");
         let made = new_netns_fd(op, &object).and_then(|fd| {
             let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
                 .map_err(|e| Error::os(op, bind, e))?;
-            NetNs::from_fd(fd, &path, Some(name.clone()))
+            NetNs::from_new_fd(fd, &path, Some(name.clone()))
         });
         if made.is_err() {
             // The mount may have succeeded before a later step failed.

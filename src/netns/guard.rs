@@ -243,6 +243,50 @@ impl std::fmt::Debug for NsGuard<'_> {
     }
 }
 
+/// The calling thread's namespace: its identity and a descriptor of it,
+/// the one the thread keeps from its last guard when it is still there
+/// (one fstatat(2)), else opened now and kept.
+fn thread_home() -> std::result::Result<(NsId, Rc<OwnedFd>), Errno> {
+    let now = thread_netns_id()?;
+    let cached = LAST_HOME
+        .with(|c| c.borrow().as_ref().filter(|(id, _)| *id == now).map(|(_, fd)| fd.clone()));
+    if let Some(fd) = cached {
+        return Ok((now, fd));
+    }
+    let fd =
+        with_ns_dir(|dir| openat(dir, "net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()))?;
+    // The identity from the descriptor itself, so the two always agree.
+    let id = fd_id(fd.as_fd())?;
+    let fd = Rc::new(fd);
+    LAST_HOME.with(|c| *c.borrow_mut() = Some((id, fd.clone())));
+    Ok((id, fd))
+}
+
+/// A new network namespace made on the calling thread, the way `ip netns
+/// add` makes it: unshare(2), a descriptor of the new namespace, and back
+/// home. The way back is a guard's frame, so it is taken like any guard's
+/// (a failure to return aborts the process: the thread would otherwise go
+/// on in the wrong namespace), and it is tried before leaving: a setns(2)
+/// into the thread's own namespace meets the same permission check as the
+/// return will (`CAP_SYS_ADMIN` over the namespace's owner; a process in a
+/// user namespace that does not own its network namespace may unshare but
+/// never come back). The thread is away for the unshare and one open(2).
+///
+/// `Ok(None)`: this thread may not (or cannot tell whether it may) leave;
+/// it has not moved, and the namespace should be made elsewhere.
+pub(crate) fn new_netns_here() -> std::result::Result<Option<OwnedFd>, Errno> {
+    let Ok((home_id, home)) = thread_home() else { return Ok(None) };
+    if crate::sys::setns_net_raw(home.as_raw_fd()).is_err() {
+        return Ok(None);
+    }
+    let serial = push_frame(HomeFd::Shared(home), home_id, false);
+    let back = NsGuard { serial, home_id, _marker: PhantomData };
+    let made =
+        crate::sys::unshare(CloneFlags::CLONE_NEWNET).and_then(|()| super::open_thread_netns());
+    drop(back);
+    made.map(Some)
+}
+
 fn push_frame(home: HomeFd, home_id: NsId, verify: bool) -> u64 {
     let serial = NEXT_SERIAL.with(|n| {
         let s = n.get();
@@ -289,22 +333,7 @@ impl NetNs {
         // Where is the thread now? Reuse the descriptor of that namespace if
         // this thread has one, else open it (and learn its identity from the
         // descriptor itself, so the two always agree).
-        let now = thread_netns_id().map_err(|e| Error::os(op, here(), e))?;
-        let cached = LAST_HOME
-            .with(|c| c.borrow().as_ref().filter(|(id, _)| *id == now).map(|(_, fd)| fd.clone()));
-        let (home_id, home) = match cached {
-            Some(fd) => (now, fd),
-            None => {
-                let fd = with_ns_dir(|dir| {
-                    openat(dir, "net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                })
-                .map_err(|e| Error::os(op, here(), e))?;
-                let id = fd_id(fd.as_fd()).map_err(|e| Error::os(op, here(), e))?;
-                let fd = Rc::new(fd);
-                LAST_HOME.with(|c| *c.borrow_mut() = Some((id, fd.clone())));
-                (id, fd)
-            }
-        };
+        let (home_id, home) = thread_home().map_err(|e| Error::os(op, here(), e))?;
         setns(self.as_fd(), CloneFlags::CLONE_NEWNET)
             .map_err(|e| Error::os(op, self.object(), e))?;
         let serial = push_frame(HomeFd::Shared(home), home_id, false);

@@ -111,6 +111,14 @@ impl NetNs {
     /// Wraps a descriptor on nsfs (checked by [`reopen_if_nsfs`], or opened
     /// from `/proc/thread-self/ns/net`) after checking that it is a *network*
     /// namespace.
+    /// A namespace this process has just made (`unshare(CLONE_NEWNET)`,
+    /// then its `/proc/thread-self/ns/net` opened): its type is known, only
+    /// its identity is read.
+    fn from_new_fd(fd: OwnedFd, path: &Path, name: Option<NsName>) -> Result<NetNs> {
+        let id = fd_id(fd.as_fd()).map_err(|e| Error::os(Op::OpenNetns, Object::path(path), e))?;
+        Ok(NetNs { fd, id, name })
+    }
+
     fn from_fd(fd: OwnedFd, path: &Path, name: Option<NsName>) -> Result<NetNs> {
         let op = Op::OpenNetns;
         match crate::sys::ns_get_nstype(fd.as_fd()) {
@@ -249,13 +257,22 @@ impl NetNs {
     /// Creates a new anonymous namespace. It lives as long as a descriptor
     /// (this handle, a clone, a socket opened in it) or a process keeps it.
     ///
-    /// The namespace is made on a helper thread (`unshare(CLONE_NEWNET)`);
-    /// the calling thread does not move.
+    /// The calling thread makes it the way `ip` does, and is back in its own
+    /// namespace before this returns: it checks that it may come back (a
+    /// setns(2) into the namespace it is in), leaves with
+    /// `unshare(CLONE_NEWNET)`, opens the new namespace and returns through
+    /// the same path as an [`NsGuard`] — a thread that cannot return aborts
+    /// the process rather than go on elsewhere. Where the check fails (a
+    /// user namespace that does not own the thread's network namespace may
+    /// unshare but never come back), one of nslink's worker threads makes it
+    /// instead (see [`pool_stats`]) and the calling thread does not move.
+    /// While the thread is away (the unshare and one open(2)), only a signal
+    /// handler running on it could notice.
     ///
-    /// Kernel: unshare(2) with `CLONE_NEWNET` on one of nslink's worker threads (see
-    /// [`pool_stats`]); needs `CAP_SYS_ADMIN` in the caller's user
-    /// namespace. Cost: a namespace is ~0.1–0.4 ms of kernel work; a worker is reused when one
-    /// is idle.
+    /// Kernel: setns(2), unshare(2) with `CLONE_NEWNET`, open(2) of
+    /// `/proc/thread-self/ns/net`, setns(2) back; needs `CAP_SYS_ADMIN` in
+    /// the caller's user namespace. Cost: a namespace is ~0.1–0.4 ms of
+    /// kernel work; the rest is ~4 system calls.
     ///
     /// # Errors
     /// [`Error::Os`] with `EPERM` without `CAP_SYS_ADMIN`.
@@ -267,7 +284,7 @@ impl NetNs {
     #[doc(alias = "unshare")]
     pub fn new() -> Result<NetNs> {
         let fd = new_netns_fd(Op::CreateNetns, &Object::unnamed(ObjectKind::Namespace))?;
-        NetNs::from_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
+        NetNs::from_new_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
     }
 
     /// Creates the named namespace `name` in the default directory
@@ -617,10 +634,22 @@ pub(crate) fn open_thread_netns() -> std::result::Result<OwnedFd, Errno> {
     open("/proc/thread-self/ns/net", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
 }
 
-/// A brand-new network namespace, made on the calling thread's helper
-/// (`unshare(CLONE_NEWNET)` there, then a descriptor of it; the helper goes
-/// back home afterwards).
+/// A brand-new network namespace: made on the calling thread, which leaves
+/// its namespace for the unshare(2) and comes back at once (see
+/// [`guard::new_netns_here`]); where the thread could not come back, on a
+/// worker instead (`unshare(CLONE_NEWNET)` there, then a descriptor of it;
+/// the worker goes back home afterwards).
+///
+/// Why not always the worker: handing the job over and back costs two
+/// thread wake-ups, and on a virtual machine waking a thread whose CPU
+/// went idle during the ~0.3 ms unshare costs tens of µs each: a named
+/// create + delete measured ~1.4x the same calls made on one thread.
 pub(crate) fn new_netns_fd(op: Op, object: &Object) -> Result<OwnedFd> {
+    match guard::new_netns_here() {
+        Ok(Some(fd)) => return Ok(fd),
+        Err(e) => return Err(Error::os(op, object.clone(), e)),
+        Ok(None) => {}
+    }
     let what = object.clone();
     helper::run_on_helper(op, object, move || {
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, what.clone(), e))?;
