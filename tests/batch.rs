@@ -84,8 +84,9 @@ fn a_refused_request_has_its_own_error_and_the_rest_still_run() {
 #[test]
 fn a_forked_child_gets_its_own_helper() {
     sandbox(|| {
-        // Start this thread's helper in the parent.
+        // Start a worker of the pool in the parent.
         let parent_ns = nslink::NetNs::new().unwrap();
+        parent_ns.run(|| ()).unwrap();
         drop(parent_ns);
         // SAFETY: the child only calls nslink (which starts a thread and
         // makes a namespace) and then _exit; this test process has other
@@ -94,7 +95,13 @@ fn a_forked_child_gets_its_own_helper() {
         // across the fork except the allocator, which glibc makes fork-safe.
         match unsafe { nix::unistd::fork() }.unwrap() {
             nix::unistd::ForkResult::Child => {
-                let ok = nslink::NetNs::new().is_ok();
+                // NetNs::new makes the namespace on this thread; `run` needs
+                // a worker, which the child must start itself.
+                let ok = nslink::NetNs::new()
+                    .and_then(|ns| {
+                        ns.run(|| nslink::NetNs::current().map(|n| n.id()))?.map(|id| id == ns.id())
+                    })
+                    .unwrap_or(false);
                 // SAFETY: _exit is always safe to call; it skips destructors.
                 unsafe { nix::libc::_exit(if ok { 0 } else { 1 }) }
             }

@@ -234,6 +234,36 @@ fn after_open_in_returns_no_worker_is_inside_the_namespace() {
     })
 }
 
+/// Making a namespace, anonymous or named, happens on the calling thread
+/// (as `ip` does it): no worker is started or used, and the thread is back
+/// in its own namespace when the call returns, also when it was inside a
+/// guard.
+#[test]
+fn namespaces_are_made_on_the_calling_thread_which_comes_back() {
+    let _serial = serial();
+    sandbox(|| {
+        drain_pool();
+        let home = here();
+        // /run/netns of the sandbox (a tmpfs of its own).
+        let dir = NetnsDir::default();
+        for _ in 0..20 {
+            let anon = NetNs::new().unwrap();
+            assert_ne!(anon.id(), home);
+            assert_eq!(here(), home);
+            let named = dir.create("red").unwrap();
+            assert_eq!(here(), home);
+            assert_eq!(dir.open("red").unwrap().id(), named.id());
+            dir.delete("red").unwrap();
+            // Inside a guard, the thread comes back to the guard's namespace.
+            let _g = anon.enter().unwrap();
+            let inner = NetNs::new().unwrap();
+            assert_eq!(here(), anon.id());
+            assert_ne!(inner.id(), anon.id());
+        }
+        assert_eq!(pool_stats().alive, 0, "a worker was used: {:?}", pool_stats());
+    })
+}
+
 #[test]
 fn the_pool_is_bounded_whatever_the_number_of_calling_threads() {
     let _serial = serial();
