@@ -120,6 +120,21 @@ pub(crate) fn write_byte_raw(fd: RawFd, byte: u8) {
     let _ = unsafe { libc::write(fd, buf.as_ptr().cast(), 1) };
 }
 
+/// For a signal handler that finds itself in a process it was not installed
+/// for (a child of `fork`): puts the default action back and raises the
+/// signal again, so the process gets what it would have got without
+/// nslink. Only sigaction(2) and raise(3), both async-signal-safe.
+pub(crate) fn default_action_and_raise(sig: libc::c_int) {
+    // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask;
+    // sigaction(2) only reads it. Both calls are async-signal-safe.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        libc::raise(sig);
+    }
+}
+
 /// `sigaction(2)` for one signal.
 pub(crate) fn set_signal_action(
     sig: nix::sys::signal::Signal,

@@ -585,6 +585,70 @@ fn scenario_signal() -> i32 {
     2
 }
 
+/// A child of `fork` keeps the parent's signal handlers and a copy of the
+/// pipe they write to, but the thread that reads the pipe is the parent's.
+/// Before the fix a SIGTERM to the child made the parent delete its owned
+/// namespaces and kill itself. Now the child gets the signal's default
+/// effect, alone, and `cleanup_on_signals` in the child says it cannot.
+#[test]
+fn a_signal_to_a_forked_child_leaves_the_parent_and_its_namespaces_alone() {
+    let _serial = serial();
+    sandbox(|| {
+        let name = unique("sigfork");
+        let out = child("signal-fork", &[]).env("NSLINK_NAME", &name).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}\nstdout {}\nstderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!ip_netns_list().contains(&name), "the parent's drop deleted {name}");
+    })
+}
+
+fn scenario_signal_fork() -> i32 {
+    let name = std::env::var("NSLINK_NAME").expect("NSLINK_NAME");
+    nslink::netns::cleanup_on_signals().unwrap();
+    let owned = OwnedNetns::create(name.as_str()).unwrap();
+    // SAFETY: the child calls cleanup_on_signals (atomics, no lock taken in
+    // a child) and signals itself, then _exits.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            let code = if nslink::netns::cleanup_on_signals().is_ok() {
+                4
+            } else {
+                let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTERM);
+                thread::sleep(Duration::from_secs(2));
+                3
+            };
+            // SAFETY: _exit ends the child without running destructors.
+            unsafe { nix::libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+            if status
+                != nix::sys::wait::WaitStatus::Signaled(
+                    child,
+                    nix::sys::signal::Signal::SIGTERM,
+                    false,
+                )
+            {
+                eprintln!("the child ended {status:?} (4: cleanup_on_signals worked in a child)");
+                return 1;
+            }
+            // Time for a signal thread that wrongly woke up to act.
+            thread::sleep(Duration::from_millis(500));
+            if !ip_netns_list().contains(&name) {
+                eprintln!("the parent's namespace {name} is gone");
+                return 2;
+            }
+            drop(owned);
+            0
+        }
+    }
+}
+
 // ---- item 16: what `run` reads from /proc ----
 
 #[test]
@@ -677,6 +741,7 @@ fn child_main() {
         "userns-open-in" => scenario_userns_open_in(),
         "userns-delete" => scenario_userns_delete(),
         "signal" => scenario_signal(),
+        "signal-fork" => scenario_signal_fork(),
         "signal-while-making" => scenario_signal_while_making(),
         "non-root-create" => scenario_non_root_create(),
         other => {

@@ -24,7 +24,7 @@
 //! it in progress, in the parent or in such a child, gets `None` and takes
 //! the slower path that asks the kernel.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -87,6 +87,64 @@ pub(crate) fn generation() -> Option<u64> {
     registered.then(|| GENERATION.load(Ordering::Relaxed))
 }
 
+/// The process something process-wide (the worker pool, the registry of
+/// owned namespaces, the signal thread) was first used in, to tell whether
+/// the caller is a child forked since: then that thing's threads are not in
+/// it, and its locks may be held for ever by a thread it does not have.
+///
+/// The fork generation when known (no system call), else the process id.
+/// Atomics set once by compare-and-swap, never a `OnceLock`, which a child
+/// forked in the middle of its initialisation would wait on for ever.
+/// Whoever first stores the generation has used nothing before, so a child
+/// forked before that store may claim the thing as its own: nobody used it.
+pub(crate) struct Birth {
+    generation: AtomicU64,
+    pid: AtomicU32,
+}
+
+const UNSET_GEN: u64 = u64::MAX;
+const UNKNOWN_GEN: u64 = u64::MAX - 1;
+
+impl Birth {
+    pub(crate) const fn new() -> Birth {
+        Birth { generation: AtomicU64::new(UNSET_GEN), pid: AtomicU32::new(0) }
+    }
+
+    /// Records the calling process as the birth place if nothing is
+    /// recorded yet; then whether the caller is a process forked since.
+    /// Never waits.
+    pub(crate) fn forked_since(&self) -> bool {
+        let now = generation();
+        let mut birth = self.generation.load(Ordering::Acquire);
+        if birth == UNSET_GEN {
+            // The process id first (published with the generation); racing
+            // first users all store the same one.
+            let _ = self.pid.compare_exchange(
+                0,
+                std::process::id(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            let mark = now.unwrap_or(UNKNOWN_GEN);
+            birth = match self.generation.compare_exchange(
+                UNSET_GEN,
+                mark,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => mark,
+                Err(first) => first,
+            };
+        }
+        match now {
+            Some(g) if birth != UNKNOWN_GEN => birth != g,
+            // Recorded before the generation was known (or it is not now):
+            // ask the kernel.
+            _ => self.pid.load(Ordering::Acquire) != std::process::id(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +203,27 @@ mod tests {
         release.send(()).unwrap();
         assert!(registering.join().unwrap());
         assert!(R.ensure(|| panic!("registered twice")));
+    }
+
+    #[test]
+    fn a_birth_is_the_first_process_and_a_forked_child_is_not_it() {
+        static B: Birth = Birth::new();
+        assert!(!B.forked_since());
+        assert!(!B.forked_since());
+        // SAFETY: the child only reads atomics (and maybe getpid) and calls
+        // _exit.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                let code = if B.forked_since() { 0 } else { 1 };
+                // SAFETY: _exit ends the child without running destructors.
+                unsafe { nix::libc::_exit(code) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+                assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+        assert!(!B.forked_since());
     }
 
     #[test]

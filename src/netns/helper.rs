@@ -36,9 +36,10 @@
 //!   otherwise it ends and is joined like a worker that cannot go home.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use super::forkgen::Birth;
 use std::thread;
 use std::time::Duration;
 
@@ -127,42 +128,14 @@ fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
 /// The fork generation (or, without one, the process id) the pool belongs
 /// to; read without the lock so a forked child never waits on a lock held
 /// by a thread it does not have.
-/// The pool's birth: the fork generation it was first used under (or
-/// `UNKNOWN_GEN` when none was known then) and the process id. Atomics set
-/// once by compare-and-swap, not `OnceLock`s: a `OnceLock` copied into a
-/// forked child in the middle of its initialisation would make the child
-/// wait forever. Whoever first stores the generation has passed no pool
-/// use before it, so a child forked before that store may claim the pool
-/// as its own: nobody used it.
-static POOL_GEN: AtomicU64 = AtomicU64::new(UNSET_GEN);
-static POOL_PID: AtomicU32 = AtomicU32::new(0);
-const UNSET_GEN: u64 = u64::MAX;
-const UNKNOWN_GEN: u64 = u64::MAX - 1;
+/// The process the pool was first used in (see [`Birth`]).
+static POOL_BIRTH: Birth = Birth::new();
 
 /// Whether this process is a child forked after the pool was first used
 /// (then the pool's workers are not in it). No system call when the fork
 /// generation is known; never waits.
 fn forked() -> bool {
-    let now = super::forkgen::generation();
-    let mut birth = POOL_GEN.load(Ordering::Acquire);
-    if birth == UNSET_GEN {
-        // The process id first (Release below publishes it with the
-        // generation); racing first users all store the same one.
-        let _ =
-            POOL_PID.compare_exchange(0, std::process::id(), Ordering::AcqRel, Ordering::Acquire);
-        let mark = now.unwrap_or(UNKNOWN_GEN);
-        birth =
-            match POOL_GEN.compare_exchange(UNSET_GEN, mark, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => mark,
-                Err(first) => first,
-            };
-    }
-    match now {
-        Some(g) if birth != UNKNOWN_GEN => birth != g,
-        // Born before the generation was known (or it is not now): ask the
-        // kernel, as the generation cannot say.
-        _ => POOL_PID.load(Ordering::Acquire) != std::process::id(),
-    }
+    POOL_BIRTH.forked_since()
 }
 
 fn thread_object() -> Object {

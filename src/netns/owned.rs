@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
+use super::forkgen::Birth;
 use super::{NetNs, NetnsDir, NsId};
 use crate::error::{Error, Object, ObjectKind, Op, Result};
 use crate::name::{IntoNsName, NsName};
@@ -196,8 +197,17 @@ static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
 /// them, and none is started after.
 static MAKING: RwLock<()> = RwLock::new(());
 
+/// The process the registry was first used in: a child of `fork` neither
+/// registers nor takes the registry's lock (another thread of the parent
+/// may have held it at the fork, for ever in the child's copy), and has no
+/// signal thread to clean up for it anyway.
+static REGISTRY_BIRTH: Birth = Birth::new();
+
 fn register(dir: &NetnsDir, ns: &NetNs) -> u64 {
     let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+    if REGISTRY_BIRTH.forked_since() {
+        return ticket;
+    }
     if let Some(name) = ns.name() {
         registry().insert(ticket, Entry { dir: dir.clone(), name: name.clone(), id: ns.id() });
     }
@@ -205,13 +215,26 @@ fn register(dir: &NetnsDir, ns: &NetNs) -> u64 {
 }
 
 fn unregister(ticket: u64) {
-    registry().remove(&ticket);
+    if !REGISTRY_BIRTH.forked_since() {
+        registry().remove(&ticket);
+    }
 }
 
 /// The write end of the pipe the signal handler writes to.
 static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
+/// The process the handlers were installed in. A child of `fork` keeps the
+/// handlers and a copy of the pipe, but the signal thread reading it is the
+/// parent's: a signal to the child must not make the parent delete its
+/// namespaces and end (it did, before this check).
+static INSTALLED_IN: AtomicU32 = AtomicU32::new(0);
+
 extern "C" fn on_signal(sig: nix::libc::c_int) {
+    // getpid(2) is async-signal-safe.
+    if nix::unistd::getpid().as_raw().cast_unsigned() != INSTALLED_IN.load(Ordering::Relaxed) {
+        crate::sys::default_action_and_raise(sig);
+        return;
+    }
     let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
     if fd >= 0 {
         // Only write(2), which is async-signal-safe; the byte is the signal.
@@ -231,7 +254,11 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
 /// signals, so call it before installing your own if you have any.
 ///
 /// # Errors
-/// [`Error::Os`] if the pipe, the thread or a handler cannot be set up.
+/// [`Error::Os`] if the pipe, the thread or a handler cannot be set up;
+/// [`Error::InvalidArgument`] in a child of `fork` (the signal thread is
+/// the parent's). A child of `fork` does not take part: its owned
+/// namespaces are not registered, and a signal it gets has its default
+/// effect on it alone.
 ///
 /// ```no_run
 /// nslink::netns::cleanup_on_signals()?;
@@ -240,6 +267,19 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
 /// # Ok::<(), nslink::Error>(())
 /// ```
 pub fn cleanup_on_signals() -> Result<()> {
+    // In a child of `fork` the parent's signal thread does not exist (and
+    // the parent may have been in the middle of installing it, a state the
+    // child would wait on for ever): say so instead.
+    static INSTALL_BIRTH: Birth = Birth::new();
+    if INSTALL_BIRTH.forked_since() {
+        return Err(Error::InvalidArgument {
+            op: Op::InstallSignalCleanup,
+            object: Object::unnamed(ObjectKind::Thread),
+            detail: "in a child of fork: the signal thread is the parent's; call it in the \
+                     parent, or in a process started afresh"
+                .into(),
+        });
+    }
     static ONCE: OnceLock<std::result::Result<(), (i32, String)>> = OnceLock::new();
     let r =
         ONCE.get_or_init(|| install().map_err(|e| (e.raw_os_error().unwrap_or(0), e.to_string())));
@@ -268,6 +308,7 @@ fn install() -> Result<()> {
         .map_err(|e| Error::io(op, obj(), &e))?;
     // The write end lives for the rest of the process.
     SIGNAL_PIPE.store(std::os::fd::IntoRawFd::into_raw_fd(wr), Ordering::Relaxed);
+    INSTALLED_IN.store(std::process::id(), Ordering::Relaxed);
     let action =
         SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
