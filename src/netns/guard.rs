@@ -464,6 +464,15 @@ fn restore(frame: &Frame) {
             )),
         }
     }
+    // A cached descriptor of a namespace the thread has now left is no use
+    // to the next `enter` and would only keep that namespace alive (with
+    // its devices) after its last handle is gone: let it go.
+    let _ = LAST_HOME.try_with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_some_and(|(id, _)| *id != frame.home_id) {
+            *c = None;
+        }
+    });
 }
 
 #[cold]
