@@ -322,3 +322,42 @@ fn retried_add_keeps_one_chain_of_three_rules() {
         NetNs::delete("pod").unwrap();
     });
 }
+
+/// DEL removes its own map elements and nothing else: before, any element
+/// whose chain the DEL's read of the table did not list was taken for a
+/// leftover and deleted, and a read that missed a live pod's chain would
+/// have cut that pod's masquerading. Here the other element jumps to a
+/// chain that is not a pod's.
+#[test]
+fn del_removes_only_its_own_map_elements() {
+    sandbox(|| {
+        require_tools();
+        let data = TempDir::new("own");
+        let conf = config(
+            "1.0.0",
+            "nslink-bridge",
+            "10.68.0.0/24",
+            data.path(),
+            json!({"isGateway": true, "ipMasq": true}),
+        );
+        let pods = [NetNs::create("pa").unwrap(), NetNs::create("pb").unwrap()];
+        for (cid, path) in [("c1", "/run/netns/pa"), ("c2", "/run/netns/pb")] {
+            Call::new(OURS, None, "ADD").pod(cid, path).run(&conf).expect_ok(cid);
+        }
+        run_ok_in(None, "nft", &["add", "chain", "inet", "nslink-bridge", "foo"]);
+        run_ok_in(
+            None,
+            "nft",
+            &["add", "element", "inet", "nslink-bridge", "pods4", "{ 10.99.0.1 : jump foo }"],
+        );
+        Call::new(OURS, None, "DEL").pod("c1", "/run/netns/pa").run(&conf).expect_ok("DEL c1");
+        let map = run_ok_in(None, "nft", &["list", "map", "inet", "nslink-bridge", "pods4"]);
+        assert!(map.contains("10.99.0.1"), "DEL c1 removed another element: {map}");
+        assert_eq!(map.matches("jump pod-").count(), 1, "c2's element stays, c1's goes: {map}");
+        Call::new(OURS, None, "DEL").pod("c2", "/run/netns/pb").run(&conf).expect_ok("DEL c2");
+        assert!(nft_tables(None).is_empty(), "{:?}", nft_tables(None));
+        drop(pods);
+        NetNs::delete("pa").unwrap();
+        NetNs::delete("pb").unwrap();
+    });
+}
