@@ -54,20 +54,6 @@ fn threads_ns(kind: &str) -> BTreeSet<u64> {
     set
 }
 
-/// Network namespace inodes that a descriptor of this process refers to.
-fn fds_netns() -> BTreeSet<u64> {
-    let mut set = BTreeSet::new();
-    for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        if let Ok(link) = std::fs::read_link(fd.path()) {
-            let s = link.to_string_lossy().into_owned();
-            if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {
-                set.insert(n.parse().unwrap());
-            }
-        }
-    }
-    set
-}
-
 /// Waits (up to 2 s) until no thread of this process is in the `kind`
 /// namespace `ino`. A thread that ended and was joined may still be listed,
 /// in its namespaces, for a moment: the kernel wakes the joiner when it

@@ -515,6 +515,20 @@ pub fn fds_without_cloexec() -> Vec<(i32, String)> {
     bad
 }
 
+/// Network namespace inodes that a descriptor of this process refers to.
+pub fn fds_netns() -> BTreeSet<u64> {
+    let mut set = BTreeSet::new();
+    for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        if let Ok(link) = std::fs::read_link(fd.path()) {
+            let s = link.to_string_lossy().into_owned();
+            if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {
+                set.insert(n.parse().unwrap());
+            }
+        }
+    }
+    set
+}
+
 /// The threads of this process whose network namespace is `id`.
 pub fn tasks_in(id: NsId) -> Vec<String> {
     let want = format!("net:[{}]", id.ino);
