@@ -58,6 +58,8 @@ pub enum Call {
     Open,
     /// mkdir(2) (the namespace directory's `create_dir_all`).
     Mkdir,
+    /// mknodat(2) of a regular file (a named namespace's placeholder entry).
+    Mknod,
     /// unlinkat(2).
     Unlink,
     /// stat(2), lstat(2), fstat(2), fstatat(2).
@@ -335,6 +337,17 @@ pub(crate) fn openat<P: ?Sized + NixPath, Fd: AsFd>(
 ) -> Result<OwnedFd, Errno> {
     check(Call::Open)?;
     nix::fcntl::openat(dirfd, path, oflag, mode)
+}
+
+/// mknodat(2) of an empty regular file with mode 0, through the fault seam:
+/// what open(2) with `O_CREAT | O_EXCL` followed by close(2) does, in one
+/// call. `EEXIST` when anything (a symlink too) has the name.
+pub(crate) fn mknod_file_at<Fd: AsFd, P: ?Sized + NixPath>(
+    dirfd: Fd,
+    path: &P,
+) -> Result<(), Errno> {
+    check(Call::Mknod)?;
+    nix::sys::stat::mknodat(dirfd, path, nix::sys::stat::SFlag::S_IFREG, Mode::empty(), 0)
 }
 
 /// unlinkat(2), through the fault seam.

@@ -404,6 +404,60 @@ fn remove_stale_never_removes_a_create_in_progress() {
     })
 }
 
+/// A delete by name unmounts first and unlinks without the directory's lock
+/// (as `ip netns del` does): a second delete, a create or a `remove_stale`
+/// racing it on the same name may find the entry between the two. They
+/// must take it for what it is about to be — gone — never for a stale
+/// entry, and a delete must never take a create in progress for one.
+#[test]
+fn racing_deletes_and_creates_of_one_name_never_see_a_stale_entry() {
+    let _serial = serial();
+    sandbox(|| {
+        let dir = NetnsDir::default();
+        let name = unique("race-del");
+        let entry = dir.entry_path(&name.parse().unwrap());
+        let mut odd = Vec::new();
+        // Two deletes of one name: one does it, the other finds nothing.
+        for i in 0..200 {
+            drop(dir.create(&name).expect("create"));
+            let (a, b) = thread::scope(|s| {
+                let other = s.spawn(|| dir.delete(&name));
+                let mine = dir.delete(&name);
+                (other.join().expect("delete thread"), mine)
+            });
+            match (&a, &b) {
+                (Ok(()), Err(e)) | (Err(e), Ok(())) if e.is_not_found() => {}
+                _ => odd.push(format!("delete+delete {i}: {a:?} / {b:?}")),
+            }
+            assert!(!entry.exists(), "{i}: the entry is gone");
+        }
+        // A delete and a create of one name: the delete removes the old
+        // namespace or the new one, the create makes a new one or finds the
+        // name taken; neither sees a stale entry.
+        for i in 0..200 {
+            drop(dir.create(&name).expect("create"));
+            let (d, c) = thread::scope(|s| {
+                let del = s.spawn(|| dir.delete(&name));
+                let made = dir.create(&name).map(drop);
+                (del.join().expect("delete thread"), made)
+            });
+            let fine_c = match &c {
+                Ok(()) => true,
+                Err(e) => e.is_already_exists(),
+            };
+            if d.is_err() || !fine_c {
+                odd.push(format!("delete+create {i}: {d:?} / {c:?}"));
+            }
+            match dir.delete(&name) {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => odd.push(format!("delete+create {i}, cleanup: {e:?}")),
+            }
+        }
+        assert!(odd.is_empty(), "{} odd outcomes: {:?}", odd.len(), &odd[..odd.len().min(5)]);
+    })
+}
+
 // ---- item 7: delete from a user namespace ----
 
 #[test]

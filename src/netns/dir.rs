@@ -5,8 +5,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::NixPath;
 use nix::errno::Errno;
-use nix::fcntl::{Flock, OFlag};
+use nix::fcntl::{AT_FDCWD, Flock, OFlag};
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::Mode;
 use nix::sys::statfs::NSFS_MAGIC;
@@ -215,24 +216,32 @@ impl NetnsDir {
         Object::netns_name(name).with_detail(format!("in {:?} ({step})", self.path))
     }
 
-    /// Creates the placeholder file `name` with `O_EXCL`, explaining an
-    /// existing one (a live namespace, or a stale entry).
+    /// Creates the placeholder file `name` (mknodat(2) of an empty regular
+    /// file: what `O_CREAT | O_EXCL` and a close do, in one call),
+    /// explaining an existing one (a live namespace, or a stale entry). An
+    /// entry that is only on its way out (a delete between its unmount and
+    /// its unlink) is waited for.
     fn placeholder(&self, op: Op, dirfd: BorrowedFd<'_>, name: &NsName) -> Result<PathBuf> {
         let path = self.entry_path(name);
-        match openat(
-            dirfd,
-            name.as_str(),
-            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        ) {
-            Ok(fd) => {
-                drop(fd);
-                Ok(path)
+        let mut waited = false;
+        loop {
+            match crate::sys::mknod_file_at(dirfd, name.as_str()) {
+                Ok(()) => return Ok(path),
+                Err(Errno::EEXIST) if !waited && is_regular_file(&path) => match settle(&path) {
+                    Settled::Gone => waited = true,
+                    Settled::Mounted => {
+                        return Err(Error::os(
+                            op,
+                            self.at(name, "mknodat(2) of the entry"),
+                            Errno::EEXIST,
+                        ));
+                    }
+                    Settled::Unmounted => {
+                        return Err(Error::StaleEntry { op, name: name.to_string(), path });
+                    }
+                },
+                Err(e) => return Err(Error::os(op, self.at(name, "mknodat(2) of the entry"), e)),
             }
-            Err(Errno::EEXIST) if is_regular_file(&path) && !becomes_mounted(&path) => {
-                Err(Error::StaleEntry { op, name: name.to_string(), path })
-            }
-            Err(e) => Err(Error::os(op, self.at(name, "open(2) O_EXCL of the entry"), e)),
         }
     }
 
@@ -247,9 +256,10 @@ impl NetnsDir {
     /// `ip netns list/exec/del` see the result when the directory is
     /// `/run/netns`.
     ///
-    /// Kernel: mount(2) (`MS_BIND`, `MS_SHARED`) of the directory once, open(2) with `O_EXCL`
-    /// for the entry, unshare(2) `CLONE_NEWNET` and setns(2) back, then mount(2) `MS_BIND` of
-    /// `/proc/self/fd/N` onto the entry — what ip-netns(8) `add` does. Needs `CAP_SYS_ADMIN`
+    /// Kernel: mount(2) (`MS_BIND`, `MS_SHARED`) of the directory once, mknodat(2) for the
+    /// entry (a new regular file, like open(2) `O_EXCL`), unshare(2) `CLONE_NEWNET` and
+    /// setns(2) back, then mount(2) `MS_BIND` of `/proc/self/fd/N` onto the entry — what
+    /// ip-netns(8) `add` does. Needs `CAP_SYS_ADMIN`
     /// (mounts and namespaces). Cost: ~0.4 ms here, about what `ip netns add` spends without
     /// its process start.
     ///
@@ -277,12 +287,12 @@ impl NetnsDir {
         // The bind mount is done here, from the new namespace's descriptor,
         // so this thread's mount namespace is the one that gets it (also
         // when a worker made the namespace).
-        let object = self.at(&name, "unshare(2) and open(2) of a new namespace");
-        let bind = self.at(&name, "mount(2) MS_BIND onto the entry");
-        let made = new_netns_fd(op, &object).and_then(|fd| {
+        let object = || self.at(&name, "unshare(2) and open(2) of a new namespace");
+        let bind = || self.at(&name, "mount(2) MS_BIND onto the entry");
+        let made = new_netns_fd(op, object).and_then(|fd| {
             let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
             mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| Error::os(op, bind, e))?;
+                .map_err(|e| Error::os(op, bind(), e))?;
             NetNs::from_new_fd(fd, &path, Some(name.clone()))
         });
         if made.is_err() {
@@ -356,14 +366,22 @@ impl NetnsDir {
     /// Deletes the named namespace `name`, like `ip netns del NAME`: a lazy
     /// unmount (`umount2(2)` with `MNT_DETACH`), then the entry is unlinked.
     /// The namespace itself lives on while anything still holds it (a
-    /// process, a [`NetNs`], a socket). Runs under the directory's lock, so
-    /// it never sees the placeholder of a create in progress.
+    /// process, a [`NetNs`], a socket). It never touches the placeholder of
+    /// a create in progress: an entry that unmounts was a finished
+    /// namespace (a create mounts last, under the directory's lock), and
+    /// anything else — a create in progress, a stale entry, a locked mount —
+    /// is looked at again under that lock, after the create is done. A
+    /// second delete, a create or a [`remove_stale`](NetnsDir::remove_stale)
+    /// of the same name that finds the entry between the unmount and the
+    /// unlink waits (up to ~18 ms) for it to go.
     ///
     /// Deleting *by name* deletes whatever namespace has the name now. A
     /// program cleaning up what it made should use
     /// [`delete_ns`](NetnsDir::delete_ns) (by identity) instead.
     ///
-    /// Needs `CAP_SYS_ADMIN` in the user namespace that owns the mount.
+    /// Kernel: umount2(2) `MNT_DETACH | UMOUNT_NOFOLLOW` and unlink(2), what ip-netns(8) `del`
+    /// makes; flock(2) on the directory only when the entry was not a mount. Needs
+    /// `CAP_SYS_ADMIN` in the user namespace that owns the mount.
     ///
     /// # Errors
     /// - [`Error::InvalidName`];
@@ -382,7 +400,18 @@ impl NetnsDir {
     #[doc(alias = "ip netns del")]
     pub fn delete(&self, name: impl IntoNsName) -> Result<()> {
         let name = name.into_nsname()?;
-        self.delete_checked(&name, None)
+        let op = Op::DeleteNetns;
+        let path = self.entry_path(&name);
+        // A successful unmount proves the entry was a finished namespace
+        // (`create` mounts last, under the lock): then the entry only has to
+        // go, as `ip netns del` does it, without the lock. Anything else (a
+        // create in progress, a stale entry, a locked mount) is looked at
+        // under the lock.
+        match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
+            Ok(()) => self.unlink_unmounted(op, AT_FDCWD, &path, &name),
+            Err(Errno::EINVAL) => self.delete_checked(&name, None),
+            Err(e) => Err(Error::os(op, self.at(&name, "umount2(2) of the entry"), e)),
+        }
     }
 
     /// Deletes the entry named like `ns` only if it still holds `ns` itself:
@@ -446,25 +475,56 @@ impl NetnsDir {
                 return Err(Error::NotSameNetns { op, object: object(), expected, found });
             }
         }
-        match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
-            Ok(()) => {}
-            Err(Errno::EINVAL) => {
-                // Not a mount point, or a mount we may not touch (locked: it
-                // came from a more privileged mount namespace).
-                return match crate::sys::symlink_metadata(&path) {
-                    Ok(_) if is_mounted_ns(&path) => {
-                        Err(Error::MountLocked { op, object: object() })
+        // One more try after an `ip netns add` (which does not take the
+        // lock) is seen mounting meanwhile, when deleting by name.
+        let mut again = expect.is_none();
+        loop {
+            match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
+                Ok(()) => break,
+                Err(Errno::EINVAL) => {
+                    // Not a mount point, or a mount we may not touch (locked:
+                    // it came from a more privileged mount namespace).
+                    let settled = match crate::sys::symlink_metadata(&path) {
+                        Ok(_) if is_mounted_ns(&path) => {
+                            return Err(Error::MountLocked { op, object: object() });
+                        }
+                        Ok(m) if m.file_type().is_file() => settle(&path),
+                        Ok(_) => Settled::Unmounted,
+                        Err(e) => return Err(Error::io(op, object(), &e)),
+                    };
+                    match settled {
+                        Settled::Mounted if again => again = false,
+                        Settled::Mounted => {
+                            return Err(Error::MountLocked { op, object: object() });
+                        }
+                        // Another delete unmounted it and has just unlinked it.
+                        Settled::Gone => return Err(Error::os(op, object(), Errno::ENOENT)),
+                        Settled::Unmounted => {
+                            return Err(Error::StaleEntry { op, name: name.to_string(), path });
+                        }
                     }
-                    Ok(_) => Err(Error::StaleEntry { op, name: name.to_string(), path }),
-                    Err(e) => Err(Error::io(op, object(), &e)),
-                };
+                }
+                Err(e) => return Err(Error::os(op, self.at(name, "umount2(2) of the entry"), e)),
             }
-            Err(e) => return Err(Error::os(op, self.at(name, "umount2(2) of the entry"), e)),
         }
+        self.unlink_unmounted(op, dirfd, name.as_str(), name)
+    }
+
+    /// Unlinks an entry this call has just unmounted, retrying a while on
+    /// `EBUSY` (the mount may still be going away in another mount
+    /// namespace). `ENOENT` counts as done: the unmount was ours, and a
+    /// concurrent `remove_stale` or `ip netns del` took the file.
+    fn unlink_unmounted(
+        &self,
+        op: Op,
+        dirfd: BorrowedFd<'_>,
+        entry: &(impl NixPath + ?Sized),
+        name: &NsName,
+    ) -> Result<()> {
         let mut tries = 0;
         loop {
-            match unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir) {
-                Ok(()) => return Ok(()),
+            match unlinkat(dirfd, entry, UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => return Ok(()),
                 Err(Errno::EBUSY) if tries < BUSY_RETRIES => {
                     tries += 1;
                     std::thread::sleep(BUSY_PAUSE * tries);
@@ -506,12 +566,22 @@ impl NetnsDir {
         let dirfd = locked.dir();
         let mounted =
             probe_ns(&path).map_err(|e| Error::os(op, self.at(&name, "check of the entry"), e))?;
-        if mounted || (is_regular_file(&path) && becomes_mounted(&path)) {
-            return Err(Error::InvalidArgument {
-                op,
-                object: object(),
-                detail: "a namespace is mounted on it: it is not stale (use delete)".into(),
-            });
+        let settled = match mounted {
+            true => Settled::Mounted,
+            false if is_regular_file(&path) => settle(&path),
+            false => Settled::Unmounted,
+        };
+        match settled {
+            Settled::Mounted => {
+                return Err(Error::InvalidArgument {
+                    op,
+                    object: object(),
+                    detail: "a namespace is mounted on it: it is not stale (use delete)".into(),
+                });
+            }
+            // A delete (ours or `ip netns del`) finished with it meanwhile.
+            Settled::Gone => return Err(Error::os(op, object(), Errno::ENOENT)),
+            Settled::Unmounted => {}
         }
         unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir)
             .map_err(|e| Error::os(op, self.at(&name, "unlinkat(2) of the entry"), e))
@@ -609,17 +679,28 @@ fn probe_ns(path: &Path) -> std::result::Result<bool, Errno> {
     Ok(crate::sys::fstatfs(&fd)?.filesystem_type() == NSFS_MAGIC)
 }
 
-/// Whether an unmounted entry gets its namespace within a short while: a
-/// concurrent `ip netns add` (which does not hold our lock while mounting)
-/// may be between creating the file and mounting on it.
-fn becomes_mounted(path: &Path) -> bool {
+/// What an unmounted entry turns out to be within a short while (about
+/// 18 ms): an entry being made by a concurrent `ip netns add` (which does not
+/// hold our lock while mounting) gets its namespace; one being deleted by a
+/// concurrent `ip netns del` or nslink `delete` (both unlink after the
+/// unmount, outside the lock) goes away; a stale one stays as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Mounted,
+    Gone,
+    Unmounted,
+}
+
+fn settle(path: &Path) -> Settled {
     for pause_ms in [0, 1, 2, 5, 10] {
         std::thread::sleep(Duration::from_millis(pause_ms));
-        if is_mounted_ns(path) {
-            return true;
+        match crate::sys::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Settled::Gone,
+            _ if is_mounted_ns(path) => return Settled::Mounted,
+            _ => {}
         }
     }
-    false
+    Settled::Unmounted
 }
 
 fn is_regular_file(path: &Path) -> bool {

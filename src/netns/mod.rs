@@ -283,7 +283,7 @@ impl NetNs {
     /// ```
     #[doc(alias = "unshare")]
     pub fn new() -> Result<NetNs> {
-        let fd = new_netns_fd(Op::CreateNetns, &Object::unnamed(ObjectKind::Namespace))?;
+        let fd = new_netns_fd(Op::CreateNetns, || Object::unnamed(ObjectKind::Namespace))?;
         NetNs::from_new_fd(fd, Path::new("/proc/thread-self/ns/net"), None)
     }
 
@@ -644,14 +644,15 @@ pub(crate) fn open_thread_netns() -> std::result::Result<OwnedFd, Errno> {
 /// thread wake-ups, and on a virtual machine waking a thread whose CPU
 /// went idle during the ~0.3 ms unshare costs tens of µs each: a named
 /// create + delete measured ~1.4x the same calls made on one thread.
-pub(crate) fn new_netns_fd(op: Op, object: &Object) -> Result<OwnedFd> {
+pub(crate) fn new_netns_fd(op: Op, object: impl FnOnce() -> Object) -> Result<OwnedFd> {
     match guard::new_netns_here() {
         Ok(Some(fd)) => return Ok(fd),
-        Err(e) => return Err(Error::os(op, object.clone(), e)),
+        Err(e) => return Err(Error::os(op, object(), e)),
         Ok(None) => {}
     }
+    let object = object();
     let what = object.clone();
-    helper::run_on_helper(op, object, move || {
+    helper::run_on_helper(op, &object, move || {
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::os(op, what.clone(), e))?;
         open_thread_netns().map_err(|e| Error::os(op, what, e))
     })

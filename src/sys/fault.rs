@@ -56,13 +56,14 @@ pub use super::Call;
 
 impl Call {
     /// Every class, in the order of the summary line.
-    pub const ALL: [Call; 14] = [
+    pub const ALL: [Call; 15] = [
         Call::Setns,
         Call::Unshare,
         Call::Mount,
         Call::Umount2,
         Call::Open,
         Call::Mkdir,
+        Call::Mknod,
         Call::Unlink,
         Call::Stat,
         Call::Statfs,
@@ -86,6 +87,7 @@ impl Call {
             Call::Umount2 => "umount2",
             Call::Open => "open",
             Call::Mkdir => "mkdir",
+            Call::Mknod => "mknod",
             Call::Unlink => "unlink",
             Call::Stat => "stat",
             Call::Statfs => "statfs",

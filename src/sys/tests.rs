@@ -107,6 +107,7 @@ fn errno_of(e: &Error) -> Option<Errno> {
 fn step_word(call: Call) -> &'static str {
     match call {
         Call::Mkdir => "mkdir",
+        Call::Mknod => "mknod",
         Call::Open => "open",
         Call::Flock => "flock",
         Call::Mount => "mount",
@@ -267,7 +268,8 @@ fn delete_failures_remove_nothing_or_leave_a_stale_entry_never_half_a_mount() {
         assert!(e.to_string().contains("umount2"), "{e}");
         still_there("umount2 failed");
         // umount2 says EINVAL on a mounted namespace: a locked mount.
-        let e = delete_with(&FaultPlan::new().fail(Call::Umount2, 1, Errno::EINVAL)).unwrap_err();
+        let e =
+            delete_with(&FaultPlan::new().fail_from(Call::Umount2, 1, Errno::EINVAL)).unwrap_err();
         assert!(matches!(e, Error::MountLocked { .. }), "{e}");
         still_there("umount2 EINVAL");
         // The directory's lock or the identity check fails: nothing removed.
@@ -303,6 +305,21 @@ fn delete_failures_remove_nothing_or_leave_a_stale_entry_never_half_a_mount() {
         assert!(dir.delete("red").unwrap_err().is_stale_entry());
         dir.remove_stale("red").expect("remove_stale");
         assert!(!entry.exists());
+        // Deleting a finished namespace by name takes no lock (its unmount
+        // proves it finished): two calls, as `ip netns del` makes.
+        drop(dir.create("red").expect("create"));
+        let plan = FaultPlan::new().fail(Call::Flock, 1, INJ);
+        delete_with(&plan).expect("delete without the lock");
+        assert_eq!((plan.calls(Call::Flock), plan.calls(Call::Open)), (0, 0));
+        assert_eq!((plan.calls(Call::Umount2), plan.calls(Call::Unlink)), (1, 1));
+        assert!(!entry.exists());
+        // A stale entry is looked at under the lock: its failure says so.
+        std::fs::write(&entry, b"").expect("make a stale entry");
+        let plan = FaultPlan::new().fail(Call::Flock, 1, INJ);
+        let e = delete_with(&plan).unwrap_err();
+        assert_eq!(errno_of(&e), Some(INJ), "{e}");
+        assert!(entry.exists());
+        dir.remove_stale("red").expect("remove_stale");
     })
 }
 
