@@ -38,14 +38,13 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-
-use super::forkgen::Birth;
 use std::thread;
 use std::time::Duration;
 
 use nix::sched::CloneFlags;
 use nix::unistd::{Pid, gettid};
 
+use super::forkgen::Birth;
 use super::guard::{clean_after_job, true_home};
 use super::kcmp::{Shared, same};
 use super::scoped::{self, Job};
@@ -125,10 +124,9 @@ fn lock(p: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The fork generation (or, without one, the process id) the pool belongs
-/// to; read without the lock so a forked child never waits on a lock held
-/// by a thread it does not have.
-/// The process the pool was first used in (see [`Birth`]).
+/// The process the pool was first used in (see [`Birth`]); read without the
+/// pool's lock, so a forked child never waits on a lock held by a thread it
+/// does not have.
 static POOL_BIRTH: Birth = Birth::new();
 
 /// Whether this process is a child forked after the pool was first used
