@@ -516,4 +516,49 @@ mod tests {
     fn table_is_inet() {
         assert_eq!(TABLE, format!("inet {TABLE_NAME}"));
     }
+
+    /// Two removals of one attachment at once (what a DEL that another
+    /// caller beat meanwhile meets): both read the chain, one transaction
+    /// removes it, the other's finds it gone (`ENOENT`, all or nothing) and
+    /// must read again rather than fail the DEL. Both the table's last
+    /// attachment (the table goes) and one of two (its chain and elements
+    /// go) are raced. Needs root: it works in a network namespace of its
+    /// own, made here.
+    #[test]
+    fn racing_removals_of_one_attachment_both_succeed() {
+        let ns = nslink::NetNs::new().expect("a network namespace of its own (needs root)");
+        let ips: Vec<IpNet> = vec!["10.77.0.2/24".parse().expect("address")];
+        let other_ips: Vec<IpNet> = vec!["10.77.0.3/24".parse().expect("address")];
+        let errors = ns
+            .run(|| {
+                let mut errors = Vec::new();
+                for round in 0..60 {
+                    let last = round % 2 == 0;
+                    if !last {
+                        add("pod-other", &other_ips, "other").expect("add the other attachment");
+                    }
+                    add("pod-x", &ips, "x").expect("add");
+                    let start = std::sync::Barrier::new(2);
+                    let both = std::thread::scope(|s| {
+                        let race = || {
+                            start.wait();
+                            remove(false, |c, _| c == "pod-x").map(drop)
+                        };
+                        let other = s.spawn(race);
+                        let mine = race();
+                        [other.join().expect("remover thread"), mine]
+                    });
+                    for r in both {
+                        if let Err(e) = r {
+                            errors.push(format!("round {round} (last: {last}): {e}"));
+                        }
+                    }
+                    assert!(!has_chain("pod-x").expect("look the chain up"), "round {round}");
+                    remove(false, |_, _| true).expect("clean up");
+                }
+                errors
+            })
+            .expect("run in the namespace");
+        assert!(errors.is_empty(), "{} failed: {:?}", errors.len(), &errors[..errors.len().min(3)]);
+    }
 }
