@@ -20,7 +20,20 @@ pub struct Lock {
 
 /// Waits for and takes the lock of `bridge`.
 pub fn acquire(bridge: &str) -> Result<Lock, Error> {
-    let path = format!("{LOCK_DIR}/{bridge}.lock");
+    take(format!("{LOCK_DIR}/{bridge}.lock"))
+}
+
+/// Waits for and takes the lock of the nftables table, which every bridge
+/// shares: a change to it is decided on a read of it (the last attachment
+/// removed takes the table along), so changes by plugins working on
+/// different bridges must not interleave. Taken after a bridge's lock,
+/// never before. The file's name has a `:`, which no interface name has,
+/// so it is no bridge's.
+pub fn acquire_nftables() -> Result<Lock, Error> {
+    take(format!("{LOCK_DIR}/nftables:masq.lock"))
+}
+
+fn take(path: String) -> Result<Lock, Error> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         crate::plugin::system(format!("cannot {what} the lock file {path}: {e}"))
     };
