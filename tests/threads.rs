@@ -458,6 +458,35 @@ fn racing_deletes_and_creates_of_one_name_never_see_a_stale_entry() {
     })
 }
 
+/// `delete_ns` (by identity) that finds the entry as a delete by name
+/// leaves it between its unmount and its unlink (the delete by name takes no
+/// lock) must say "not found" once the file goes, not "another namespace has
+/// the name"; and a file nobody comes for is a stale entry.
+#[test]
+fn delete_by_identity_meeting_a_delete_by_name_midway_says_not_found() {
+    let _serial = serial();
+    sandbox(|| {
+        let dir = NetnsDir::default();
+        let name = unique("midway");
+        let ns = dir.create(&name).expect("create");
+        let path = dir.entry_path(&name.parse().unwrap());
+        nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH).expect("unmount the entry");
+        let e = thread::scope(|s| {
+            s.spawn(|| {
+                thread::sleep(Duration::from_millis(5));
+                std::fs::remove_file(&path).expect("unlink the entry");
+            });
+            dir.delete_ns(&ns).unwrap_err()
+        });
+        assert!(e.is_not_found(), "{e:?}");
+        std::fs::write(&path, b"").expect("a stale entry");
+        let e = dir.delete_ns(&ns).unwrap_err();
+        assert!(e.is_stale_entry(), "{e:?}");
+        dir.remove_stale(&name).expect("remove_stale");
+        assert!(!path.exists());
+    })
+}
+
 // ---- item 7: delete from a user namespace ----
 
 #[test]

@@ -247,7 +247,8 @@ impl NetnsDir {
 
     /// Creates the named namespace `name`, exactly like `ip netns add NAME`:
     /// the directory is prepared (created, made a shared mount point under a
-    /// lock), a placeholder file is made with `O_EXCL`, a new namespace is
+    /// lock), a placeholder file is made (mknodat(2), failing if the name
+    /// exists), a new namespace is
     /// made as [`NetNs::new`] makes it (by the calling thread, back home
     /// before this returns, or on a worker where it could not come back) and
     /// bind-mounted onto the placeholder. If any step fails, what was made
@@ -286,21 +287,39 @@ impl NetnsDir {
         let path = self.placeholder(op, dirfd, &name)?;
         // The bind mount is done here, from the new namespace's descriptor,
         // so this thread's mount namespace is the one that gets it (also
-        // when a worker made the namespace).
+        // when a worker made the namespace). It is the last step that can
+        // fail: a delete that unmounts an entry (without the lock) knows a
+        // finished namespace by that.
         let object = || self.at(&name, "unshare(2) and open(2) of a new namespace");
-        let bind = || self.at(&name, "mount(2) MS_BIND onto the entry");
-        let made = new_netns_fd(op, object).and_then(|fd| {
-            let src = format!("/proc/self/fd/{}", fd.as_raw_fd());
-            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| Error::os(op, bind(), e))?;
-            NetNs::from_new_fd(fd, &path, Some(name.clone()))
-        });
+        let made = new_netns_fd(op, object)
+            .and_then(|fd| NetNs::from_new_fd(fd, &path, Some(name.clone())))
+            .and_then(|ns| self.bind(op, dirfd, &name, &path, ns.as_fd()).map(|()| ns));
         if made.is_err() {
-            // The mount may have succeeded before a later step failed.
-            let _ = umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
             let _ = unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir);
         }
         made
+    }
+
+    /// Bind-mounts the namespace `ns` onto the placeholder at `path`. When
+    /// the placeholder is gone (`ENOENT`: only an unlink that does not take
+    /// the directory's lock can do that, a delete's caught between its
+    /// unmount and its unlink, or `ip netns del`'s), it is made again, once.
+    fn bind(
+        &self,
+        op: Op,
+        dirfd: BorrowedFd<'_>,
+        name: &NsName,
+        path: &Path,
+        ns: BorrowedFd<'_>,
+    ) -> Result<()> {
+        let src = format!("/proc/self/fd/{}", ns.as_raw_fd());
+        let bind = || mount(Some(src.as_str()), path, Some("none"), MsFlags::MS_BIND, None::<&str>);
+        let mounted = match bind() {
+            // Made again only if it really is gone (the mknodat(2) works).
+            Err(Errno::ENOENT) if crate::sys::mknod_file_at(dirfd, name.as_str()).is_ok() => bind(),
+            other => other,
+        };
+        mounted.map_err(|e| Error::os(op, self.at(name, "mount(2) MS_BIND onto the entry"), e))
     }
 
     /// Gives the namespace of process `pid` the name `name`, like
@@ -328,12 +347,9 @@ impl NetnsDir {
         let locked = self.prepare(op, &name)?;
         let dirfd = locked.dir();
         let path = self.placeholder(op, dirfd, &name)?;
-        let src = format!("/proc/self/fd/{}", source.as_raw_fd());
-        if let Err(e) =
-            mount(Some(src.as_str()), &path, Some("none"), MsFlags::MS_BIND, None::<&str>)
-        {
+        if let Err(e) = self.bind(op, dirfd, &name, &path, source.as_fd()) {
             let _ = unlinkat(dirfd, name.as_str(), UnlinkatFlags::NoRemoveDir);
-            return Err(Error::os(op, self.at(&name, "mount(2) MS_BIND onto the entry"), e));
+            return Err(e);
         }
         Ok(NetNs { name: Some(name), ..source })
     }
@@ -373,7 +389,8 @@ impl NetnsDir {
     /// is looked at again under that lock, after the create is done. A
     /// second delete, a create or a [`remove_stale`](NetnsDir::remove_stale)
     /// of the same name that finds the entry between the unmount and the
-    /// unlink waits (up to ~18 ms) for it to go.
+    /// unlink waits (up to ~33 ms) for it to go; a stale entry is reported
+    /// after that wait.
     ///
     /// Deleting *by name* deletes whatever namespace has the name now. A
     /// program cleaning up what it made should use
@@ -417,7 +434,10 @@ impl NetnsDir {
     /// Deletes the entry named like `ns` only if it still holds `ns` itself:
     /// if the name was deleted and made again by someone else meanwhile,
     /// their namespace is left alone and [`Error::NotSameNetns`] says so.
-    /// The check and the unmount happen under the directory's lock.
+    /// The check and the unmount happen under the directory's lock; a
+    /// delete by name of a finished namespace does not take that lock, and
+    /// an entry found between such a delete's unmount and its unlink is
+    /// waited for (up to ~33 ms): `ENOENT` once it goes.
     ///
     /// `ns` must carry its name (made by [`create`](NetnsDir::create),
     /// [`attach`](NetnsDir::attach) or [`open`](NetnsDir::open)).
@@ -462,17 +482,36 @@ impl NetnsDir {
         };
         let dirfd = locked.dir();
         if let Some(expected) = expect {
-            let entry = openat(
-                dirfd,
-                name.as_str(),
-                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| Error::os(op, self.at(name, "open(2) of the entry"), e))?;
-            let found = super::fd_id(entry.as_fd())
-                .map_err(|e| Error::os(op, self.at(name, "fstat(2) of the entry"), e))?;
-            if found != expected {
-                return Err(Error::NotSameNetns { op, object: object(), expected, found });
+            // A delete by name takes no lock when it unmounts: the entry may
+            // be a bare file on its way out, not another namespace.
+            let mut looked_again = false;
+            loop {
+                let entry = openat(
+                    dirfd,
+                    name.as_str(),
+                    OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| Error::os(op, self.at(name, "open(2) of the entry"), e))?;
+                let found = super::fd_id(entry.as_fd())
+                    .map_err(|e| Error::os(op, self.at(name, "fstat(2) of the entry"), e))?;
+                if found == expected {
+                    break;
+                }
+                let on_nsfs = crate::sys::fstatfs(&entry)
+                    .map_err(|e| Error::os(op, self.at(name, "fstatfs(2) of the entry"), e))?
+                    .filesystem_type()
+                    == NSFS_MAGIC;
+                if on_nsfs || looked_again {
+                    return Err(Error::NotSameNetns { op, object: object(), expected, found });
+                }
+                match settle(&path) {
+                    Settled::Gone => return Err(Error::os(op, object(), Errno::ENOENT)),
+                    Settled::Unmounted => {
+                        return Err(Error::StaleEntry { op, name: name.to_string(), path });
+                    }
+                    Settled::Mounted => looked_again = true,
+                }
             }
         }
         // One more try after an `ip netns add` (which does not take the
@@ -513,7 +552,8 @@ impl NetnsDir {
     /// Unlinks an entry this call has just unmounted, retrying a while on
     /// `EBUSY` (the mount may still be going away in another mount
     /// namespace). `ENOENT` counts as done: the unmount was ours, and a
-    /// concurrent `remove_stale` or `ip netns del` took the file.
+    /// concurrent `remove_stale` or `ip netns del` took the file. An entry
+    /// still mounted (a second mount stacked on it) stays, with `EBUSY`.
     fn unlink_unmounted(
         &self,
         op: Op,
@@ -680,7 +720,7 @@ fn probe_ns(path: &Path) -> std::result::Result<bool, Errno> {
 }
 
 /// What an unmounted entry turns out to be within a short while (about
-/// 18 ms): an entry being made by a concurrent `ip netns add` (which does not
+/// 33 ms, longer than a delete's retries of an unlink that says `EBUSY`): an entry being made by a concurrent `ip netns add` (which does not
 /// hold our lock while mounting) gets its namespace; one being deleted by a
 /// concurrent `ip netns del` or nslink `delete` (both unlink after the
 /// unmount, outside the lock) goes away; a stale one stays as it is.
@@ -692,7 +732,7 @@ enum Settled {
 }
 
 fn settle(path: &Path) -> Settled {
-    for pause_ms in [0, 1, 2, 5, 10] {
+    for pause_ms in [0, 1, 2, 5, 10, 15] {
         std::thread::sleep(Duration::from_millis(pause_ms));
         match crate::sys::symlink_metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Settled::Gone,

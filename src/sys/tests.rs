@@ -229,23 +229,33 @@ fn a_failed_rollback_leaves_what_delete_and_remove_stale_clean_up() {
         dir.remove_stale("red").expect("remove the stale entry");
         dir.create("red").expect("create").id();
         dir.delete("red").expect("delete");
-        // Reading the new namespace's identity fails after the mount (the
-        // last stat(2) of a create), and so does the unmount that rolls it
-        // back: the entry stays mounted (a live namespace under the name);
-        // delete removes it.
+        // Reading the new namespace's identity (the last stat(2) of a
+        // create) comes before the mount, the last step that can fail: when
+        // it fails nothing is mounted and the placeholder goes.
         let census = FaultPlan::new();
         census.run(|| dir.create("red").expect("create"));
         dir.delete("red").expect("delete");
         let last_stat = census.calls(Call::Stat);
-        let plan =
-            FaultPlan::new().fail(Call::Stat, last_stat, INJ).fail(Call::Umount2, 1, Errno::EBUSY);
+        let plan = FaultPlan::new().fail(Call::Stat, last_stat, INJ);
         let e = plan.run(|| dir.create("red").unwrap_err());
         assert_eq!(errno_of(&e), Some(INJ), "{e}");
-        assert_eq!(mounted(&entry), 1);
-        assert!(dir.create("red").unwrap_err().is_already_exists());
+        assert_eq!(plan.calls(Call::Umount2), 0, "nothing to unmount");
+        assert_eq!(mounted(&entry), 0);
+        assert!(!entry.exists());
+        // The bind mount says ENOENT while the placeholder is there: that is
+        // the error (the placeholder is made again only when it is really
+        // gone), and nothing is left.
+        let binds = census.calls(Call::Mount);
+        let plan = FaultPlan::new().fail(Call::Mount, binds, Errno::ENOENT);
+        let e = plan.run(|| dir.create("red").unwrap_err());
+        assert_eq!(errno_of(&e), Some(Errno::ENOENT), "{e}");
+        assert!(e.to_string().contains("MS_BIND onto the entry"), "{e}");
+        assert_eq!((plan.calls(Call::Mknod), plan.calls(Call::Mount)), (2, binds));
+        assert_eq!(mounted(&entry), 0);
+        assert!(!entry.exists());
+        dir.create("red").expect("create");
         dir.delete("red").expect("delete");
         assert!(!entry.exists());
-        assert_eq!(mounted(&entry), 0);
     })
 }
 
