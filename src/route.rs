@@ -593,6 +593,15 @@ impl BadDev {
         }
     }
 
+    /// Sets a builder's device from `link`: the link and no complaint, or
+    /// no link and the complaint kept for when the request is made.
+    fn set(link: impl IntoLinkId, dev: &mut Option<LinkId>, bad_dev: &mut Option<BadDev>) {
+        (*dev, *bad_dev) = match BadDev::check(link) {
+            Ok(id) => (Some(id), None),
+            Err(bad) => (None, Some(bad)),
+        };
+    }
+
     /// The error it becomes when the request is made.
     fn into_error(self, op: Op, object: impl FnOnce() -> Object) -> Error {
         match self {
@@ -697,16 +706,7 @@ impl NextHop {
     /// assert_eq!(nh.dev, Some(LinkId::Index(2)));
     /// ```
     pub fn dev(mut self, link: impl IntoLinkId) -> NextHop {
-        match BadDev::check(link) {
-            Ok(id) => {
-                self.dev = Some(id);
-                self.bad_dev = None;
-            }
-            Err(bad) => {
-                self.dev = None;
-                self.bad_dev = Some(bad);
-            }
-        }
+        BadDev::set(link, &mut self.dev, &mut self.bad_dev);
         self
     }
 
@@ -902,16 +902,7 @@ impl Route {
     /// # Ok::<(), nslink::Error>(())
     /// ```
     pub fn dev(mut self, link: impl IntoLinkId) -> Route {
-        match BadDev::check(link) {
-            Ok(id) => {
-                self.dev = Some(id);
-                self.bad_dev = None;
-            }
-            Err(bad) => {
-                self.dev = None;
-                self.bad_dev = Some(bad);
-            }
-        }
+        BadDev::set(link, &mut self.dev, &mut self.bad_dev);
         self
     }
 
