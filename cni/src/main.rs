@@ -17,6 +17,13 @@ mod nft;
 mod plugin;
 mod trace;
 
+/// The library tests' sandbox (own network and mount namespaces, a tmpfs
+/// on `/run`), for the unit tests that change the node.
+#[cfg(test)]
+#[path = "../../tests/common/sandbox.rs"]
+#[allow(dead_code)]
+mod test_sandbox;
+
 use std::io::{Read, Write};
 use std::process::ExitCode;
 

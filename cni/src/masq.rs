@@ -524,27 +524,7 @@ pub fn has_chain(chain: &str) -> Result<bool, Error> {
 mod tests {
     use super::*;
 
-    /// Runs `f` on a thread of its own in new network and mount namespaces
-    /// with a private tmpfs on `/run` (the lock files go there), and its
-    /// threads with it. Needs root.
-    fn sandbox<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        use nix::mount::{MsFlags, mount};
-        use nix::sched::{CloneFlags, unshare};
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET)
-                    .expect("new network and mount namespaces (needs root)");
-                let none = None::<&str>;
-                mount(none, "/", none, MsFlags::MS_PRIVATE | MsFlags::MS_REC, none)
-                    .expect("make / private");
-                mount(Some("tmpfs"), "/run", Some("tmpfs"), MsFlags::empty(), none)
-                    .expect("a tmpfs on /run");
-                f()
-            })
-            .join()
-            .expect("sandbox thread")
-        })
-    }
+    use crate::test_sandbox::sandbox;
 
     #[test]
     fn comments_round_trip() {
