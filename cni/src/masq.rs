@@ -242,8 +242,10 @@ fn rule(
 /// (a flush) makes the closing of the socket wait for the kernel to free
 /// it after an RCU grace period, several milliseconds.
 pub fn add(chain: &str, ips: &[IpNet], comment: &str) -> Result<(), Error> {
-    let _table = crate::lock::acquire_nftables()?;
     let mut nft = Nft::open().map_err(failed)?;
+    // Taken after the socket is opened, so that it is let go before the
+    // socket closes (a close after a flush waits for an RCU grace period).
+    let _table = crate::lock::acquire_nftables()?;
     let new = nft.transaction("cannot add the masquerading rules", |b| {
         b.msg(MsgType::NewChain, CREATE | EXCL)
             .str(CHAIN_A_TABLE, TABLE_NAME)
