@@ -528,6 +528,21 @@ mod tests {
 
     use crate::test_sandbox::sandbox;
 
+    /// Runs `first` on a thread of its own and `second` here, both released
+    /// at the same moment.
+    fn at_once<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
+        let start = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                start.wait();
+                first()
+            });
+            start.wait();
+            let b = second();
+            (other.join().expect("racing thread"), b)
+        })
+    }
+
     #[test]
     fn comments_round_trip() {
         let c = "nslink-bridge net c1 eth0";
@@ -553,18 +568,14 @@ mod tests {
             let mut lost = Vec::new();
             for round in 0..60 {
                 add("pod-a", &a, "a").expect("add a");
-                let start = std::sync::Barrier::new(2);
-                let (removed, added) = std::thread::scope(|s| {
-                    let remover = s.spawn(|| {
-                        start.wait();
-                        remove(false, |c, _| c == "pod-a").map(drop)
-                    });
-                    start.wait();
-                    // Into the gap after the removal's read.
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                    let added = add("pod-b", &b, "b");
-                    (remover.join().expect("remover thread"), added)
-                });
+                let (removed, added) = at_once(
+                    || remove(false, |c, _| c == "pod-a").map(drop),
+                    || {
+                        // Into the gap after the removal's read.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        add("pod-b", &b, "b")
+                    },
+                );
                 removed.expect("remove a");
                 added.expect("add b");
                 if !has_chain("pod-b").expect("look the chain up") {
@@ -597,17 +608,11 @@ mod tests {
                     add("pod-other", &other_ips, "other").expect("add the other attachment");
                 }
                 add("pod-x", &ips, "x").expect("add");
-                let start = std::sync::Barrier::new(2);
-                let both = std::thread::scope(|s| {
-                    let other = s.spawn(|| {
-                        start.wait();
-                        remove_unlocked(false, |c, _| c == "pod-x").map(drop)
-                    });
-                    start.wait();
-                    let mine = remove(false, |c, _| c == "pod-x").map(drop);
-                    [other.join().expect("remover thread"), mine]
-                });
-                for r in both {
+                let (other, mine) = at_once(
+                    || remove_unlocked(false, |c, _| c == "pod-x").map(drop),
+                    || remove(false, |c, _| c == "pod-x").map(drop),
+                );
+                for r in [other, mine] {
                     if let Err(e) = r {
                         errors.push(format!("round {round} (last: {last}): {e}"));
                     }
